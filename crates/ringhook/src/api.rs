@@ -1,0 +1,151 @@
+//! Request and response bodies of the subscription API (`/api/v6/call/webhook/…`).
+//!
+//! Requests refuse unknown fields, so a typo such as `event` for `events` is an error rather than a silent
+//! default. Responses never carry a secret, except the subscribe and rotate responses to the secret's owner.
+
+use serde::{Deserialize, Serialize};
+
+use crate::validate::EventSelector;
+
+/// The path prefix of the subscription API.
+pub const API_BASE: &str = "/api/v6/call/webhook";
+
+/// `POST /subscribe`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscribeRequest {
+    /// Where deliveries go.
+    pub webhook_url: String,
+    /// Event types to deliver, or `["*"]`.
+    pub events: Vec<String>,
+}
+
+/// `201` answer to `POST /subscribe`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubscribeResponse {
+    /// Always `true`.
+    pub success: bool,
+    /// The new subscription.
+    pub subscription: Subscription,
+    /// The signing secret, shown here and on rotation only.
+    pub secret_key: String,
+}
+
+/// A webhook subscription as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subscription {
+    /// `sub_…`.
+    pub id: String,
+    /// Where deliveries go.
+    pub webhook_url: String,
+    /// What it listens to.
+    pub events: Vec<EventSelector>,
+    /// Whether deliveries are made.
+    pub active: bool,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+    /// Consecutive failed deliveries since the last success or reactivation.
+    pub failure_count: u32,
+    /// RFC 3339, when the last delivery failed.
+    pub last_failure_at: Option<String>,
+    /// Why the last delivery failed.
+    pub last_failure_reason: Option<String>,
+    /// RFC 3339, when the subscription was deactivated, if it is.
+    pub deactivated_at: Option<String>,
+}
+
+/// `GET /subscriptions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListResponse {
+    /// Always `true`.
+    pub success: bool,
+    /// The caller's subscriptions.
+    pub subscriptions: Vec<Subscription>,
+}
+
+/// `GET` and `PATCH /subscriptions/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubscriptionResponse {
+    /// Always `true`.
+    pub success: bool,
+    /// The subscription.
+    pub subscription: Subscription,
+}
+
+/// `PATCH /subscriptions/{id}`: each field present is changed. `{"active": true}` reactivates and resets
+/// the failure count.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchRequest {
+    /// Activate or deactivate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// Replace the events list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<String>>,
+    /// Move deliveries to another URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
+}
+
+/// `POST /test`: send a sample event of `event_type` to one of the caller's subscriptions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestRequest {
+    /// The subscription's URL.
+    pub webhook_url: String,
+    /// The sample event's type.
+    pub event_type: String,
+}
+
+/// An error answer: `{"success": false, "error": {"code", "message"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorResponse {
+    /// Always `false`.
+    pub success: bool,
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// The `error` member of an [`ErrorResponse`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// A stable, machine-readable code, e.g. `invalid_url`.
+    pub code: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl ErrorResponse {
+    /// An error answer with `code` and `message`.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { success: false, error: ErrorDetail { code: code.into(), message: message.into() } }
+    }
+}
+
+impl From<crate::validate::ValidationError> for ErrorResponse {
+    fn from(e: crate::validate::ValidationError) -> Self {
+        Self::new(e.code, e.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_refuse_unknown_fields() {
+        let err = serde_json::from_str::<SubscribeRequest>(r#"{"webhook_url":"https://a.example","event":["*"]}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown field `event`"), "{err}");
+        assert!(serde_json::from_str::<PatchRequest>(r#"{"actve":true}"#).is_err());
+        assert_eq!(serde_json::from_str::<PatchRequest>("{}").unwrap(), PatchRequest::default());
+    }
+
+    #[test]
+    fn error_body_has_the_documented_shape() {
+        let body = serde_json::to_string(&ErrorResponse::new("not_found", "no such subscription")).unwrap();
+        assert_eq!(body, r#"{"success":false,"error":{"code":"not_found","message":"no such subscription"}}"#);
+    }
+}

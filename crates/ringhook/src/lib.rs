@@ -1,0 +1,19 @@
+//! ringhook's core: the call-event model, signing and verifying deliveries, the subscription API's models,
+//! input validation, and (behind the `wasm` feature) the JavaScript surface of the `ringhook` npm package.
+//!
+//! The pure part has no clock, no random source and no platform code: callers pass `now` and random bytes in,
+//! so the same code runs natively, in a Worker and in a browser.
+#![deny(missing_docs)]
+
+pub mod api;
+pub mod event;
+pub mod json;
+pub mod signature;
+pub mod time;
+pub mod validate;
+
+#[cfg(feature = "wasm")]
+pub mod wasm;
+
+pub use event::{CallStatus, Event, EventType};
+pub use signature::{sign, ReceivedHeaders, Scheme, SecretKey, SignedHeaders, Verifier, VerifyError};

@@ -1,0 +1,426 @@
+//! Signing and verifying deliveries.
+//!
+//! Every delivery carries two signatures over the same body:
+//!
+//! - `X-Webhook-Signature: sha256=<hex>`: HMAC-SHA256 keyed with the UTF-8 bytes of the whole secret string
+//!   (`whsec_…` included), over the raw body. This is what the seed's `verifyWebhookSignature` checks.
+//! - [Standard Webhooks](https://www.standardwebhooks.com/): `webhook-id`, `webhook-timestamp` and
+//!   `webhook-signature: v1,<base64>`, HMAC-SHA256 keyed with the base64-decoded part of the secret after
+//!   `whsec_`, over `id.timestamp.body`. During a secret rotation it lists one signature per secret, separated by
+//!   spaces, so receivers on either secret verify.
+//!
+//! Nothing here reads a clock: `now` always comes from the caller.
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::event::Event;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The seed's signature header (`sha256=<hex>` over the raw body).
+pub const X_WEBHOOK_SIGNATURE: &str = "x-webhook-signature";
+/// Standard Webhooks: the event id, the same on every retry.
+pub const WEBHOOK_ID: &str = "webhook-id";
+/// Standard Webhooks: when the delivery was signed, in unix seconds.
+pub const WEBHOOK_TIMESTAMP: &str = "webhook-timestamp";
+/// Standard Webhooks: space-separated `v1,<base64>` signatures.
+pub const WEBHOOK_SIGNATURE: &str = "webhook-signature";
+/// How far a timestamp may be from the verifier's clock, by default.
+pub const DEFAULT_TOLERANCE_SECS: u64 = 300;
+/// The prefix of every secret ringhook issues.
+pub const SECRET_PREFIX: &str = "whsec_";
+
+const SEED_PREFIX: &str = "sha256=";
+const V1_PREFIX: &str = "v1,";
+
+/// Why a delivery did not verify. Each message tells the receiver what to check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    /// Neither signature header is present.
+    #[error("no signature header: expected X-Webhook-Signature or webhook-signature; check that a proxy does not strip them")]
+    MissingSignature,
+    /// A Standard Webhooks header other than the signature is missing.
+    #[error("missing {0} header: Standard Webhooks signatures need webhook-id, webhook-timestamp and webhook-signature together")]
+    MissingHeader(&'static str),
+    /// A signature header is not in the expected form.
+    #[error("malformed signature: {0}")]
+    MalformedSignature(&'static str),
+    /// The timestamp (the `webhook-timestamp` header, or the body's field) is not a whole number of seconds.
+    #[error("invalid timestamp: expected whole unix seconds in webhook-timestamp (or in the body's \"timestamp\" field)")]
+    InvalidTimestamp,
+    /// Only the body signature is present and the body has no `timestamp` to check for replays.
+    #[error("missing timestamp: the body has no \"timestamp\" field to check against replays; send the webhook-* headers or pass toleranceSeconds: null to skip the check")]
+    MissingTimestamp,
+    /// The delivery was signed longer ago than the tolerance allows.
+    #[error("timestamp too old: signed {age} s ago, more than the {tolerance} s tolerance; a replayed delivery, or a receiver clock that is wrong")]
+    TimestampTooOld {
+        /// Seconds since signing.
+        age: u64,
+        /// The tolerance in force.
+        tolerance: u64,
+    },
+    /// The delivery claims to be signed in the future.
+    #[error("timestamp in the future: {ahead} s ahead of this clock, more than the {tolerance} s tolerance; check the receiver's clock")]
+    TimestampInFuture {
+        /// Seconds ahead of the verifier's clock.
+        ahead: u64,
+        /// The tolerance in force.
+        tolerance: u64,
+    },
+    /// No signature matched.
+    #[error("signature mismatch: verify the raw request body exactly as received, not re-serialised JSON, with the secret_key returned when you subscribed (or rotated)")]
+    SignatureMismatch,
+    /// The secret cannot be used.
+    #[error("invalid secret: {0}")]
+    InvalidSecret(&'static str),
+    /// The body verified but is not a ringhook event.
+    #[error("invalid payload: {0}")]
+    InvalidPayload(String),
+}
+
+impl VerifyError {
+    /// A stable, machine-readable code for the error.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::MissingSignature => "missing_signature",
+            Self::MissingHeader(_) => "missing_header",
+            Self::MalformedSignature(_) => "malformed_signature",
+            Self::InvalidTimestamp => "invalid_timestamp",
+            Self::MissingTimestamp => "missing_timestamp",
+            Self::TimestampTooOld { .. } => "timestamp_too_old",
+            Self::TimestampInFuture { .. } => "timestamp_in_future",
+            Self::SignatureMismatch => "signature_mismatch",
+            Self::InvalidSecret(_) => "invalid_secret",
+            Self::InvalidPayload(_) => "invalid_payload",
+        }
+    }
+}
+
+/// A subscription's signing secret, with both HMAC keys prepared once.
+///
+/// `Debug` never shows the secret.
+#[derive(Clone)]
+pub struct SecretKey {
+    text: String,
+    body_mac: HmacSha256,
+    standard_mac: Option<HmacSha256>,
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(<redacted>)")
+    }
+}
+
+impl SecretKey {
+    /// A new `whsec_` secret from 32 random bytes that the caller draws from a secure source.
+    pub fn generate(random: [u8; 32]) -> Self {
+        Self::parse(&format!("{SECRET_PREFIX}{}", BASE64.encode(random))).expect("a generated secret is valid")
+    }
+
+    /// Accepts any non-empty secret. A `whsec_` secret must carry valid base64 and can also sign and verify
+    /// Standard Webhooks signatures; any other string (the seed's plain secrets) signs the body signature only.
+    pub fn parse(text: &str) -> Result<Self, VerifyError> {
+        if text.is_empty() {
+            return Err(VerifyError::InvalidSecret("the secret is empty"));
+        }
+        let standard_mac = match text.strip_prefix(SECRET_PREFIX) {
+            Some(encoded) => {
+                let key = BASE64
+                    .decode(encoded)
+                    .map_err(|_| VerifyError::InvalidSecret("the part after whsec_ is not valid base64"))?;
+                if key.is_empty() {
+                    return Err(VerifyError::InvalidSecret("the part after whsec_ is empty"));
+                }
+                Some(new_mac(&key))
+            }
+            None => None,
+        };
+        Ok(Self { text: text.to_owned(), body_mac: new_mac(text.as_bytes()), standard_mac })
+    }
+
+    /// The secret as issued. Show it to its owner only.
+    pub fn expose(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether this secret can make Standard Webhooks signatures (it is a `whsec_` secret).
+    pub fn has_standard_key(&self) -> bool {
+        self.standard_mac.is_some()
+    }
+
+    /// `sha256=<hex>`: the seed's `X-Webhook-Signature` over the raw body.
+    pub fn body_signature(&self, body: &[u8]) -> String {
+        let mut mac = self.body_mac.clone();
+        mac.update(body);
+        format!("{SEED_PREFIX}{}", hex::encode(mac.finalize().into_bytes()))
+    }
+
+    /// `v1,<base64>`: one Standard Webhooks signature, or `None` for a secret without the `whsec_` prefix.
+    pub fn standard_signature(&self, id: &str, timestamp: i64, body: &[u8]) -> Option<String> {
+        let mut mac = self.standard_mac.clone()?;
+        update_signed_content(&mut mac, id, timestamp, body);
+        Some(format!("{V1_PREFIX}{}", BASE64.encode(mac.finalize().into_bytes())))
+    }
+
+    fn verify_body(&self, body: &[u8], tag: &[u8]) -> bool {
+        let mut mac = self.body_mac.clone();
+        mac.update(body);
+        mac.verify_slice(tag).is_ok()
+    }
+}
+
+fn new_mac(key: &[u8]) -> HmacSha256 {
+    HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length")
+}
+
+fn update_signed_content(mac: &mut HmacSha256, id: &str, timestamp: i64, body: &[u8]) {
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+}
+
+/// The signature headers of one delivery, as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedHeaders {
+    /// `X-Webhook-Signature`: `sha256=<hex>` under the current secret.
+    pub x_webhook_signature: String,
+    /// `webhook-id`.
+    pub webhook_id: String,
+    /// `webhook-timestamp`.
+    pub webhook_timestamp: String,
+    /// `webhook-signature`: one `v1,` signature per `whsec_` secret, current first; empty if there is none.
+    pub webhook_signature: String,
+}
+
+impl SignedHeaders {
+    /// The headers as lower-case name and value pairs, ready to send.
+    pub fn pairs(&self) -> [(&'static str, &str); 4] {
+        [
+            (X_WEBHOOK_SIGNATURE, &self.x_webhook_signature),
+            (WEBHOOK_ID, &self.webhook_id),
+            (WEBHOOK_TIMESTAMP, &self.webhook_timestamp),
+            (WEBHOOK_SIGNATURE, &self.webhook_signature),
+        ]
+    }
+}
+
+/// Signs `body` for delivery. `secrets` lists the current secret first, then any previous one still in its
+/// rotation overlap; the body signature uses the current one only, as its header holds a single value.
+///
+/// # Panics
+/// If `secrets` is empty.
+pub fn sign(secrets: &[SecretKey], id: &str, timestamp: i64, body: &[u8]) -> SignedHeaders {
+    let current = secrets.first().expect("at least one secret to sign with");
+    let webhook_signature = secrets
+        .iter()
+        .filter_map(|s| s.standard_signature(id, timestamp, body))
+        .collect::<Vec<_>>()
+        .join(" ");
+    SignedHeaders {
+        x_webhook_signature: current.body_signature(body),
+        webhook_id: id.to_owned(),
+        webhook_timestamp: timestamp.to_string(),
+        webhook_signature,
+    }
+}
+
+/// The signature headers of a received request. Build it with [`ReceivedHeaders::from_lookup`] from whatever
+/// header map the framework has; names are looked up in lower case.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReceivedHeaders<'a> {
+    /// `X-Webhook-Signature`.
+    pub x_webhook_signature: Option<&'a str>,
+    /// `webhook-id`.
+    pub webhook_id: Option<&'a str>,
+    /// `webhook-timestamp`.
+    pub webhook_timestamp: Option<&'a str>,
+    /// `webhook-signature`.
+    pub webhook_signature: Option<&'a str>,
+}
+
+impl<'a> ReceivedHeaders<'a> {
+    /// Collects the four headers through `get`, called with lower-case names.
+    pub fn from_lookup(mut get: impl FnMut(&str) -> Option<&'a str>) -> Self {
+        Self {
+            x_webhook_signature: get(X_WEBHOOK_SIGNATURE),
+            webhook_id: get(WEBHOOK_ID),
+            webhook_timestamp: get(WEBHOOK_TIMESTAMP),
+            webhook_signature: get(WEBHOOK_SIGNATURE),
+        }
+    }
+}
+
+/// Checks a delivery's signature and freshness.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    secret: SecretKey,
+    tolerance: Option<u64>,
+}
+
+/// Which signature a delivery was verified by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// `webhook-id`, `webhook-timestamp`, `webhook-signature`.
+    StandardWebhooks,
+    /// `X-Webhook-Signature` over the body alone.
+    BodySignature,
+}
+
+impl Verifier {
+    /// A verifier with the default 300 s tolerance.
+    pub fn new(secret: SecretKey) -> Self {
+        Self { secret, tolerance: Some(DEFAULT_TOLERANCE_SECS) }
+    }
+
+    /// Sets the timestamp tolerance in seconds; `None` skips the freshness check (not recommended).
+    pub fn with_tolerance(mut self, tolerance: Option<u64>) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
+
+    /// Verifies the signature only, without parsing the body or checking its age.
+    ///
+    /// With Standard Webhooks headers present (and a `whsec_` secret) they are checked, including the timestamp
+    /// header against `now`; otherwise `X-Webhook-Signature` is.
+    pub fn verify_signature(&self, body: &[u8], headers: &ReceivedHeaders<'_>, now: i64) -> Result<Scheme, VerifyError> {
+        let standard = headers.webhook_signature.filter(|_| self.secret.has_standard_key());
+        if let Some(signatures) = standard {
+            self.verify_standard(body, headers, signatures, now)?;
+            return Ok(Scheme::StandardWebhooks);
+        }
+        match headers.x_webhook_signature {
+            Some(signature) => {
+                let tag = parse_body_signature(signature)?;
+                if self.secret.verify_body(body, &tag) {
+                    Ok(Scheme::BodySignature)
+                } else {
+                    Err(VerifyError::SignatureMismatch)
+                }
+            }
+            None if headers.webhook_signature.is_some() => Err(VerifyError::InvalidSecret(
+                "webhook-signature needs a whsec_ secret; this secret can only verify X-Webhook-Signature",
+            )),
+            None => Err(VerifyError::MissingSignature),
+        }
+    }
+
+    /// Whether [`Verifier::verify_signature`] leaves a freshness check to the caller for this scheme: the body
+    /// signature covers no header timestamp, so the body's own `timestamp` must be checked.
+    pub fn needs_body_timestamp(&self, scheme: Scheme) -> bool {
+        scheme == Scheme::BodySignature && self.tolerance.is_some()
+    }
+
+    /// Verifies a delivery and parses its event. When only the body signature is present, the body's own
+    /// `timestamp` field (covered by that signature) is checked against `now`.
+    pub fn verify(&self, body: &str, headers: &ReceivedHeaders<'_>, now: i64) -> Result<Event, VerifyError> {
+        let scheme = self.verify_signature(body.as_bytes(), headers, now)?;
+        let event = Event::from_body(body).map_err(|e| VerifyError::InvalidPayload(e.to_string()))?;
+        if self.needs_body_timestamp(scheme) {
+            self.check_age(event.timestamp, now)?;
+        }
+        Ok(event)
+    }
+
+    fn verify_standard(&self, body: &[u8], headers: &ReceivedHeaders<'_>, signatures: &str, now: i64) -> Result<(), VerifyError> {
+        let id = headers.webhook_id.ok_or(VerifyError::MissingHeader(WEBHOOK_ID))?;
+        let timestamp = headers.webhook_timestamp.ok_or(VerifyError::MissingHeader(WEBHOOK_TIMESTAMP))?;
+        let timestamp: i64 = timestamp.trim().parse().map_err(|_| VerifyError::InvalidTimestamp)?;
+        self.check_age(timestamp, now)?;
+
+        let mac = self.secret.standard_mac.as_ref().expect("checked by the caller");
+        let mut prepared = mac.clone();
+        update_signed_content(&mut prepared, id, timestamp, body);
+
+        let mut saw_v1 = false;
+        for candidate in signatures.split_ascii_whitespace() {
+            let Some(encoded) = candidate.strip_prefix(V1_PREFIX) else { continue };
+            saw_v1 = true;
+            let Ok(tag) = BASE64.decode(encoded) else { continue };
+            if prepared.clone().verify_slice(&tag).is_ok() {
+                return Ok(());
+            }
+        }
+        if saw_v1 {
+            Err(VerifyError::SignatureMismatch)
+        } else {
+            Err(VerifyError::MalformedSignature("webhook-signature has no v1,<base64> signature"))
+        }
+    }
+
+    /// Checks a signed timestamp (unix seconds) against `now` and the tolerance.
+    pub fn check_age(&self, timestamp: i64, now: i64) -> Result<(), VerifyError> {
+        let Some(tolerance) = self.tolerance else { return Ok(()) };
+        let age = now.saturating_sub(timestamp);
+        if age > 0 && age.unsigned_abs() > tolerance {
+            return Err(VerifyError::TimestampTooOld { age: age.unsigned_abs(), tolerance });
+        }
+        if age < 0 && age.unsigned_abs() > tolerance {
+            return Err(VerifyError::TimestampInFuture { ahead: age.unsigned_abs(), tolerance });
+        }
+        Ok(())
+    }
+}
+
+/// Decodes `sha256=<64 hex digits>`; the prefix may be left out, as the seed's verifier allows.
+fn parse_body_signature(signature: &str) -> Result<[u8; 32], VerifyError> {
+    let hex_part = signature.trim();
+    let hex_part = hex_part.strip_prefix(SEED_PREFIX).unwrap_or(hex_part);
+    let mut tag = [0u8; 32];
+    hex::decode_to_slice(hex_part, &mut tag)
+        .map_err(|_| VerifyError::MalformedSignature("X-Webhook-Signature must be sha256= followed by 64 hex digits"))?;
+    Ok(tag)
+}
+
+/// The seed's `verifyWebhookSignature(payload, signature, secretKey)`: the body signature alone, no timestamp.
+pub fn verify_body_signature(body: &[u8], signature: &str, secret: &SecretKey) -> bool {
+    parse_body_signature(signature).is_ok_and(|tag| secret.verify_body(body, &tag))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    fn secret() -> SecretKey {
+        SecretKey::parse(SECRET).unwrap()
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        assert_eq!(format!("{:?}", secret()), "SecretKey(<redacted>)");
+        assert!(!format!("{:?}", Verifier::new(secret())).contains("AAEC"));
+    }
+
+    #[test]
+    fn generated_secrets_are_whsec_base64_of_32_bytes() {
+        let s = SecretKey::generate([7; 32]);
+        let encoded = s.expose().strip_prefix(SECRET_PREFIX).unwrap();
+        assert_eq!(BASE64.decode(encoded).unwrap(), vec![7; 32]);
+        assert!(s.has_standard_key());
+    }
+
+    #[test]
+    fn bad_secrets_are_refused() {
+        assert_eq!(SecretKey::parse("").unwrap_err().code(), "invalid_secret");
+        assert_eq!(SecretKey::parse("whsec_%%%").unwrap_err().code(), "invalid_secret");
+        assert_eq!(SecretKey::parse("whsec_").unwrap_err().code(), "invalid_secret");
+        assert!(!SecretKey::parse("plain").unwrap().has_standard_key());
+    }
+
+    #[test]
+    fn age_is_checked_both_ways() {
+        let v = Verifier::new(secret());
+        assert!(v.check_age(1000, 1300).is_ok());
+        assert!(v.check_age(1300, 1000).is_ok());
+        assert_eq!(v.check_age(1000, 1301).unwrap_err().code(), "timestamp_too_old");
+        assert_eq!(v.check_age(1301, 1000).unwrap_err().code(), "timestamp_in_future");
+        assert!(v.with_tolerance(None).check_age(0, i64::MAX).is_ok());
+    }
+}

@@ -1,0 +1,233 @@
+//! Validation of what users send: webhook URLs and event lists.
+//!
+//! URLs are parsed as the WHATWG URL Standard parses them (the `url` crate), the same way `fetch` will, so
+//! spellings such as `https://2130706433/` or `https://0x7f.1/` are seen as the loopback addresses they are.
+//! A host name is not resolved here: what it resolves to is the delivering platform's concern.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use url::{Host, Url};
+
+use crate::event::EventType;
+
+/// The longest webhook URL accepted, in bytes.
+pub const MAX_URL_BYTES: usize = 2048;
+
+/// An input that was refused, with the field it concerns and a message that says how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ValidationError {
+    /// The request field at fault.
+    pub field: &'static str,
+    /// A stable code: `invalid_url` or `invalid_events`.
+    pub code: &'static str,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl ValidationError {
+    fn url(message: impl Into<String>) -> Self {
+        Self { field: "webhook_url", code: "invalid_url", message: message.into() }
+    }
+
+    fn events(message: impl Into<String>) -> Self {
+        Self { field: "events", code: "invalid_events", message: message.into() }
+    }
+}
+
+/// Where webhook URLs may point.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UrlPolicy {
+    /// Local development: allow `http://` and `https://` to loopback (127.0.0.0/8, `::1`, `localhost`).
+    pub allow_loopback: bool,
+}
+
+impl UrlPolicy {
+    /// Production: `https` to public hosts only.
+    pub const PRODUCTION: Self = Self { allow_loopback: false };
+    /// Local development: also loopback, over `http` or `https`.
+    pub const LOCAL: Self = Self { allow_loopback: true };
+}
+
+/// Checks a webhook URL and returns it normalised.
+pub fn webhook_url(input: &str, policy: UrlPolicy) -> Result<Url, ValidationError> {
+    if input.len() > MAX_URL_BYTES {
+        return Err(ValidationError::url(format!("webhook_url is longer than {MAX_URL_BYTES} bytes")));
+    }
+    let url = Url::parse(input).map_err(|e| ValidationError::url(format!("webhook_url is not a valid URL: {e}")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ValidationError::url("webhook_url must not contain a user name or password"));
+    }
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(ValidationError::url(format!("webhook_url must use https, not {}:", url.scheme())));
+    }
+    let host = url.host().ok_or_else(|| ValidationError::url("webhook_url must have a host"))?;
+    let loopback = is_loopback(&host);
+    match url.scheme() {
+        "https" => {}
+        "http" if policy.allow_loopback && loopback => {}
+        "http" if policy.allow_loopback => {
+            return Err(ValidationError::url("webhook_url must use https (http is allowed only to localhost and 127.0.0.1 in local development)"));
+        }
+        _ => return Err(ValidationError::url("webhook_url must use https")),
+    }
+    if loopback {
+        if !policy.allow_loopback {
+            return Err(ValidationError::url("webhook_url must not point at a loopback address"));
+        }
+    } else if let Some(range) = non_public_range(&host) {
+        return Err(ValidationError::url(format!("webhook_url must not point at a {range} address")));
+    }
+    Ok(url)
+}
+
+fn is_loopback(host: &Host<&str>) -> bool {
+    match host {
+        Host::Domain(name) => {
+            let name = name.trim_end_matches('.');
+            name.eq_ignore_ascii_case("localhost") || name.to_ascii_lowercase().ends_with(".localhost")
+        }
+        Host::Ipv4(ip) => ip.is_loopback(),
+        Host::Ipv6(ip) => ip.is_loopback() || embedded_ipv4(ip).is_some_and(|v4| v4.is_loopback()),
+    }
+}
+
+/// The kind of non-public range an IP literal falls in, or `None` for a public address or a domain name.
+fn non_public_range(host: &Host<&str>) -> Option<&'static str> {
+    match host {
+        Host::Domain(_) => None,
+        Host::Ipv4(ip) => ipv4_range(*ip),
+        Host::Ipv6(ip) => match embedded_ipv4(ip) {
+            Some(v4) => ipv4_range(v4),
+            None => ipv6_range(ip),
+        },
+    }
+}
+
+fn ipv4_range(ip: Ipv4Addr) -> Option<&'static str> {
+    let [a, b, ..] = ip.octets();
+    if ip.is_unspecified() || a == 0 {
+        Some("unspecified")
+    } else if ip.is_loopback() {
+        Some("loopback")
+    } else if ip.is_private() {
+        Some("private")
+    } else if ip.is_link_local() {
+        Some("link-local")
+    } else if a == 100 && (64..128).contains(&b) {
+        Some("shared (CGNAT)")
+    } else if ip.is_multicast() {
+        Some("multicast")
+    } else if a >= 240 {
+        Some("reserved")
+    } else {
+        None
+    }
+}
+
+fn ipv6_range(ip: &Ipv6Addr) -> Option<&'static str> {
+    let first = ip.segments()[0];
+    if ip.is_unspecified() {
+        Some("unspecified")
+    } else if ip.is_loopback() {
+        Some("loopback")
+    } else if first & 0xfe00 == 0xfc00 {
+        Some("private (unique local)")
+    } else if first & 0xffc0 == 0xfe80 {
+        Some("link-local")
+    } else if ip.is_multicast() {
+        Some("multicast")
+    } else {
+        None
+    }
+}
+
+/// The IPv4 address inside a v4-mapped (`::ffff:a.b.c.d`), v4-compatible (`::a.b.c.d`) or NAT64
+/// (`64:ff9b::a.b.c.d`) IPv6 address.
+fn embedded_ipv4(ip: &Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let tail = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+    let mapped = s[..5] == [0; 5] && s[5] == 0xffff;
+    let compatible = s[..6] == [0; 6] && !ip.is_unspecified() && !ip.is_loopback();
+    let nat64 = s[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
+    (mapped || compatible || nat64).then_some(tail)
+}
+
+/// What a subscription listens to: one event type, or `*` for all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventSelector {
+    /// `*`: every event type.
+    All,
+    /// One event type.
+    One(EventType),
+}
+
+impl EventSelector {
+    /// Whether an event of type `event` is selected.
+    pub fn matches(self, event: EventType) -> bool {
+        match self {
+            Self::All => true,
+            Self::One(t) => t == event,
+        }
+    }
+
+    /// `*` or the event type's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "*",
+            Self::One(t) => t.as_str(),
+        }
+    }
+}
+
+impl serde::Serialize for EventSelector {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EventSelector {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        if s == "*" {
+            Ok(Self::All)
+        } else {
+            s.parse().map(Self::One).map_err(serde::de::Error::custom)
+        }
+    }
+}
+
+/// Checks an events list: not empty, known names or `*` (alone), no duplicates.
+pub fn events(names: &[String]) -> Result<Vec<EventSelector>, ValidationError> {
+    if names.is_empty() {
+        return Err(ValidationError::events("events must list at least one event type, or \"*\" for all"));
+    }
+    let mut selected: Vec<EventSelector> = Vec::with_capacity(names.len());
+    for name in names {
+        let selector = if name == "*" {
+            EventSelector::All
+        } else {
+            EventSelector::One(name.parse().map_err(|e: crate::event::UnknownEventType| ValidationError::events(e.to_string()))?)
+        };
+        if selected.contains(&selector) {
+            return Err(ValidationError::events(format!("events lists {name:?} twice")));
+        }
+        selected.push(selector);
+    }
+    if selected.len() > 1 && selected.contains(&EventSelector::All) {
+        return Err(ValidationError::events("\"*\" already selects every event type: list it alone"));
+    }
+    Ok(selected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selectors_match() {
+        assert!(EventSelector::All.matches(EventType::CallFailed));
+        assert!(EventSelector::One(EventType::CallFailed).matches(EventType::CallFailed));
+        assert!(!EventSelector::One(EventType::CallFailed).matches(EventType::CallCompleted));
+    }
+}

@@ -1,0 +1,310 @@
+//! The JavaScript surface of the `ringhook` npm package: verifying and signing deliveries.
+//!
+//! Exported names are camelCase; errors are `Error` objects named `WebhookVerificationError` with a `code`.
+
+use std::cell::RefCell;
+
+use js_sys::{Array, Function, Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::event::event_id;
+use crate::signature::{
+    self, ReceivedHeaders, SecretKey, Verifier, VerifyError, DEFAULT_TOLERANCE_SECS, WEBHOOK_ID, WEBHOOK_SIGNATURE,
+    WEBHOOK_TIMESTAMP, X_WEBHOOK_SIGNATURE,
+};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = r#"
+/** What happened: the `event` field of a delivery. */
+export type CallEventType =
+  | "call.initiated" | "call.scheduled" | "call.status.changed" | "call.completed" | "call.failed"
+  | "webhook.test" | "webhook.subscription.deactivated";
+
+/** Where a call stands: the `status` field of a delivery. */
+export type CallStatus =
+  | "scheduled" | "queued" | "initiated" | "ringing" | "in-progress"
+  | "completed" | "busy" | "no-answer" | "canceled" | "failed";
+
+/** A verified delivery's body. */
+export interface WebhookEvent<Data = Record<string, unknown>> {
+  /** `evt_…`: the same on every retry; use it to drop duplicates. */
+  id: string;
+  event: CallEventType;
+  callId: string;
+  status: CallStatus;
+  /** When the event happened, in unix seconds. */
+  timestamp: number;
+  data: Data;
+}
+
+/** A `Headers` object, or a plain object such as Node's `req.headers` (names in any case). */
+export type WebhookHeaders = Headers | Record<string, string | string[] | undefined | null>;
+
+export interface VerifyOptions {
+  /** Seconds a signature may be old (or ahead); default 300. `null` skips the check (not recommended). */
+  toleranceSeconds?: number | null;
+  /** The verifier's clock in unix seconds; default `Date.now() / 1000`. */
+  now?: number;
+}
+
+export interface SignOptions {
+  /** The event id for `webhook-id`; default a new `evt_…` id. */
+  id?: string;
+  /** Unix seconds for `webhook-timestamp`; default now. */
+  timestamp?: number;
+}
+
+/** The signature headers of one delivery, lower-case names. */
+export interface SignedHeaders {
+  "x-webhook-signature": string;
+  "webhook-id": string;
+  "webhook-timestamp": string;
+  /** Space-separated `v1,<base64>` signatures; empty for a secret without the `whsec_` prefix. */
+  "webhook-signature": string;
+}
+
+export type VerificationErrorCode =
+  | "missing_signature" | "missing_header" | "malformed_signature" | "invalid_timestamp" | "missing_timestamp"
+  | "timestamp_too_old" | "timestamp_in_future" | "signature_mismatch" | "invalid_secret" | "invalid_payload";
+
+/** Thrown by `verifyWebhook`: an `Error` whose `name` is `"WebhookVerificationError"`. */
+export interface WebhookVerificationError extends Error {
+  name: "WebhookVerificationError";
+  code: VerificationErrorCode;
+}
+"#;
+
+thread_local! {
+    /// The last secret used, with its HMAC keys prepared: receivers verify with the same secret again and again.
+    static LAST_SECRET: RefCell<Option<SecretKey>> = const { RefCell::new(None) };
+}
+
+fn with_secret<R>(text: &str, f: impl FnOnce(&SecretKey) -> R) -> Result<R, VerifyError> {
+    LAST_SECRET.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.as_ref().is_none_or(|s| s.expose() != text) {
+            *slot = Some(SecretKey::parse(text)?);
+        }
+        Ok(f(slot.as_ref().expect("set above")))
+    })
+}
+
+fn verification_error(e: &VerifyError) -> JsValue {
+    let error = js_sys::Error::new(&e.to_string());
+    error.set_name("WebhookVerificationError");
+    let _ = Reflect::set(&error, &"code".into(), &e.code().into());
+    error.into()
+}
+
+fn type_error(message: &str) -> JsValue {
+    js_sys::TypeError::new(message).into()
+}
+
+/// The raw body as bytes: a string (its UTF-8), a `Uint8Array` (Node's `Buffer` included) or an `ArrayBuffer`.
+fn body_bytes(payload: &JsValue) -> Result<Vec<u8>, JsValue> {
+    if let Some(text) = payload.as_string() {
+        Ok(text.into_bytes())
+    } else if let Some(bytes) = payload.dyn_ref::<Uint8Array>() {
+        Ok(bytes.to_vec())
+    } else if payload.is_instance_of::<js_sys::ArrayBuffer>() {
+        Ok(Uint8Array::new(payload).to_vec())
+    } else {
+        Err(type_error("the payload must be the raw body as a string, Uint8Array/Buffer or ArrayBuffer (not parsed JSON)"))
+    }
+}
+
+fn now_seconds() -> i64 {
+    (js_sys::Date::now() / 1000.0).floor() as i64
+}
+
+/// The seed's `verifyWebhookSignature(payload, signature, secretKey)`: `true` when `signature`
+/// (`sha256=<hex>`, the `X-Webhook-Signature` header) is the HMAC-SHA256 of `payload` under `secretKey`.
+/// Compares in constant time; returns `false` rather than throwing for a missing or malformed signature.
+#[wasm_bindgen(js_name = verifyWebhookSignature)]
+pub fn verify_webhook_signature(
+    #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] payload: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | string[] | null | undefined")] signature: JsValue,
+    #[wasm_bindgen(js_name = secretKey, unchecked_param_type = "string")] secret_key: JsValue,
+) -> Result<bool, JsValue> {
+    let secret_key = secret_text(&secret_key)?;
+    let Some(signature) = header_text(&signature) else { return Ok(false) };
+    let body = body_bytes(&payload)?;
+    Ok(with_secret(&secret_key, |secret| signature::verify_body_signature(&body, &signature, secret)).unwrap_or(false))
+}
+
+/// The secret as a string; a missing one (an unset environment variable, typically) is an `invalid_secret` error.
+fn secret_text(secret: &JsValue) -> Result<String, JsValue> {
+    secret.as_string().filter(|s| !s.is_empty()).ok_or_else(|| {
+        verification_error(&VerifyError::InvalidSecret(
+            "the secret key is missing or not a string: pass the secret_key returned when you subscribed (is its environment variable set?)",
+        ))
+    })
+}
+
+/// A header's value: a string, or the first of a list (Node gives repeated headers as arrays).
+fn header_text(value: &JsValue) -> Option<String> {
+    if Array::is_array(value) {
+        value.unchecked_ref::<Array>().get(0).as_string()
+    } else {
+        value.as_string()
+    }
+}
+
+/// Verifies a delivery by either header set (Standard Webhooks `webhook-*`, or `X-Webhook-Signature`) and its
+/// timestamp, and returns the parsed event. Throws a `WebhookVerificationError` that says what to fix.
+#[wasm_bindgen(js_name = verifyWebhook, unchecked_return_type = "WebhookEvent")]
+pub fn verify_webhook(
+    #[wasm_bindgen(js_name = rawBody, unchecked_param_type = "string | Uint8Array | ArrayBuffer")] raw_body: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "WebhookHeaders")] headers: JsValue,
+    #[wasm_bindgen(js_name = secretKey, unchecked_param_type = "string")] secret_key: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "VerifyOptions")] options: Option<Object>,
+) -> Result<JsValue, JsValue> {
+    let secret_key = secret_text(&secret_key)?;
+    let (tolerance, now) = verify_options(options.as_ref())?;
+    let body = String::from_utf8(body_bytes(&raw_body)?)
+        .map_err(|_| verification_error(&VerifyError::InvalidPayload("the body is not UTF-8 text".into())))?;
+    let values = header_values(&headers)?;
+    let received = ReceivedHeaders {
+        x_webhook_signature: values[0].as_deref(),
+        webhook_id: values[1].as_deref(),
+        webhook_timestamp: values[2].as_deref(),
+        webhook_signature: values[3].as_deref(),
+    };
+
+    let outcome = with_secret(&secret_key, |secret| {
+        let verifier = Verifier::new(secret.clone()).with_tolerance(tolerance);
+        let scheme = verifier.verify_signature(body.as_bytes(), &received, now)?;
+        Ok::<_, VerifyError>((verifier, scheme))
+    });
+    let (verifier, scheme) = outcome.and_then(|r| r).map_err(|e| verification_error(&e))?;
+
+    let event = js_sys::JSON::parse(&body).map_err(|_| {
+        verification_error(&VerifyError::InvalidPayload("the body is not JSON".into()))
+    })?;
+    if !event.is_object() || Array::is_array(&event) {
+        return Err(verification_error(&VerifyError::InvalidPayload("the body is not a JSON object".into())));
+    }
+    if verifier.needs_body_timestamp(scheme) {
+        let timestamp = Reflect::get(&event, &"timestamp".into())?;
+        if timestamp.is_undefined() {
+            return Err(verification_error(&VerifyError::MissingTimestamp));
+        }
+        let timestamp = timestamp
+            .as_f64()
+            .filter(|t| t.fract() == 0.0 && t.abs() < 1e15)
+            .ok_or_else(|| verification_error(&VerifyError::InvalidTimestamp))?;
+        verifier.check_age(timestamp as i64, now).map_err(|e| verification_error(&e))?;
+    }
+    Ok(event)
+}
+
+fn verify_options(options: Option<&Object>) -> Result<(Option<u64>, i64), JsValue> {
+    let mut tolerance = Some(DEFAULT_TOLERANCE_SECS);
+    let mut now = None;
+    if let Some(options) = options {
+        let t = Reflect::get(options, &"toleranceSeconds".into())?;
+        if t.is_null() {
+            tolerance = None;
+        } else if !t.is_undefined() {
+            match t.as_f64() {
+                Some(secs) if secs >= 0.0 && secs.is_finite() => tolerance = Some(secs as u64),
+                _ => return Err(type_error("toleranceSeconds must be a non-negative number of seconds, or null")),
+            }
+        }
+        let n = Reflect::get(options, &"now".into())?;
+        if !n.is_undefined() {
+            match n.as_f64() {
+                Some(secs) if secs.is_finite() => now = Some(secs.floor() as i64),
+                _ => return Err(type_error("now must be unix seconds")),
+            }
+        }
+    }
+    Ok((tolerance, now.unwrap_or_else(now_seconds)))
+}
+
+const HEADER_NAMES: [&str; 4] = [X_WEBHOOK_SIGNATURE, WEBHOOK_ID, WEBHOOK_TIMESTAMP, WEBHOOK_SIGNATURE];
+
+/// The four signature headers from a `Headers`-like object (with a `get` method) or a plain object.
+fn header_values(headers: &JsValue) -> Result<[Option<String>; 4], JsValue> {
+    let mut values: [Option<String>; 4] = Default::default();
+    if headers.is_undefined() || headers.is_null() {
+        return Ok(values);
+    }
+    if !headers.is_object() {
+        return Err(type_error("headers must be a Headers object or a plain object of header names to values"));
+    }
+    let get = Reflect::get(headers, &"get".into())?;
+    if let Some(get) = get.dyn_ref::<Function>() {
+        for (value, name) in values.iter_mut().zip(HEADER_NAMES) {
+            *value = header_text(&get.call1(headers, &name.into())?);
+        }
+        return Ok(values);
+    }
+    for entry in Object::entries(headers.unchecked_ref::<Object>()).iter() {
+        let entry: Array = entry.unchecked_into();
+        let Some(name) = entry.get(0).as_string() else { continue };
+        let Some(slot) = HEADER_NAMES.iter().position(|h| h.eq_ignore_ascii_case(&name)) else { continue };
+        values[slot] = header_text(&entry.get(1));
+    }
+    Ok(values)
+}
+
+/// Signs `payload` as ringhook signs a delivery, for receivers' own tests. `secretKeys` is one secret or a list
+/// (current first, as during a rotation). Returns the four signature headers.
+#[wasm_bindgen(js_name = signWebhook, unchecked_return_type = "SignedHeaders")]
+pub fn sign_webhook(
+    #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] payload: JsValue,
+    #[wasm_bindgen(js_name = secretKeys, unchecked_param_type = "string | string[]")] secret_keys: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "SignOptions")] options: Option<Object>,
+) -> Result<JsValue, JsValue> {
+    let body = body_bytes(&payload)?;
+    let texts: Vec<String> = if let Some(one) = secret_keys.as_string() {
+        vec![one]
+    } else if Array::is_array(&secret_keys) {
+        secret_keys.unchecked_ref::<Array>().iter().map(|s| s.as_string()).collect::<Option<_>>()
+            .ok_or_else(|| type_error("secretKeys must be a string or an array of strings"))?
+    } else {
+        return Err(type_error("secretKeys must be a string or an array of strings"));
+    };
+    if texts.is_empty() {
+        return Err(type_error("secretKeys must name at least one secret"));
+    }
+    let secrets = texts
+        .iter()
+        .map(|t| SecretKey::parse(t))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| verification_error(&e))?;
+
+    let mut id = None;
+    let mut timestamp = None;
+    if let Some(options) = &options {
+        let given = Reflect::get(options, &"id".into())?;
+        if !given.is_undefined() {
+            let text = given.as_string().filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic()));
+            id = Some(text.ok_or_else(|| type_error("id must be a non-empty string of visible ASCII characters"))?);
+        }
+        let given = Reflect::get(options, &"timestamp".into())?;
+        if !given.is_undefined() {
+            let secs = given.as_f64().filter(|t| t.fract() == 0.0 && *t >= 0.0 && *t < 1e15);
+            timestamp = Some(secs.ok_or_else(|| type_error("timestamp must be whole unix seconds"))? as i64);
+        }
+    }
+    let id = id.unwrap_or_else(|| event_id(js_sys::Date::now() as u64, random_bytes()));
+    let signed = signature::sign(&secrets, &id, timestamp.unwrap_or_else(now_seconds), &body);
+
+    let out = Object::new();
+    for (name, value) in signed.pairs() {
+        Reflect::set(&out, &name.into(), &value.into())?;
+    }
+    Ok(out.into())
+}
+
+/// Random bytes for default event ids (not secret material).
+fn random_bytes() -> [u8; 10] {
+    let mut bytes = [0u8; 10];
+    for b in &mut bytes {
+        *b = (js_sys::Math::random() * 256.0) as u8;
+    }
+    bytes
+}

@@ -1,0 +1,7 @@
+//! Native integration tests of the core crate.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod json_props;
+mod signatures;
+mod validation;
+mod vectors;

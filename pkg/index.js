@@ -1,0 +1,6 @@
+// Browsers and bundlers: fetch and instantiate the module once, before any importer runs.
+import init from './web/ringhook.js';
+
+await init({ module_or_path: new URL('./web/ringhook_bg.wasm', import.meta.url) });
+
+export { verifyWebhookSignature, verifyWebhook, signWebhook } from './web/ringhook.js';

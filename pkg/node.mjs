@@ -1,0 +1,6 @@
+// Node.js ES modules: the CommonJS build, which loads its module synchronously from disk.
+import { createRequire } from 'node:module';
+
+const ringhook = createRequire(import.meta.url)('./node/ringhook.js');
+
+export const { verifyWebhookSignature, verifyWebhook, signWebhook } = ringhook;

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Measures the package (Node benchmark, size of each build target) and the native core (criterion), and
+# rewrites the measured part of BENCHMARKS.md. Run through `make bench`, which builds the package first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=$(mktemp -d)
+
+gz() { gzip -9c "$1" | wc -c; }
+{
+  echo "| build target | .wasm raw | .wasm gzip -9 | JS glue gzip -9 | wasm + glue gzip -9 |"
+  echo "|---|---:|---:|---:|---:|"
+  for t in web node; do
+    w=pkg/$t/ringhook_bg.wasm j=pkg/$t/ringhook.js
+    echo "| $t | $(wc -c < $w) B | $(gz $w) B | $(gz $j) B | $(( $(gz $w) + $(gz $j) )) B ($(awk "BEGIN{printf \"%.1f\", ($(gz $w) + $(gz $j))/1024}") KiB) |"
+  done
+} > "$out/size.md"
+
+node bench/verify.mjs > "$out/node.md"
+
+cargo bench -p ringhook --bench core -- --warm-up-time 1 --measurement-time 3 --noplot 2>/dev/null \
+  | awk '/^signature\//{name=$1} /time:/{print "| " name " | " $3 " " $4 " |"} /thrpt:/{sub(/.*thrpt: *\[[^ ]+ [^ ]+ /,""); sub(/ [^ ]+ [^ ]+\]$/,""); print "|   throughput | " $0 " |"}' \
+  > "$out/native.rows"
+{ echo "| benchmark | median |"; echo "|---|---:|"; cat "$out/native.rows"; } > "$out/native.md"
+
+python3 - "$out" <<'PY'
+import sys, re, pathlib, platform, subprocess
+out = pathlib.Path(sys.argv[1])
+doc = pathlib.Path("BENCHMARKS.md")
+text = doc.read_text() if doc.exists() else "# Benchmarks\n\n<!-- measured:start -->\n<!-- measured:end -->\n"
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
+measured = f"""<!-- measured:start -->
+Measured by `make bench` on {cpu}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores.
+
+### Package size (`make pkg`)
+{(out/'size.md').read_text()}
+### Verification in Node (`node bench/verify.mjs`)
+{(out/'node.md').read_text()}
+### Native core (`cargo bench -p ringhook --bench core`)
+{(out/'native.md').read_text()}<!-- measured:end -->"""
+text = re.sub(r"<!-- measured:start -->.*<!-- measured:end -->", lambda _: measured, text, flags=re.S)
+doc.write_text(text)
+PY
+echo "BENCHMARKS.md updated"

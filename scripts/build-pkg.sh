@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds the npm package `ringhook` into pkg/: one wasm-pack build per runtime family, under the entry files
+# kept in pkg/ (index.js for browsers and bundlers, node.mjs and node/ for Node.js, workers.js for Workers).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PATH"   # wasm-opt from npm `binaryen`
+
+build() {
+  local target=$1 dir=$2
+  wasm-pack --quiet build crates/ringhook --release --no-pack --target "$target" \
+    --out-dir "../../pkg/$dir" --out-name ringhook -- --features wasm
+  rm -f "pkg/$dir/.gitignore"
+}
+
+build web web
+build nodejs node
+# pkg/ is an ES module package; the Node.js build is CommonJS.
+echo '{ "type": "commonjs" }' > pkg/node/package.json
+cp pkg/node/ringhook.d.ts pkg/ringhook.d.ts
