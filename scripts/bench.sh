@@ -17,16 +17,16 @@ gz() { gzip -9c "$1" | wc -c; }
 
 node bench/verify.mjs > "$out/node.md"
 
-cargo bench -p ringhook --bench core -- --warm-up-time 1 --measurement-time 3 --noplot 2>/dev/null \
-  | awk '/^signature\//{name=$1} /time:/{print "| " name " | " $3 " " $4 " |"} /thrpt:/{sub(/.*thrpt: *\[[^ ]+ [^ ]+ /,""); sub(/ [^ ]+ [^ ]+\]$/,""); print "|   throughput | " $0 " |"}' \
-  > "$out/native.rows"
-{ echo "| benchmark | median |"; echo "|---|---:|"; cat "$out/native.rows"; } > "$out/native.md"
+cargo bench -p ringhook --bench core -- --warm-up-time 1 --measurement-time 3 --noplot > "$out/native.txt" 2>/dev/null
 
 python3 - "$out" <<'PY'
 import sys, re, pathlib, platform, subprocess
 out = pathlib.Path(sys.argv[1])
 doc = pathlib.Path("BENCHMARKS.md")
 text = doc.read_text() if doc.exists() else "# Benchmarks\n\n<!-- measured:start -->\n<!-- measured:end -->\n"
+native = re.findall(r"(signature/\S+)\s+time:\s+\[\S+ \S+ (\S+ \S+) \S+ \S+\]\s+thrpt:\s+\[\S+ \S+ (\S+ \S+) \S+ \S+\]",
+                    (out / "native.txt").read_text())
+native_md = "| benchmark | median time | throughput |\n|---|---:|---:|\n" + "".join(f"| {n} | {t} | {r} |\n" for n, t, r in native)
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
 measured = f"""<!-- measured:start -->
 Measured by `make bench` on {cpu}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores.
@@ -36,7 +36,7 @@ Measured by `make bench` on {cpu}, {subprocess.run(['nproc'], capture_output=Tru
 ### Verification in Node (`node bench/verify.mjs`)
 {(out/'node.md').read_text()}
 ### Native core (`cargo bench -p ringhook --bench core`)
-{(out/'native.md').read_text()}<!-- measured:end -->"""
+{native_md}<!-- measured:end -->"""
 text = re.sub(r"<!-- measured:start -->.*<!-- measured:end -->", lambda _: measured, text, flags=re.S)
 doc.write_text(text)
 PY

@@ -121,7 +121,13 @@ pub struct ErrorDetail {
 impl ErrorResponse {
     /// An error answer with `code` and `message`.
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { success: false, error: ErrorDetail { code: code.into(), message: message.into() } }
+        Self {
+            success: false,
+            error: ErrorDetail {
+                code: code.into(),
+                message: message.into(),
+            },
+        }
     }
 }
 
@@ -137,15 +143,25 @@ mod tests {
 
     #[test]
     fn requests_refuse_unknown_fields() {
-        let err = serde_json::from_str::<SubscribeRequest>(r#"{"webhook_url":"https://a.example","event":["*"]}"#).unwrap_err();
+        let err = serde_json::from_str::<SubscribeRequest>(
+            r#"{"webhook_url":"https://a.example","event":["*"]}"#,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("unknown field `event`"), "{err}");
         assert!(serde_json::from_str::<PatchRequest>(r#"{"actve":true}"#).is_err());
-        assert_eq!(serde_json::from_str::<PatchRequest>("{}").unwrap(), PatchRequest::default());
+        assert_eq!(
+            serde_json::from_str::<PatchRequest>("{}").unwrap(),
+            PatchRequest::default()
+        );
     }
 
     #[test]
     fn error_body_has_the_documented_shape() {
-        let body = serde_json::to_string(&ErrorResponse::new("not_found", "no such subscription")).unwrap();
-        assert_eq!(body, r#"{"success":false,"error":{"code":"not_found","message":"no such subscription"}}"#);
+        let body = serde_json::to_string(&ErrorResponse::new("not_found", "no such subscription"))
+            .unwrap();
+        assert_eq!(
+            body,
+            r#"{"success":false,"error":{"code":"not_found","message":"no such subscription"}}"#
+        );
     }
 }

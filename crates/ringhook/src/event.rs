@@ -118,7 +118,10 @@ string_enum! {
 impl CallStatus {
     /// Whether the call is over: no later status can follow.
     pub const fn is_final(self) -> bool {
-        matches!(self, Self::Completed | Self::Busy | Self::NoAnswer | Self::Canceled | Self::Failed)
+        matches!(
+            self,
+            Self::Completed | Self::Busy | Self::NoAnswer | Self::Canceled | Self::Failed
+        )
     }
 }
 
@@ -172,7 +175,9 @@ impl Event {
 /// An event id: `evt_` followed by 26 Crockford base32 characters (a ULID) made from `unix_millis` and
 /// 10 random bytes that the caller supplies (the core has no clock and no random source of its own).
 pub fn event_id(unix_millis: u64, random: [u8; 10]) -> String {
-    format!("evt_{}", ulid(unix_millis, random))
+    let mut id = String::from("evt_");
+    id.push_str(&ulid(unix_millis, random));
+    id
 }
 
 /// A ULID: 48 bits of milliseconds then 80 random bits, as 26 Crockford base32 characters (sortable by time).

@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod base64;
 pub mod event;
 pub mod json;
 pub mod signature;
@@ -16,4 +17,6 @@ pub mod validate;
 pub mod wasm;
 
 pub use event::{CallStatus, Event, EventType};
-pub use signature::{sign, ReceivedHeaders, Scheme, SecretKey, SignedHeaders, Verifier, VerifyError};
+pub use signature::{
+    sign, ReceivedHeaders, Scheme, SecretKey, SignedHeaders, Verifier, VerifyError,
+};

@@ -11,11 +11,10 @@
 //!
 //! Nothing here reads a clock: `now` always comes from the caller.
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::base64;
 use crate::event::Event;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -118,7 +117,8 @@ impl std::fmt::Debug for SecretKey {
 impl SecretKey {
     /// A new `whsec_` secret from 32 random bytes that the caller draws from a secure source.
     pub fn generate(random: [u8; 32]) -> Self {
-        Self::parse(&format!("{SECRET_PREFIX}{}", BASE64.encode(random))).expect("a generated secret is valid")
+        Self::parse(&format!("{SECRET_PREFIX}{}", base64::encode(&random)))
+            .expect("a generated secret is valid")
     }
 
     /// Accepts any non-empty secret. A `whsec_` secret must carry valid base64 and can also sign and verify
@@ -129,9 +129,9 @@ impl SecretKey {
         }
         let standard_mac = match text.strip_prefix(SECRET_PREFIX) {
             Some(encoded) => {
-                let key = BASE64
-                    .decode(encoded)
-                    .map_err(|_| VerifyError::InvalidSecret("the part after whsec_ is not valid base64"))?;
+                let key = base64::decode(encoded).ok_or(VerifyError::InvalidSecret(
+                    "the part after whsec_ is not valid base64",
+                ))?;
                 if key.is_empty() {
                     return Err(VerifyError::InvalidSecret("the part after whsec_ is empty"));
                 }
@@ -139,7 +139,11 @@ impl SecretKey {
             }
             None => None,
         };
-        Ok(Self { text: text.to_owned(), body_mac: new_mac(text.as_bytes()), standard_mac })
+        Ok(Self {
+            text: text.to_owned(),
+            body_mac: new_mac(text.as_bytes()),
+            standard_mac,
+        })
     }
 
     /// The secret as issued. Show it to its owner only.
@@ -156,14 +160,20 @@ impl SecretKey {
     pub fn body_signature(&self, body: &[u8]) -> String {
         let mut mac = self.body_mac.clone();
         mac.update(body);
-        format!("{SEED_PREFIX}{}", hex::encode(mac.finalize().into_bytes()))
+        let mut out = String::with_capacity(SEED_PREFIX.len() + 64);
+        out.push_str(SEED_PREFIX);
+        out.push_str(&hex::encode(mac.finalize().into_bytes()));
+        out
     }
 
     /// `v1,<base64>`: one Standard Webhooks signature, or `None` for a secret without the `whsec_` prefix.
     pub fn standard_signature(&self, id: &str, timestamp: i64, body: &[u8]) -> Option<String> {
         let mut mac = self.standard_mac.clone()?;
         update_signed_content(&mut mac, id, timestamp, body);
-        Some(format!("{V1_PREFIX}{}", BASE64.encode(mac.finalize().into_bytes())))
+        let mut out = String::with_capacity(V1_PREFIX.len() + 44);
+        out.push_str(V1_PREFIX);
+        out.push_str(&base64::encode(&mac.finalize().into_bytes()));
+        Some(out)
     }
 
     fn verify_body(&self, body: &[u8], tag: &[u8]) -> bool {
@@ -174,15 +184,33 @@ impl SecretKey {
 }
 
 fn new_mac(key: &[u8]) -> HmacSha256 {
-    HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length")
+    HmacSha256::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
 }
 
 fn update_signed_content(mac: &mut HmacSha256, id: &str, timestamp: i64, body: &[u8]) {
     mac.update(id.as_bytes());
     mac.update(b".");
-    mac.update(timestamp.to_string().as_bytes());
+    mac.update(decimal(timestamp).as_bytes());
     mac.update(b".");
     mac.update(body);
+}
+
+/// `n` in decimal, without the formatting machinery (which the wasm build would otherwise carry).
+fn decimal(n: i64) -> String {
+    let mut digits = Vec::with_capacity(20);
+    let mut rest = n.unsigned_abs();
+    loop {
+        digits.push(b'0' + (rest % 10) as u8);
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        digits.push(b'-');
+    }
+    digits.iter().rev().map(|d| char::from(*d)).collect()
 }
 
 /// The signature headers of one delivery, as sent.
@@ -217,15 +245,20 @@ impl SignedHeaders {
 /// If `secrets` is empty.
 pub fn sign(secrets: &[SecretKey], id: &str, timestamp: i64, body: &[u8]) -> SignedHeaders {
     let current = secrets.first().expect("at least one secret to sign with");
-    let webhook_signature = secrets
+    let mut webhook_signature = String::new();
+    for signature in secrets
         .iter()
         .filter_map(|s| s.standard_signature(id, timestamp, body))
-        .collect::<Vec<_>>()
-        .join(" ");
+    {
+        if !webhook_signature.is_empty() {
+            webhook_signature.push(' ');
+        }
+        webhook_signature.push_str(&signature);
+    }
     SignedHeaders {
         x_webhook_signature: current.body_signature(body),
         webhook_id: id.to_owned(),
-        webhook_timestamp: timestamp.to_string(),
+        webhook_timestamp: decimal(timestamp),
         webhook_signature,
     }
 }
@@ -275,7 +308,10 @@ pub enum Scheme {
 impl Verifier {
     /// A verifier with the default 300 s tolerance.
     pub fn new(secret: SecretKey) -> Self {
-        Self { secret, tolerance: Some(DEFAULT_TOLERANCE_SECS) }
+        Self {
+            secret,
+            tolerance: Some(DEFAULT_TOLERANCE_SECS),
+        }
     }
 
     /// Sets the timestamp tolerance in seconds; `None` skips the freshness check (not recommended).
@@ -288,8 +324,15 @@ impl Verifier {
     ///
     /// With Standard Webhooks headers present (and a `whsec_` secret) they are checked, including the timestamp
     /// header against `now`; otherwise `X-Webhook-Signature` is.
-    pub fn verify_signature(&self, body: &[u8], headers: &ReceivedHeaders<'_>, now: i64) -> Result<Scheme, VerifyError> {
-        let standard = headers.webhook_signature.filter(|_| self.secret.has_standard_key());
+    pub fn verify_signature(
+        &self,
+        body: &[u8],
+        headers: &ReceivedHeaders<'_>,
+        now: i64,
+    ) -> Result<Scheme, VerifyError> {
+        let standard = headers
+            .webhook_signature
+            .filter(|_| self.secret.has_standard_key());
         if let Some(signatures) = standard {
             self.verify_standard(body, headers, signatures, now)?;
             return Ok(Scheme::StandardWebhooks);
@@ -318,30 +361,57 @@ impl Verifier {
 
     /// Verifies a delivery and parses its event. When only the body signature is present, the body's own
     /// `timestamp` field (covered by that signature) is checked against `now`.
-    pub fn verify(&self, body: &str, headers: &ReceivedHeaders<'_>, now: i64) -> Result<Event, VerifyError> {
+    pub fn verify(
+        &self,
+        body: &str,
+        headers: &ReceivedHeaders<'_>,
+        now: i64,
+    ) -> Result<Event, VerifyError> {
         let scheme = self.verify_signature(body.as_bytes(), headers, now)?;
-        let event = Event::from_body(body).map_err(|e| VerifyError::InvalidPayload(e.to_string()))?;
+        let event =
+            Event::from_body(body).map_err(|e| VerifyError::InvalidPayload(e.to_string()))?;
         if self.needs_body_timestamp(scheme) {
             self.check_age(event.timestamp, now)?;
         }
         Ok(event)
     }
 
-    fn verify_standard(&self, body: &[u8], headers: &ReceivedHeaders<'_>, signatures: &str, now: i64) -> Result<(), VerifyError> {
-        let id = headers.webhook_id.ok_or(VerifyError::MissingHeader(WEBHOOK_ID))?;
-        let timestamp = headers.webhook_timestamp.ok_or(VerifyError::MissingHeader(WEBHOOK_TIMESTAMP))?;
-        let timestamp: i64 = timestamp.trim().parse().map_err(|_| VerifyError::InvalidTimestamp)?;
+    fn verify_standard(
+        &self,
+        body: &[u8],
+        headers: &ReceivedHeaders<'_>,
+        signatures: &str,
+        now: i64,
+    ) -> Result<(), VerifyError> {
+        let id = headers
+            .webhook_id
+            .ok_or(VerifyError::MissingHeader(WEBHOOK_ID))?;
+        let timestamp = headers
+            .webhook_timestamp
+            .ok_or(VerifyError::MissingHeader(WEBHOOK_TIMESTAMP))?;
+        let timestamp: i64 = timestamp
+            .trim()
+            .parse()
+            .map_err(|_| VerifyError::InvalidTimestamp)?;
         self.check_age(timestamp, now)?;
 
-        let mac = self.secret.standard_mac.as_ref().expect("checked by the caller");
+        let mac = self
+            .secret
+            .standard_mac
+            .as_ref()
+            .expect("checked by the caller");
         let mut prepared = mac.clone();
         update_signed_content(&mut prepared, id, timestamp, body);
 
         let mut saw_v1 = false;
         for candidate in signatures.split_ascii_whitespace() {
-            let Some(encoded) = candidate.strip_prefix(V1_PREFIX) else { continue };
+            let Some(encoded) = candidate.strip_prefix(V1_PREFIX) else {
+                continue;
+            };
             saw_v1 = true;
-            let Ok(tag) = BASE64.decode(encoded) else { continue };
+            let Some(tag) = base64::decode(encoded) else {
+                continue;
+            };
             if prepared.clone().verify_slice(&tag).is_ok() {
                 return Ok(());
             }
@@ -349,19 +419,29 @@ impl Verifier {
         if saw_v1 {
             Err(VerifyError::SignatureMismatch)
         } else {
-            Err(VerifyError::MalformedSignature("webhook-signature has no v1,<base64> signature"))
+            Err(VerifyError::MalformedSignature(
+                "webhook-signature has no v1,<base64> signature",
+            ))
         }
     }
 
     /// Checks a signed timestamp (unix seconds) against `now` and the tolerance.
     pub fn check_age(&self, timestamp: i64, now: i64) -> Result<(), VerifyError> {
-        let Some(tolerance) = self.tolerance else { return Ok(()) };
+        let Some(tolerance) = self.tolerance else {
+            return Ok(());
+        };
         let age = now.saturating_sub(timestamp);
         if age > 0 && age.unsigned_abs() > tolerance {
-            return Err(VerifyError::TimestampTooOld { age: age.unsigned_abs(), tolerance });
+            return Err(VerifyError::TimestampTooOld {
+                age: age.unsigned_abs(),
+                tolerance,
+            });
         }
         if age < 0 && age.unsigned_abs() > tolerance {
-            return Err(VerifyError::TimestampInFuture { ahead: age.unsigned_abs(), tolerance });
+            return Err(VerifyError::TimestampInFuture {
+                ahead: age.unsigned_abs(),
+                tolerance,
+            });
         }
         Ok(())
     }
@@ -372,8 +452,11 @@ fn parse_body_signature(signature: &str) -> Result<[u8; 32], VerifyError> {
     let hex_part = signature.trim();
     let hex_part = hex_part.strip_prefix(SEED_PREFIX).unwrap_or(hex_part);
     let mut tag = [0u8; 32];
-    hex::decode_to_slice(hex_part, &mut tag)
-        .map_err(|_| VerifyError::MalformedSignature("X-Webhook-Signature must be sha256= followed by 64 hex digits"))?;
+    hex::decode_to_slice(hex_part, &mut tag).map_err(|_| {
+        VerifyError::MalformedSignature(
+            "X-Webhook-Signature must be sha256= followed by 64 hex digits",
+        )
+    })?;
     Ok(tag)
 }
 
@@ -402,16 +485,29 @@ mod tests {
     fn generated_secrets_are_whsec_base64_of_32_bytes() {
         let s = SecretKey::generate([7; 32]);
         let encoded = s.expose().strip_prefix(SECRET_PREFIX).unwrap();
-        assert_eq!(BASE64.decode(encoded).unwrap(), vec![7; 32]);
+        assert_eq!(base64::decode(encoded).unwrap(), vec![7; 32]);
         assert!(s.has_standard_key());
     }
 
     #[test]
     fn bad_secrets_are_refused() {
         assert_eq!(SecretKey::parse("").unwrap_err().code(), "invalid_secret");
-        assert_eq!(SecretKey::parse("whsec_%%%").unwrap_err().code(), "invalid_secret");
-        assert_eq!(SecretKey::parse("whsec_").unwrap_err().code(), "invalid_secret");
+        assert_eq!(
+            SecretKey::parse("whsec_%%%").unwrap_err().code(),
+            "invalid_secret"
+        );
+        assert_eq!(
+            SecretKey::parse("whsec_").unwrap_err().code(),
+            "invalid_secret"
+        );
         assert!(!SecretKey::parse("plain").unwrap().has_standard_key());
+    }
+
+    #[test]
+    fn decimal_writes_every_i64() {
+        for n in [0, 7, -7, 10, 1_764_355_200, i64::MAX, i64::MIN] {
+            assert_eq!(decimal(n), n.to_string());
+        }
     }
 
     #[test]
@@ -419,8 +515,14 @@ mod tests {
         let v = Verifier::new(secret());
         assert!(v.check_age(1000, 1300).is_ok());
         assert!(v.check_age(1300, 1000).is_ok());
-        assert_eq!(v.check_age(1000, 1301).unwrap_err().code(), "timestamp_too_old");
-        assert_eq!(v.check_age(1301, 1000).unwrap_err().code(), "timestamp_in_future");
+        assert_eq!(
+            v.check_age(1000, 1301).unwrap_err().code(),
+            "timestamp_too_old"
+        );
+        assert_eq!(
+            v.check_age(1301, 1000).unwrap_err().code(),
+            "timestamp_in_future"
+        );
         assert!(v.with_tolerance(None).check_age(0, i64::MAX).is_ok());
     }
 }

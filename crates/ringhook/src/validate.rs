@@ -27,11 +27,19 @@ pub struct ValidationError {
 
 impl ValidationError {
     fn url(message: impl Into<String>) -> Self {
-        Self { field: "webhook_url", code: "invalid_url", message: message.into() }
+        Self {
+            field: "webhook_url",
+            code: "invalid_url",
+            message: message.into(),
+        }
     }
 
     fn events(message: impl Into<String>) -> Self {
-        Self { field: "events", code: "invalid_events", message: message.into() }
+        Self {
+            field: "events",
+            code: "invalid_events",
+            message: message.into(),
+        }
     }
 }
 
@@ -44,24 +52,38 @@ pub struct UrlPolicy {
 
 impl UrlPolicy {
     /// Production: `https` to public hosts only.
-    pub const PRODUCTION: Self = Self { allow_loopback: false };
+    pub const PRODUCTION: Self = Self {
+        allow_loopback: false,
+    };
     /// Local development: also loopback, over `http` or `https`.
-    pub const LOCAL: Self = Self { allow_loopback: true };
+    pub const LOCAL: Self = Self {
+        allow_loopback: true,
+    };
 }
 
 /// Checks a webhook URL and returns it normalised.
 pub fn webhook_url(input: &str, policy: UrlPolicy) -> Result<Url, ValidationError> {
     if input.len() > MAX_URL_BYTES {
-        return Err(ValidationError::url(format!("webhook_url is longer than {MAX_URL_BYTES} bytes")));
+        return Err(ValidationError::url(format!(
+            "webhook_url is longer than {MAX_URL_BYTES} bytes"
+        )));
     }
-    let url = Url::parse(input).map_err(|e| ValidationError::url(format!("webhook_url is not a valid URL: {e}")))?;
+    let url = Url::parse(input)
+        .map_err(|e| ValidationError::url(format!("webhook_url is not a valid URL: {e}")))?;
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(ValidationError::url("webhook_url must not contain a user name or password"));
+        return Err(ValidationError::url(
+            "webhook_url must not contain a user name or password",
+        ));
     }
     if !matches!(url.scheme(), "https" | "http") {
-        return Err(ValidationError::url(format!("webhook_url must use https, not {}:", url.scheme())));
+        return Err(ValidationError::url(format!(
+            "webhook_url must use https, not {}:",
+            url.scheme()
+        )));
     }
-    let host = url.host().ok_or_else(|| ValidationError::url("webhook_url must have a host"))?;
+    let host = url
+        .host()
+        .ok_or_else(|| ValidationError::url("webhook_url must have a host"))?;
     let loopback = is_loopback(&host);
     match url.scheme() {
         "https" => {}
@@ -73,10 +95,14 @@ pub fn webhook_url(input: &str, policy: UrlPolicy) -> Result<Url, ValidationErro
     }
     if loopback {
         if !policy.allow_loopback {
-            return Err(ValidationError::url("webhook_url must not point at a loopback address"));
+            return Err(ValidationError::url(
+                "webhook_url must not point at a loopback address",
+            ));
         }
     } else if let Some(range) = non_public_range(&host) {
-        return Err(ValidationError::url(format!("webhook_url must not point at a {range} address")));
+        return Err(ValidationError::url(format!(
+            "webhook_url must not point at a {range} address"
+        )));
     }
     Ok(url)
 }
@@ -85,7 +111,8 @@ fn is_loopback(host: &Host<&str>) -> bool {
     match host {
         Host::Domain(name) => {
             let name = name.trim_end_matches('.');
-            name.eq_ignore_ascii_case("localhost") || name.to_ascii_lowercase().ends_with(".localhost")
+            name.eq_ignore_ascii_case("localhost")
+                || name.to_ascii_lowercase().ends_with(".localhost")
         }
         Host::Ipv4(ip) => ip.is_loopback(),
         Host::Ipv6(ip) => ip.is_loopback() || embedded_ipv4(ip).is_some_and(|v4| v4.is_loopback()),
@@ -200,22 +227,30 @@ impl<'de> serde::Deserialize<'de> for EventSelector {
 /// Checks an events list: not empty, known names or `*` (alone), no duplicates.
 pub fn events(names: &[String]) -> Result<Vec<EventSelector>, ValidationError> {
     if names.is_empty() {
-        return Err(ValidationError::events("events must list at least one event type, or \"*\" for all"));
+        return Err(ValidationError::events(
+            "events must list at least one event type, or \"*\" for all",
+        ));
     }
     let mut selected: Vec<EventSelector> = Vec::with_capacity(names.len());
     for name in names {
         let selector = if name == "*" {
             EventSelector::All
         } else {
-            EventSelector::One(name.parse().map_err(|e: crate::event::UnknownEventType| ValidationError::events(e.to_string()))?)
+            EventSelector::One(name.parse().map_err(|e: crate::event::UnknownEventType| {
+                ValidationError::events(e.to_string())
+            })?)
         };
         if selected.contains(&selector) {
-            return Err(ValidationError::events(format!("events lists {name:?} twice")));
+            return Err(ValidationError::events(format!(
+                "events lists {name:?} twice"
+            )));
         }
         selected.push(selector);
     }
     if selected.len() > 1 && selected.contains(&EventSelector::All) {
-        return Err(ValidationError::events("\"*\" already selects every event type: list it alone"));
+        return Err(ValidationError::events(
+            "\"*\" already selects every event type: list it alone",
+        ));
     }
     Ok(selected)
 }

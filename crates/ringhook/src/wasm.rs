@@ -10,8 +10,8 @@ use wasm_bindgen::JsCast;
 
 use crate::event::event_id;
 use crate::signature::{
-    self, ReceivedHeaders, SecretKey, Verifier, VerifyError, DEFAULT_TOLERANCE_SECS, WEBHOOK_ID, WEBHOOK_SIGNATURE,
-    WEBHOOK_TIMESTAMP, X_WEBHOOK_SIGNATURE,
+    self, ReceivedHeaders, SecretKey, Verifier, VerifyError, DEFAULT_TOLERANCE_SECS, WEBHOOK_ID,
+    WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP, X_WEBHOOK_SIGNATURE,
 };
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -75,6 +75,17 @@ export interface WebhookVerificationError extends Error {
 }
 "#;
 
+#[cfg(target_family = "wasm")]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
+#[wasm_bindgen]
+extern "C" {
+    /// `JSON.parse` of a JS string (js-sys's binding takes a Rust `&str`, which would copy the body out again).
+    #[wasm_bindgen(catch, js_namespace = JSON, js_name = parse)]
+    fn json_parse(text: &JsValue) -> Result<JsValue, JsValue>;
+}
+
 thread_local! {
     /// The last secret used, with its HMAC keys prepared: receivers verify with the same secret again and again.
     static LAST_SECRET: RefCell<Option<SecretKey>> = const { RefCell::new(None) };
@@ -124,13 +135,19 @@ fn now_seconds() -> i64 {
 #[wasm_bindgen(js_name = verifyWebhookSignature)]
 pub fn verify_webhook_signature(
     #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] payload: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string | string[] | null | undefined")] signature: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | string[] | null | undefined")]
+    signature: JsValue,
     #[wasm_bindgen(js_name = secretKey, unchecked_param_type = "string")] secret_key: JsValue,
 ) -> Result<bool, JsValue> {
     let secret_key = secret_text(&secret_key)?;
-    let Some(signature) = header_text(&signature) else { return Ok(false) };
+    let Some(signature) = header_text(&signature) else {
+        return Ok(false);
+    };
     let body = body_bytes(&payload)?;
-    Ok(with_secret(&secret_key, |secret| signature::verify_body_signature(&body, &signature, secret)).unwrap_or(false))
+    Ok(with_secret(&secret_key, |secret| {
+        signature::verify_body_signature(&body, &signature, secret)
+    })
+    .unwrap_or(false))
 }
 
 /// The secret as a string; a missing one (an unset environment variable, typically) is an `invalid_secret` error.
@@ -155,15 +172,19 @@ fn header_text(value: &JsValue) -> Option<String> {
 /// timestamp, and returns the parsed event. Throws a `WebhookVerificationError` that says what to fix.
 #[wasm_bindgen(js_name = verifyWebhook, unchecked_return_type = "WebhookEvent")]
 pub fn verify_webhook(
-    #[wasm_bindgen(js_name = rawBody, unchecked_param_type = "string | Uint8Array | ArrayBuffer")] raw_body: JsValue,
+    #[wasm_bindgen(js_name = rawBody, unchecked_param_type = "string | Uint8Array | ArrayBuffer")]
+    raw_body: JsValue,
     #[wasm_bindgen(unchecked_param_type = "WebhookHeaders")] headers: JsValue,
     #[wasm_bindgen(js_name = secretKey, unchecked_param_type = "string")] secret_key: JsValue,
     #[wasm_bindgen(unchecked_param_type = "VerifyOptions")] options: Option<Object>,
 ) -> Result<JsValue, JsValue> {
     let secret_key = secret_text(&secret_key)?;
     let (tolerance, now) = verify_options(options.as_ref())?;
-    let body = String::from_utf8(body_bytes(&raw_body)?)
-        .map_err(|_| verification_error(&VerifyError::InvalidPayload("the body is not UTF-8 text".into())))?;
+    let body = String::from_utf8(body_bytes(&raw_body)?).map_err(|_| {
+        verification_error(&VerifyError::InvalidPayload(
+            "the body is not UTF-8 text".into(),
+        ))
+    })?;
     let values = header_values(&headers)?;
     let received = ReceivedHeaders {
         x_webhook_signature: values[0].as_deref(),
@@ -177,13 +198,23 @@ pub fn verify_webhook(
         let scheme = verifier.verify_signature(body.as_bytes(), &received, now)?;
         Ok::<_, VerifyError>((verifier, scheme))
     });
-    let (verifier, scheme) = outcome.and_then(|r| r).map_err(|e| verification_error(&e))?;
+    let (verifier, scheme) = outcome
+        .and_then(|r| r)
+        .map_err(|e| verification_error(&e))?;
 
-    let event = js_sys::JSON::parse(&body).map_err(|_| {
+    // A string body is parsed as given, rather than copied back out of wasm memory.
+    let text = if raw_body.is_string() {
+        raw_body
+    } else {
+        JsValue::from_str(&body)
+    };
+    let event = json_parse(&text).map_err(|_| {
         verification_error(&VerifyError::InvalidPayload("the body is not JSON".into()))
     })?;
     if !event.is_object() || Array::is_array(&event) {
-        return Err(verification_error(&VerifyError::InvalidPayload("the body is not a JSON object".into())));
+        return Err(verification_error(&VerifyError::InvalidPayload(
+            "the body is not a JSON object".into(),
+        )));
     }
     if verifier.needs_body_timestamp(scheme) {
         let timestamp = Reflect::get(&event, &"timestamp".into())?;
@@ -194,7 +225,9 @@ pub fn verify_webhook(
             .as_f64()
             .filter(|t| t.fract() == 0.0 && t.abs() < 1e15)
             .ok_or_else(|| verification_error(&VerifyError::InvalidTimestamp))?;
-        verifier.check_age(timestamp as i64, now).map_err(|e| verification_error(&e))?;
+        verifier
+            .check_age(timestamp as i64, now)
+            .map_err(|e| verification_error(&e))?;
     }
     Ok(event)
 }
@@ -209,7 +242,11 @@ fn verify_options(options: Option<&Object>) -> Result<(Option<u64>, i64), JsValu
         } else if !t.is_undefined() {
             match t.as_f64() {
                 Some(secs) if secs >= 0.0 && secs.is_finite() => tolerance = Some(secs as u64),
-                _ => return Err(type_error("toleranceSeconds must be a non-negative number of seconds, or null")),
+                _ => {
+                    return Err(type_error(
+                        "toleranceSeconds must be a non-negative number of seconds, or null",
+                    ))
+                }
             }
         }
         let n = Reflect::get(options, &"now".into())?;
@@ -223,7 +260,12 @@ fn verify_options(options: Option<&Object>) -> Result<(Option<u64>, i64), JsValu
     Ok((tolerance, now.unwrap_or_else(now_seconds)))
 }
 
-const HEADER_NAMES: [&str; 4] = [X_WEBHOOK_SIGNATURE, WEBHOOK_ID, WEBHOOK_TIMESTAMP, WEBHOOK_SIGNATURE];
+const HEADER_NAMES: [&str; 4] = [
+    X_WEBHOOK_SIGNATURE,
+    WEBHOOK_ID,
+    WEBHOOK_TIMESTAMP,
+    WEBHOOK_SIGNATURE,
+];
 
 /// The four signature headers from a `Headers`-like object (with a `get` method) or a plain object.
 fn header_values(headers: &JsValue) -> Result<[Option<String>; 4], JsValue> {
@@ -232,7 +274,9 @@ fn header_values(headers: &JsValue) -> Result<[Option<String>; 4], JsValue> {
         return Ok(values);
     }
     if !headers.is_object() {
-        return Err(type_error("headers must be a Headers object or a plain object of header names to values"));
+        return Err(type_error(
+            "headers must be a Headers object or a plain object of header names to values",
+        ));
     }
     let get = Reflect::get(headers, &"get".into())?;
     if let Some(get) = get.dyn_ref::<Function>() {
@@ -243,8 +287,15 @@ fn header_values(headers: &JsValue) -> Result<[Option<String>; 4], JsValue> {
     }
     for entry in Object::entries(headers.unchecked_ref::<Object>()).iter() {
         let entry: Array = entry.unchecked_into();
-        let Some(name) = entry.get(0).as_string() else { continue };
-        let Some(slot) = HEADER_NAMES.iter().position(|h| h.eq_ignore_ascii_case(&name)) else { continue };
+        let Some(name) = entry.get(0).as_string() else {
+            continue;
+        };
+        let Some(slot) = HEADER_NAMES
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case(&name))
+        else {
+            continue;
+        };
         values[slot] = header_text(&entry.get(1));
     }
     Ok(values)
@@ -255,17 +306,24 @@ fn header_values(headers: &JsValue) -> Result<[Option<String>; 4], JsValue> {
 #[wasm_bindgen(js_name = signWebhook, unchecked_return_type = "SignedHeaders")]
 pub fn sign_webhook(
     #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] payload: JsValue,
-    #[wasm_bindgen(js_name = secretKeys, unchecked_param_type = "string | string[]")] secret_keys: JsValue,
+    #[wasm_bindgen(js_name = secretKeys, unchecked_param_type = "string | string[]")]
+    secret_keys: JsValue,
     #[wasm_bindgen(unchecked_param_type = "SignOptions")] options: Option<Object>,
 ) -> Result<JsValue, JsValue> {
     let body = body_bytes(&payload)?;
     let texts: Vec<String> = if let Some(one) = secret_keys.as_string() {
         vec![one]
     } else if Array::is_array(&secret_keys) {
-        secret_keys.unchecked_ref::<Array>().iter().map(|s| s.as_string()).collect::<Option<_>>()
+        secret_keys
+            .unchecked_ref::<Array>()
+            .iter()
+            .map(|s| s.as_string())
+            .collect::<Option<_>>()
             .ok_or_else(|| type_error("secretKeys must be a string or an array of strings"))?
     } else {
-        return Err(type_error("secretKeys must be a string or an array of strings"));
+        return Err(type_error(
+            "secretKeys must be a string or an array of strings",
+        ));
     };
     if texts.is_empty() {
         return Err(type_error("secretKeys must name at least one secret"));
@@ -281,13 +339,21 @@ pub fn sign_webhook(
     if let Some(options) = &options {
         let given = Reflect::get(options, &"id".into())?;
         if !given.is_undefined() {
-            let text = given.as_string().filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic()));
-            id = Some(text.ok_or_else(|| type_error("id must be a non-empty string of visible ASCII characters"))?);
+            let text = given
+                .as_string()
+                .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic()));
+            id = Some(text.ok_or_else(|| {
+                type_error("id must be a non-empty string of visible ASCII characters")
+            })?);
         }
         let given = Reflect::get(options, &"timestamp".into())?;
         if !given.is_undefined() {
-            let secs = given.as_f64().filter(|t| t.fract() == 0.0 && *t >= 0.0 && *t < 1e15);
-            timestamp = Some(secs.ok_or_else(|| type_error("timestamp must be whole unix seconds"))? as i64);
+            let secs = given
+                .as_f64()
+                .filter(|t| t.fract() == 0.0 && *t >= 0.0 && *t < 1e15);
+            timestamp = Some(
+                secs.ok_or_else(|| type_error("timestamp must be whole unix seconds"))? as i64,
+            );
         }
     }
     let id = id.unwrap_or_else(|| event_id(js_sys::Date::now() as u64, random_bytes()));

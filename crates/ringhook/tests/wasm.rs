@@ -10,7 +10,9 @@ use wasm_bindgen_test::wasm_bindgen_test;
 const VECTORS: &str = include_str!("../../../../shared/vectors/signatures.json");
 
 fn js(expr: &str) -> JsValue {
-    Function::new_no_args(&format!("return ({expr});")).call0(&JsValue::NULL).unwrap()
+    Function::new_no_args(&format!("return ({expr});"))
+        .call0(&JsValue::NULL)
+        .unwrap()
 }
 
 fn get(v: &JsValue, key: &str) -> JsValue {
@@ -33,17 +35,52 @@ fn every_shared_vector_is_reproduced_and_verified() {
     let make_headers: Function = js("(init) => new Headers(init)").unchecked_into();
     for case in cases.iter() {
         let s = |k: &str| get(&case, k).as_string();
-        let (body, secret, id) = (s("body").unwrap(), s("secret_key").unwrap(), s("webhook_id").unwrap());
+        let (body, secret, id) = (
+            s("body").unwrap(),
+            s("secret_key").unwrap(),
+            s("webhook_id").unwrap(),
+        );
         let ts = get(&case, "webhook_timestamp").as_f64().unwrap();
 
-        let signed = sign_webhook(body.clone().into(), secret.clone().into(), Some(options(&[("id", id.clone().into()), ("timestamp", ts.into())]))).unwrap();
-        assert_eq!(get(&signed, "x-webhook-signature").as_string(), s("x_webhook_signature"));
-        assert_eq!(get(&signed, "webhook-signature").as_string().filter(|v| !v.is_empty()), s("webhook_signature"));
+        let signed = sign_webhook(
+            body.clone().into(),
+            secret.clone().into(),
+            Some(options(&[
+                ("id", id.clone().into()),
+                ("timestamp", ts.into()),
+            ])),
+        )
+        .unwrap();
+        assert_eq!(
+            get(&signed, "x-webhook-signature").as_string(),
+            s("x_webhook_signature")
+        );
+        assert_eq!(
+            get(&signed, "webhook-signature")
+                .as_string()
+                .filter(|v| !v.is_empty()),
+            s("webhook_signature")
+        );
 
-        assert!(verify_webhook_signature(body.clone().into(), s("x_webhook_signature").into(), secret.clone().into()).unwrap());
+        assert!(verify_webhook_signature(
+            body.clone().into(),
+            s("x_webhook_signature").into(),
+            secret.clone().into()
+        )
+        .unwrap());
         let bytes = js_sys::Uint8Array::from(body.as_bytes());
-        assert!(verify_webhook_signature(bytes.into(), s("x_webhook_signature").into(), secret.clone().into()).unwrap());
-        assert!(!verify_webhook_signature(format!("{body} ").into(), s("x_webhook_signature").into(), secret.clone().into()).unwrap());
+        assert!(verify_webhook_signature(
+            bytes.into(),
+            s("x_webhook_signature").into(),
+            secret.clone().into()
+        )
+        .unwrap());
+        assert!(!verify_webhook_signature(
+            format!("{body} ").into(),
+            s("x_webhook_signature").into(),
+            secret.clone().into()
+        )
+        .unwrap());
 
         if body.is_empty() {
             continue;
@@ -57,9 +94,19 @@ fn every_shared_vector_is_reproduced_and_verified() {
         ]);
         let headers = make_headers.call1(&JsValue::NULL, &signed).unwrap();
         for h in [headers, plain.into()] {
-            let opts = options(&[("now", (ts + 10.0).into()), ("toleranceSeconds", JsValue::NULL)]);
-            let event = verify_webhook(body.clone().into(), h, secret.clone().into(), Some(opts)).unwrap();
-            assert_eq!(get(&event, "event").as_string(), JSON::parse(&body).ok().map(|b| get(&b, "event").as_string()).unwrap());
+            let opts = options(&[
+                ("now", (ts + 10.0).into()),
+                ("toleranceSeconds", JsValue::NULL),
+            ]);
+            let event =
+                verify_webhook(body.clone().into(), h, secret.clone().into(), Some(opts)).unwrap();
+            assert_eq!(
+                get(&event, "event").as_string(),
+                JSON::parse(&body)
+                    .ok()
+                    .map(|b| get(&b, "event").as_string())
+                    .unwrap()
+            );
         }
     }
 }
@@ -68,7 +115,15 @@ fn every_shared_vector_is_reproduced_and_verified() {
 fn verification_errors_are_errors_with_a_code() {
     let secret = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
     let body = r#"{"id":"evt_1","event":"call.completed","callId":"c","status":"completed","timestamp":1000,"data":{}}"#;
-    let signed = sign_webhook(body.into(), secret.into(), Some(options(&[("id", "evt_1".into()), ("timestamp", 1000.into())]))).unwrap();
+    let signed = sign_webhook(
+        body.into(),
+        secret.into(),
+        Some(options(&[
+            ("id", "evt_1".into()),
+            ("timestamp", 1000.into()),
+        ])),
+    )
+    .unwrap();
     let cases: [(&str, JsValue, f64); 4] = [
         ("signature_mismatch", format!("{body} ").into(), 1000.0),
         ("timestamp_too_old", body.into(), 2000.0),
@@ -76,10 +131,23 @@ fn verification_errors_are_errors_with_a_code() {
         ("missing_signature", body.into(), 1000.0),
     ];
     for (code, payload, now) in cases {
-        let headers = if code == "missing_signature" { Object::new().into() } else { signed.clone() };
-        let err = verify_webhook(payload, headers, secret.into(), Some(options(&[("now", now.into())]))).unwrap_err();
+        let headers = if code == "missing_signature" {
+            Object::new().into()
+        } else {
+            signed.clone()
+        };
+        let err = verify_webhook(
+            payload,
+            headers,
+            secret.into(),
+            Some(options(&[("now", now.into())])),
+        )
+        .unwrap_err();
         assert!(err.is_instance_of::<js_sys::Error>());
-        assert_eq!(get(&err, "name").as_string().as_deref(), Some("WebhookVerificationError"));
+        assert_eq!(
+            get(&err, "name").as_string().as_deref(),
+            Some("WebhookVerificationError")
+        );
         assert_eq!(get(&err, "code").as_string().as_deref(), Some(code));
         assert!(get(&err, "message").as_string().unwrap().len() > 30);
     }
@@ -102,9 +170,30 @@ impl Gen {
 
     fn number(&mut self) -> String {
         match self.next() % 6 {
-            0 => self.pick(&["1.0", "-0", "0.0", "1e21", "1E-7", "1e+300", "123456789012345678901", "9007199254740993", "-1.5e-5", "0.1", "5e-324", "1.7976931348623157e308", "100", "2.50"]).to_owned(),
+            0 => self
+                .pick(&[
+                    "1.0",
+                    "-0",
+                    "0.0",
+                    "1e21",
+                    "1E-7",
+                    "1e+300",
+                    "123456789012345678901",
+                    "9007199254740993",
+                    "-1.5e-5",
+                    "0.1",
+                    "5e-324",
+                    "1.7976931348623157e308",
+                    "100",
+                    "2.50",
+                ])
+                .to_owned(),
             1 => (self.next() as i64).to_string(),
-            2 => format!("{}e{}", self.next() % 100_000, (self.next() % 60) as i64 - 30),
+            2 => format!(
+                "{}e{}",
+                self.next() % 100_000,
+                (self.next() % 60) as i64 - 30
+            ),
             3 => format!("{}.{}", self.next() % 1000, self.next() % 1_000_000),
             4 => f64::from_bits(self.next() >> 2).to_string(),
             _ => (self.next() % 1000).to_string(),
@@ -112,7 +201,29 @@ impl Gen {
     }
 
     fn string(&mut self) -> String {
-        let pieces = ["a", "é", "\\u2028", "\\u2029", "\\u0000", "\\u001f", "\\u007f", "\\n", "\\t", "\\b", "\\f", "\\r", "\\\"", "\\\\", "\\/", "📞", "\\ud83d\\ude00", "\\u00e9", " ", "\u{7f}", "ü"];
+        let pieces = [
+            "a",
+            "é",
+            "\\u2028",
+            "\\u2029",
+            "\\u0000",
+            "\\u001f",
+            "\\u007f",
+            "\\n",
+            "\\t",
+            "\\b",
+            "\\f",
+            "\\r",
+            "\\\"",
+            "\\\\",
+            "\\/",
+            "📞",
+            "\\ud83d\\ude00",
+            "\\u00e9",
+            " ",
+            "\u{7f}",
+            "ü",
+        ];
         let n = self.next() % 6;
         let body: String = (0..n).map(|_| self.pick(&pieces)).collect();
         format!("\"{body}\"")
@@ -121,26 +232,48 @@ impl Gen {
     fn key(&mut self) -> String {
         match self.next() % 4 {
             0 => format!("\"{}\"", self.next() % 20),
-            1 => format!("\"{}\"", self.pick(&["01", "-1", "4294967294", "4294967295", "1.5", "__proto__", "b", "a", "", "0"])),
+            1 => format!(
+                "\"{}\"",
+                self.pick(&[
+                    "01",
+                    "-1",
+                    "4294967294",
+                    "4294967295",
+                    "1.5",
+                    "__proto__",
+                    "b",
+                    "a",
+                    "",
+                    "0"
+                ])
+            ),
             _ => self.string(),
         }
     }
 
     fn value(&mut self, depth: u32) -> String {
         let ws = |g: &mut Gen| g.pick(&["", " ", "\n  "]).to_owned();
-        match if depth == 0 { self.next() % 4 } else { self.next() % 6 } {
+        match if depth == 0 {
+            self.next() % 4
+        } else {
+            self.next() % 6
+        } {
             0 => self.number(),
             1 => self.string(),
             2 => self.pick(&["null", "true", "false"]).to_owned(),
             3 => self.number(),
             4 => {
                 let n = self.next() % 5;
-                let items: Vec<String> = (0..n).map(|_| format!("{}{}", ws(self), self.value(depth - 1))).collect();
+                let items: Vec<String> = (0..n)
+                    .map(|_| format!("{}{}", ws(self), self.value(depth - 1)))
+                    .collect();
                 format!("[{}]", items.join(","))
             }
             _ => {
                 let n = self.next() % 6;
-                let items: Vec<String> = (0..n).map(|_| format!("{}{} :{}", ws(self), self.key(), self.value(depth - 1))).collect();
+                let items: Vec<String> = (0..n)
+                    .map(|_| format!("{}{} :{}", ws(self), self.key(), self.value(depth - 1)))
+                    .collect();
                 format!("{{{}}}", items.join(","))
             }
         }
@@ -153,10 +286,16 @@ fn json_writer_matches_javascript_on_generated_inputs() {
     for _ in 0..3000 {
         let input = g.value(4);
         let ours = json::normalize(&input).unwrap_or_else(|e| panic!("{input}: {e}"));
-        let theirs = JSON::stringify(&JSON::parse(&input).unwrap()).unwrap().as_string().unwrap();
+        let theirs = JSON::stringify(&JSON::parse(&input).unwrap())
+            .unwrap()
+            .as_string()
+            .unwrap();
         assert_eq!(ours, theirs, "input: {input}");
         // And the property the seed's receivers rely on.
-        let again = JSON::stringify(&JSON::parse(&ours).unwrap()).unwrap().as_string().unwrap();
+        let again = JSON::stringify(&JSON::parse(&ours).unwrap())
+            .unwrap()
+            .as_string()
+            .unwrap();
         assert_eq!(again, ours);
     }
 }

@@ -21,7 +21,12 @@ fn event(timestamp: i64) -> Event {
 }
 
 fn signed(secrets: &[SecretKey], body: &str, timestamp: i64) -> SignedHeaders {
-    signature::sign(secrets, "evt_01JDQ6W9Z8K4V3N2M1P0Q9R8S7", timestamp, body.as_bytes())
+    signature::sign(
+        secrets,
+        "evt_01JDQ6W9Z8K4V3N2M1P0Q9R8S7",
+        timestamp,
+        body.as_bytes(),
+    )
 }
 
 fn all(h: &SignedHeaders) -> ReceivedHeaders<'_> {
@@ -34,11 +39,17 @@ fn all(h: &SignedHeaders) -> ReceivedHeaders<'_> {
 }
 
 fn seed_only(h: &SignedHeaders) -> ReceivedHeaders<'_> {
-    ReceivedHeaders { x_webhook_signature: Some(&h.x_webhook_signature), ..Default::default() }
+    ReceivedHeaders {
+        x_webhook_signature: Some(&h.x_webhook_signature),
+        ..Default::default()
+    }
 }
 
 fn standard_only(h: &SignedHeaders) -> ReceivedHeaders<'_> {
-    ReceivedHeaders { x_webhook_signature: None, ..all(h) }
+    ReceivedHeaders {
+        x_webhook_signature: None,
+        ..all(h)
+    }
 }
 
 #[test]
@@ -46,19 +57,39 @@ fn a_signed_event_verifies_and_parses() {
     let body = event(NOW).to_body();
     let h = signed(&[secret(1)], &body, NOW);
     let verifier = Verifier::new(secret(1));
-    assert_eq!(verifier.verify(&body, &all(&h), NOW + 5).unwrap(), event(NOW));
-    assert_eq!(verifier.verify_signature(body.as_bytes(), &all(&h), NOW).unwrap(), Scheme::StandardWebhooks);
-    assert_eq!(verifier.verify_signature(body.as_bytes(), &seed_only(&h), NOW).unwrap(), Scheme::BodySignature);
-    assert_eq!(verifier.verify(&body, &seed_only(&h), NOW).unwrap(), event(NOW));
+    assert_eq!(
+        verifier.verify(&body, &all(&h), NOW + 5).unwrap(),
+        event(NOW)
+    );
+    assert_eq!(
+        verifier
+            .verify_signature(body.as_bytes(), &all(&h), NOW)
+            .unwrap(),
+        Scheme::StandardWebhooks
+    );
+    assert_eq!(
+        verifier
+            .verify_signature(body.as_bytes(), &seed_only(&h), NOW)
+            .unwrap(),
+        Scheme::BodySignature
+    );
+    assert_eq!(
+        verifier.verify(&body, &seed_only(&h), NOW).unwrap(),
+        event(NOW)
+    );
 }
 
 #[test]
 fn a_rewritten_body_names_the_usual_mistake() {
     let body = event(NOW).to_body();
     let h = signed(&[secret(1)], &body, NOW);
-    let pretty = serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&body).unwrap()).unwrap();
+    let pretty =
+        serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&body).unwrap())
+            .unwrap();
     for headers in [all(&h), seed_only(&h)] {
-        let err = Verifier::new(secret(1)).verify(&pretty, &headers, NOW).unwrap_err();
+        let err = Verifier::new(secret(1))
+            .verify(&pretty, &headers, NOW)
+            .unwrap_err();
         assert_eq!(err.code(), "signature_mismatch");
         assert!(err.to_string().contains("raw request body"), "{err}");
     }
@@ -69,7 +100,13 @@ fn the_wrong_secret_fails() {
     let body = event(NOW).to_body();
     let h = signed(&[secret(1)], &body, NOW);
     for headers in [all(&h), seed_only(&h), standard_only(&h)] {
-        assert_eq!(Verifier::new(secret(2)).verify(&body, &headers, NOW).unwrap_err().code(), "signature_mismatch");
+        assert_eq!(
+            Verifier::new(secret(2))
+                .verify(&body, &headers, NOW)
+                .unwrap_err()
+                .code(),
+            "signature_mismatch"
+        );
     }
 }
 
@@ -79,11 +116,17 @@ fn during_rotation_either_secret_verifies_the_standard_headers() {
     let h = signed(&[secret(2), secret(1)], &body, NOW);
     assert_eq!(h.webhook_signature.split(' ').count(), 2);
     for s in [secret(1), secret(2)] {
-        Verifier::new(s).verify(&body, &standard_only(&h), NOW).unwrap();
+        Verifier::new(s)
+            .verify(&body, &standard_only(&h), NOW)
+            .unwrap();
     }
     // The body signature holds one value: the current secret's.
-    Verifier::new(secret(2)).verify(&body, &seed_only(&h), NOW).unwrap();
-    assert!(Verifier::new(secret(1)).verify(&body, &seed_only(&h), NOW).is_err());
+    Verifier::new(secret(2))
+        .verify(&body, &seed_only(&h), NOW)
+        .unwrap();
+    assert!(Verifier::new(secret(1))
+        .verify(&body, &seed_only(&h), NOW)
+        .is_err());
 }
 
 #[test]
@@ -92,16 +135,31 @@ fn stale_and_future_timestamps_fail_by_either_header_set() {
     let body = event(old).to_body();
     let h = signed(&[secret(1)], &body, old);
     for headers in [all(&h), seed_only(&h)] {
-        assert_eq!(Verifier::new(secret(1)).verify(&body, &headers, NOW).unwrap_err().code(), "timestamp_too_old");
+        assert_eq!(
+            Verifier::new(secret(1))
+                .verify(&body, &headers, NOW)
+                .unwrap_err()
+                .code(),
+            "timestamp_too_old"
+        );
     }
     let ahead = NOW + 301;
     let body = event(ahead).to_body();
     let h = signed(&[secret(1)], &body, ahead);
     for headers in [all(&h), seed_only(&h)] {
-        assert_eq!(Verifier::new(secret(1)).verify(&body, &headers, NOW).unwrap_err().code(), "timestamp_in_future");
+        assert_eq!(
+            Verifier::new(secret(1))
+                .verify(&body, &headers, NOW)
+                .unwrap_err()
+                .code(),
+            "timestamp_in_future"
+        );
     }
     // A wider tolerance lets them through.
-    Verifier::new(secret(1)).with_tolerance(Some(3600)).verify(&body, &all(&h), NOW).unwrap();
+    Verifier::new(secret(1))
+        .with_tolerance(Some(3600))
+        .verify(&body, &all(&h), NOW)
+        .unwrap();
 }
 
 #[test]
@@ -110,7 +168,9 @@ fn a_replayed_header_timestamp_cannot_refresh_a_body_signature() {
     let old = NOW - 3600;
     let body = event(old).to_body();
     let h = signed(&[secret(1)], &body, NOW);
-    let err = Verifier::new(secret(1)).verify(&body, &seed_only(&h), NOW).unwrap_err();
+    let err = Verifier::new(secret(1))
+        .verify(&body, &seed_only(&h), NOW)
+        .unwrap_err();
     assert_eq!(err.code(), "timestamp_too_old");
 }
 
@@ -122,14 +182,56 @@ fn missing_and_malformed_headers_are_named() {
     let code = |headers: ReceivedHeaders<'_>| v.verify(&body, &headers, NOW).unwrap_err().code();
 
     assert_eq!(code(ReceivedHeaders::default()), "missing_signature");
-    assert_eq!(code(ReceivedHeaders { webhook_id: None, ..standard_only(&h) }), "missing_header");
-    assert_eq!(code(ReceivedHeaders { webhook_timestamp: None, ..standard_only(&h) }), "missing_header");
-    assert_eq!(code(ReceivedHeaders { webhook_timestamp: Some("soon"), ..standard_only(&h) }), "invalid_timestamp");
-    assert_eq!(code(ReceivedHeaders { webhook_signature: Some("v2,abc"), ..standard_only(&h) }), "malformed_signature");
-    assert_eq!(code(ReceivedHeaders { x_webhook_signature: Some("sha256=zz"), ..Default::default() }), "malformed_signature");
-    assert_eq!(code(ReceivedHeaders { x_webhook_signature: Some("sha256=abcd"), ..Default::default() }), "malformed_signature");
+    assert_eq!(
+        code(ReceivedHeaders {
+            webhook_id: None,
+            ..standard_only(&h)
+        }),
+        "missing_header"
+    );
+    assert_eq!(
+        code(ReceivedHeaders {
+            webhook_timestamp: None,
+            ..standard_only(&h)
+        }),
+        "missing_header"
+    );
+    assert_eq!(
+        code(ReceivedHeaders {
+            webhook_timestamp: Some("soon"),
+            ..standard_only(&h)
+        }),
+        "invalid_timestamp"
+    );
+    assert_eq!(
+        code(ReceivedHeaders {
+            webhook_signature: Some("v2,abc"),
+            ..standard_only(&h)
+        }),
+        "malformed_signature"
+    );
+    assert_eq!(
+        code(ReceivedHeaders {
+            x_webhook_signature: Some("sha256=zz"),
+            ..Default::default()
+        }),
+        "malformed_signature"
+    );
+    assert_eq!(
+        code(ReceivedHeaders {
+            x_webhook_signature: Some("sha256=abcd"),
+            ..Default::default()
+        }),
+        "malformed_signature"
+    );
     // A wrong id is a mismatch: the id is signed.
-    assert_eq!(code(ReceivedHeaders { webhook_id: Some("evt_other"), ..standard_only(&h) }), "signature_mismatch");
+    assert_eq!(
+        code(ReceivedHeaders {
+            webhook_id: Some("evt_other"),
+            ..standard_only(&h)
+        }),
+        "signature_mismatch"
+    );
 }
 
 #[test]
@@ -137,8 +239,13 @@ fn any_listed_signature_may_match() {
     let body = event(NOW).to_body();
     let h = signed(&[secret(1)], &body, NOW);
     let list = format!("v1,AAAA v2,whatever {} v1,not-base64!", h.webhook_signature);
-    let headers = ReceivedHeaders { webhook_signature: Some(&list), ..standard_only(&h) };
-    Verifier::new(secret(1)).verify(&body, &headers, NOW).unwrap();
+    let headers = ReceivedHeaders {
+        webhook_signature: Some(&list),
+        ..standard_only(&h)
+    };
+    Verifier::new(secret(1))
+        .verify(&body, &headers, NOW)
+        .unwrap();
 }
 
 #[test]
@@ -146,7 +253,13 @@ fn the_seed_prefix_may_be_left_out_as_the_seed_allows() {
     let h = signed(&[secret(1)], "{}", NOW);
     let bare = h.x_webhook_signature.trim_start_matches("sha256=");
     assert!(signature::verify_body_signature(b"{}", bare, &secret(1)));
-    assert!(signature::verify_body_signature(b"{}", &h.x_webhook_signature.to_uppercase().replace("SHA256=", "sha256="), &secret(1)));
+    assert!(signature::verify_body_signature(
+        b"{}",
+        &h.x_webhook_signature
+            .to_uppercase()
+            .replace("SHA256=", "sha256="),
+        &secret(1)
+    ));
 }
 
 #[test]
@@ -154,11 +267,21 @@ fn a_body_without_timestamp_is_refused_only_when_freshness_is_checked() {
     let body = r#"{"event":"call.failed","callId":"c","status":"failed","data":{}}"#;
     let plain = SecretKey::parse("my-plain-secret").unwrap();
     let h = signed(&[plain.clone()], body, NOW);
-    assert!(h.webhook_signature.is_empty(), "a plain secret makes no Standard Webhooks signature");
+    assert!(
+        h.webhook_signature.is_empty(),
+        "a plain secret makes no Standard Webhooks signature"
+    );
     let v = Verifier::new(plain);
-    assert_eq!(v.verify_signature(body.as_bytes(), &seed_only(&h), NOW).unwrap(), Scheme::BodySignature);
+    assert_eq!(
+        v.verify_signature(body.as_bytes(), &seed_only(&h), NOW)
+            .unwrap(),
+        Scheme::BodySignature
+    );
     // `verify` needs a full event; its error is about the payload, after the signature checked out.
-    assert_eq!(v.verify(body, &seed_only(&h), NOW).unwrap_err().code(), "invalid_payload");
+    assert_eq!(
+        v.verify(body, &seed_only(&h), NOW).unwrap_err().code(),
+        "invalid_payload"
+    );
 }
 
 #[test]
@@ -166,7 +289,13 @@ fn a_plain_secret_cannot_check_standard_headers() {
     let body = event(NOW).to_body();
     let h = signed(&[secret(1)], &body, NOW);
     let plain = Verifier::new(SecretKey::parse("my-plain-secret").unwrap());
-    assert_eq!(plain.verify(&body, &standard_only(&h), NOW).unwrap_err().code(), "invalid_secret");
+    assert_eq!(
+        plain
+            .verify(&body, &standard_only(&h), NOW)
+            .unwrap_err()
+            .code(),
+        "invalid_secret"
+    );
 }
 
 #[test]
@@ -179,6 +308,9 @@ fn every_error_message_tells_what_to_do_and_never_shows_the_secret() {
         let err = v.verify(&body, &headers, NOW).unwrap_err();
         let text = err.to_string();
         assert!(text.len() > 40, "too terse: {text}");
-        assert!(!text.contains(s.expose()) && !text.contains(secret(8).expose()), "{text}");
+        assert!(
+            !text.contains(s.expose()) && !text.contains(secret(8).expose()),
+            "{text}"
+        );
     }
 }

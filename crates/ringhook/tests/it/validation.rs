@@ -7,13 +7,23 @@ use ringhook::EventType;
 fn public_https_urls_are_accepted_and_normalised() {
     for (input, normalised) in [
         ("https://example.com/hook", "https://example.com/hook"),
-        ("https://EXAMPLE.com:8443/a?b=1", "https://example.com:8443/a?b=1"),
+        (
+            "https://EXAMPLE.com:8443/a?b=1",
+            "https://example.com:8443/a?b=1",
+        ),
         ("https://93.184.216.34/hook", "https://93.184.216.34/hook"),
-        ("https://[2606:2800:220:1:248:1893:25c8:1946]/", "https://[2606:2800:220:1:248:1893:25c8:1946]/"),
+        (
+            "https://[2606:2800:220:1:248:1893:25c8:1946]/",
+            "https://[2606:2800:220:1:248:1893:25c8:1946]/",
+        ),
         ("https://bücher.example/", "https://xn--bcher-kva.example/"),
     ] {
         for policy in [UrlPolicy::PRODUCTION, UrlPolicy::LOCAL] {
-            assert_eq!(validate::webhook_url(input, policy).unwrap().as_str(), normalised, "{input}");
+            assert_eq!(
+                validate::webhook_url(input, policy).unwrap().as_str(),
+                normalised,
+                "{input}"
+            );
         }
     }
 }
@@ -57,16 +67,34 @@ fn unsafe_urls_are_refused_in_production() {
         assert_eq!(err.field, "webhook_url");
         assert!(err.message.contains(reason), "{input}: {}", err.message);
     }
-    assert!(validate::webhook_url(&long, UrlPolicy::PRODUCTION).unwrap_err().message.contains("2048"));
+    assert!(validate::webhook_url(&long, UrlPolicy::PRODUCTION)
+        .unwrap_err()
+        .message
+        .contains("2048"));
 }
 
 #[test]
 fn local_development_allows_loopback_over_http_only() {
-    for ok in ["http://127.0.0.1:9000/hook", "http://localhost:3000/api/webhook", "http://[::1]:8080/", "https://127.0.0.1/", "http://127.1.2.3/"] {
+    for ok in [
+        "http://127.0.0.1:9000/hook",
+        "http://localhost:3000/api/webhook",
+        "http://[::1]:8080/",
+        "https://127.0.0.1/",
+        "http://127.1.2.3/",
+    ] {
         validate::webhook_url(ok, UrlPolicy::LOCAL).unwrap_or_else(|e| panic!("{ok}: {e}"));
     }
-    for bad in ["http://example.com/", "http://10.0.0.1/", "https://10.0.0.1/", "https://169.254.169.254/", "http://user@127.0.0.1/"] {
-        assert!(validate::webhook_url(bad, UrlPolicy::LOCAL).is_err(), "{bad}");
+    for bad in [
+        "http://example.com/",
+        "http://10.0.0.1/",
+        "https://10.0.0.1/",
+        "https://169.254.169.254/",
+        "http://user@127.0.0.1/",
+    ] {
+        assert!(
+            validate::webhook_url(bad, UrlPolicy::LOCAL).is_err(),
+            "{bad}"
+        );
     }
 }
 
@@ -77,14 +105,22 @@ fn names(list: &[&str]) -> Vec<String> {
 #[test]
 fn events_lists_are_checked() {
     assert_eq!(
-        validate::events(&names(&["call.status.changed", "call.completed", "call.failed"])).unwrap(),
+        validate::events(&names(&[
+            "call.status.changed",
+            "call.completed",
+            "call.failed"
+        ]))
+        .unwrap(),
         vec![
             EventSelector::One(EventType::CallStatusChanged),
             EventSelector::One(EventType::CallCompleted),
             EventSelector::One(EventType::CallFailed)
         ]
     );
-    assert_eq!(validate::events(&names(&["*"])).unwrap(), vec![EventSelector::All]);
+    assert_eq!(
+        validate::events(&names(&["*"])).unwrap(),
+        vec![EventSelector::All]
+    );
     for (bad, reason) in [
         (names(&[]), "at least one"),
         (names(&["call.answered"]), "unknown event type"),

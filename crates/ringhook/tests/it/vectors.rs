@@ -30,7 +30,10 @@ struct Rfc4231 {
 }
 
 fn vectors() -> Vectors {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/signatures.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/vectors/signatures.json"
+    );
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     serde_json::from_str(&text).expect("vectors parse")
 }
@@ -46,9 +49,23 @@ fn there_are_vectors() {
 fn signing_reproduces_every_vector() {
     for case in vectors().cases {
         let secret = SecretKey::parse(&case.secret_key).unwrap();
-        let signed = signature::sign(&[secret], &case.webhook_id, case.webhook_timestamp, case.body.as_bytes());
-        assert_eq!(signed.x_webhook_signature, case.x_webhook_signature, "{}", case.name);
-        assert_eq!(signed.webhook_signature, case.webhook_signature.clone().unwrap_or_default(), "{}", case.name);
+        let signed = signature::sign(
+            &[secret],
+            &case.webhook_id,
+            case.webhook_timestamp,
+            case.body.as_bytes(),
+        );
+        assert_eq!(
+            signed.x_webhook_signature, case.x_webhook_signature,
+            "{}",
+            case.name
+        );
+        assert_eq!(
+            signed.webhook_signature,
+            case.webhook_signature.clone().unwrap_or_default(),
+            "{}",
+            case.name
+        );
         assert_eq!(signed.webhook_timestamp, case.webhook_timestamp.to_string());
     }
 }
@@ -58,11 +75,20 @@ fn every_vector_verifies_by_each_header_set() {
     for case in vectors().cases {
         let secret = SecretKey::parse(&case.secret_key).unwrap();
         let body = case.body.as_bytes();
-        assert!(signature::verify_body_signature(body, &case.x_webhook_signature, &secret), "{}", case.name);
+        assert!(
+            signature::verify_body_signature(body, &case.x_webhook_signature, &secret),
+            "{}",
+            case.name
+        );
 
         let verifier = Verifier::new(secret).with_tolerance(None);
-        let seed_only = ReceivedHeaders { x_webhook_signature: Some(&case.x_webhook_signature), ..Default::default() };
-        verifier.verify_signature(body, &seed_only, 0).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let seed_only = ReceivedHeaders {
+            x_webhook_signature: Some(&case.x_webhook_signature),
+            ..Default::default()
+        };
+        verifier
+            .verify_signature(body, &seed_only, 0)
+            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
 
         if let Some(sig) = &case.webhook_signature {
             let ts = case.webhook_timestamp.to_string();
@@ -74,7 +100,9 @@ fn every_vector_verifies_by_each_header_set() {
             };
             let verifier = verifier.clone().with_tolerance(Some(300));
             assert_eq!(
-                verifier.verify_signature(body, &standard, case.webhook_timestamp + 10).unwrap(),
+                verifier
+                    .verify_signature(body, &standard, case.webhook_timestamp + 10)
+                    .unwrap(),
                 signature::Scheme::StandardWebhooks,
                 "{}",
                 case.name
@@ -89,7 +117,11 @@ fn a_changed_byte_fails_every_vector() {
         let secret = SecretKey::parse(&case.secret_key).unwrap();
         let mut body = case.body.clone().into_bytes();
         body.push(b' ');
-        assert!(!signature::verify_body_signature(&body, &case.x_webhook_signature, &secret), "{}", case.name);
+        assert!(
+            !signature::verify_body_signature(&body, &case.x_webhook_signature, &secret),
+            "{}",
+            case.name
+        );
     }
 }
 
@@ -98,10 +130,16 @@ fn hmac_matches_rfc_4231() {
     for case in vectors().rfc4231 {
         let mut mac = Hmac::<Sha256>::new_from_slice(case.key_utf8.as_bytes()).unwrap();
         mac.update(case.data_utf8.as_bytes());
-        assert_eq!(hex::encode(mac.finalize().into_bytes()), case.hmac_sha256_hex);
+        assert_eq!(
+            hex::encode(mac.finalize().into_bytes()),
+            case.hmac_sha256_hex
+        );
         // The same through the body signature, whose key is the secret's UTF-8 bytes.
         let secret = SecretKey::parse(&case.key_utf8).unwrap();
-        assert_eq!(secret.body_signature(case.data_utf8.as_bytes()), format!("sha256={}", case.hmac_sha256_hex));
+        assert_eq!(
+            secret.body_signature(case.data_utf8.as_bytes()),
+            format!("sha256={}", case.hmac_sha256_hex)
+        );
     }
 }
 
