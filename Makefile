@@ -1,13 +1,14 @@
-# ringhook: `make test` runs every suite, `make pkg` builds the npm package, `make bench` measures it.
-# Each target first installs what the machine lacks (scripts/setup.sh), so a fresh machine needs nothing else.
+# ringhook: `make dev` runs it locally, `make test` runs every suite, `make pkg` builds the npm package,
+# `make bench` measures. Each first installs what the machine lacks (scripts/setup.sh).
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
 CORE := crates/ringhook
+UID ?= alice
 
-.PHONY: setup pkg test test-native test-wasm test-pkg bench
+.PHONY: setup pkg worker dev token test test-native test-wasm test-pkg test-worker bench
 
 setup:
 	@scripts/setup.sh
@@ -15,8 +16,19 @@ setup:
 pkg: setup
 	scripts/build-pkg.sh
 
+worker: setup
+	scripts/build-worker.sh
+
+# The Worker in workerd with local KV on http://127.0.0.1:8787 (state in .wrangler/state).
+dev: worker
+	wrangler dev --ip 127.0.0.1 --port 8787 --persist-to .wrangler/state
+
+# A Firebase Auth emulator token for local use: make token UID=bob
+token:
+	@node scripts/token.mjs $(UID)
+
 test: setup
-	$(MAKE) --no-print-directory test-native test-wasm pkg test-pkg
+	$(MAKE) --no-print-directory test-native test-wasm pkg test-pkg worker test-worker
 
 # Native unit and integration tests of every crate.
 test-native:
@@ -31,5 +43,10 @@ test-wasm:
 test-pkg:
 	node --test tests/node/ tests/browser/
 
-bench: pkg
+# The built Worker in workerd (Miniflare, and wrangler dev with this repo's config), and the deployable bundle.
+test-worker:
+	node --test tests/worker/
+	wrangler deploy --dry-run --env production --outdir "$$(mktemp -d)" > /dev/null
+
+bench: pkg worker
 	scripts/bench.sh

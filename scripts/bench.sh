@@ -16,6 +16,7 @@ gz() { gzip -9c "$1" | wc -c; }
 } > "$out/size.md"
 
 node bench/verify.mjs > "$out/node.md"
+node bench/api-load.mjs > "$out/api.md"
 
 cargo bench -p ringhook --bench core -- --warm-up-time 1 --measurement-time 3 --noplot > "$out/native.txt" 2>/dev/null
 
@@ -35,6 +36,8 @@ Measured by `make bench` on {cpu}, {subprocess.run(['nproc'], capture_output=Tru
 {(out/'size.md').read_text()}
 ### Verification in Node (`node bench/verify.mjs`)
 {(out/'node.md').read_text()}
+### Subscription API on local workerd (`node bench/api-load.mjs`)
+{(out/'api.md').read_text()}
 ### Native core (`cargo bench -p ringhook --bench core`)
 {native_md}<!-- measured:end -->"""
 text = re.sub(r"<!-- measured:start -->.*<!-- measured:end -->", lambda _: measured, text, flags=re.S)

@@ -90,6 +90,40 @@ pub struct PatchRequest {
     pub webhook_url: Option<String>,
 }
 
+/// `POST /subscriptions/{id}/rotate-secret`: the new secret; the previous one keeps signing until
+/// `previous_secret_expires_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RotateResponse {
+    /// Always `true`.
+    pub success: bool,
+    /// The subscription.
+    pub subscription: Subscription,
+    /// The new signing secret, shown only here.
+    pub secret_key: String,
+    /// RFC 3339: until then deliveries carry signatures under both secrets.
+    pub previous_secret_expires_at: String,
+}
+
+/// `DELETE /subscriptions/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteResponse {
+    /// Always `true`.
+    pub success: bool,
+    /// The deleted subscription's id.
+    pub id: String,
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthResponse {
+    /// Always `true`.
+    pub success: bool,
+    /// `ok`.
+    pub status: String,
+    /// The service's version.
+    pub version: String,
+}
+
 /// `POST /test`: send a sample event of `event_type` to one of the caller's subscriptions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -8,8 +8,13 @@
 pub mod api;
 pub mod base64;
 pub mod event;
+pub mod firebase;
 pub mod json;
+pub mod routes;
+pub mod secret_box;
 pub mod signature;
+pub mod store;
+pub mod subscriptions;
 pub mod time;
 pub mod validate;
 

@@ -2,6 +2,8 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod json_props;
+mod openapi;
+mod service;
 mod signatures;
 mod validation;
 mod vectors;

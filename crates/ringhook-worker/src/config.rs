@@ -1,0 +1,63 @@
+//! The Worker's settings, from its environment (`[vars]` and secrets in wrangler.toml).
+
+use ringhook::secret_box::StorageKey;
+use ringhook::subscriptions::{Config, DEFAULT_MAX_PER_USER};
+use ringhook::validate::UrlPolicy;
+use worker::Env;
+
+use crate::auth::AuthSettings;
+use crate::http::Cors;
+
+/// Default JWKS of Firebase ID tokens.
+const GOOGLE_JWKS_URL: &str =
+    "https://www.googleapis.com/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com";
+
+/// Everything a request needs from the environment.
+pub struct Settings {
+    pub api: Config,
+    pub auth: AuthSettings,
+    pub storage_key: StorageKey,
+    pub cors: Cors,
+}
+
+/// A text binding (`[vars]` or a secret), if set and not blank.
+fn text(env: &Env, name: &str) -> Option<String> {
+    env.var(name)
+        .map(|v| v.to_string())
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+impl Settings {
+    /// Reads the settings; an error names the binding at fault (never its value).
+    pub fn from_env(env: &Env) -> Result<Self, String> {
+        let project_id =
+            text(env, "FIREBASE_PROJECT_ID").ok_or("FIREBASE_PROJECT_ID is not set")?;
+        let storage_key =
+            StorageKey::from_base64(&text(env, "SECRETS_KEY").ok_or("SECRETS_KEY is not set")?)
+                .map_err(|e| e.to_string())?;
+        let max_per_user = match text(env, "MAX_SUBSCRIPTIONS_PER_USER") {
+            Some(v) => v
+                .trim()
+                .parse()
+                .map_err(|_| "MAX_SUBSCRIPTIONS_PER_USER must be a whole number")?,
+            None => DEFAULT_MAX_PER_USER,
+        };
+        let allow_loopback =
+            text(env, "ALLOW_LOOPBACK_WEBHOOKS").is_some_and(|v| v.trim() == "true");
+        Ok(Self {
+            api: Config {
+                url_policy: UrlPolicy { allow_loopback },
+                max_per_user,
+            },
+            auth: AuthSettings {
+                project_id,
+                jwks_url: text(env, "FIREBASE_JWKS_URL")
+                    .unwrap_or_else(|| GOOGLE_JWKS_URL.to_owned()),
+                allow_unsigned: text(env, "FIREBASE_AUTH_EMULATOR_HOST").is_some(),
+            },
+            storage_key,
+            cors: Cors::from_setting(text(env, "ALLOWED_ORIGINS").as_deref().unwrap_or("*")),
+        })
+    }
+}

@@ -1,0 +1,106 @@
+//! HTTP glue: JSON responses, CORS, the clock and WebCrypto.
+
+use ringhook::subscriptions::{ApiError, Random};
+use wasm_bindgen::JsCast;
+use web_sys::{Crypto, SubtleCrypto};
+use worker::{Headers, Response, Result};
+
+/// Which browser origins may call the API: `*`, or a list.
+pub enum Cors {
+    Any,
+    Origins(Vec<String>),
+}
+
+impl Cors {
+    /// From `ALLOWED_ORIGINS`: `*`, or comma-separated origins.
+    pub fn from_setting(value: &str) -> Self {
+        if value.trim() == "*" {
+            Self::Any
+        } else {
+            Self::Origins(
+                value
+                    .split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect(),
+            )
+        }
+    }
+
+    /// The `Access-Control-Allow-Origin` value for a request from `origin`, if it is allowed.
+    pub fn allow(&self, origin: Option<&str>) -> Option<String> {
+        let origin = origin?;
+        match self {
+            Self::Any => Some("*".to_owned()),
+            Self::Origins(list) => list.iter().any(|o| o == origin).then(|| origin.to_owned()),
+        }
+    }
+}
+
+fn headers(allow_origin: Option<&str>) -> Result<Headers> {
+    let headers = Headers::new();
+    headers.set("vary", "Origin")?;
+    if let Some(origin) = allow_origin {
+        headers.set("access-control-allow-origin", origin)?;
+    }
+    Ok(headers)
+}
+
+/// A JSON response.
+pub fn json(status: u16, body: &str, allow_origin: Option<&str>) -> Result<Response> {
+    let headers = headers(allow_origin)?;
+    headers.set("content-type", "application/json; charset=utf-8")?;
+    Ok(Response::ok(body)?
+        .with_status(status)
+        .with_headers(headers))
+}
+
+/// An error response: `{success: false, error: {code, message}}`.
+pub fn error(e: &ApiError, allow_origin: Option<&str>) -> Result<Response> {
+    json(e.status, &e.body(), allow_origin)
+}
+
+/// The answer to a CORS preflight.
+pub fn preflight(allow_origin: Option<&str>) -> Result<Response> {
+    let headers = headers(allow_origin)?;
+    headers.set(
+        "access-control-allow-methods",
+        "GET, POST, PATCH, DELETE, OPTIONS",
+    )?;
+    headers.set(
+        "access-control-allow-headers",
+        "Authorization, Content-Type",
+    )?;
+    headers.set("access-control-max-age", "86400")?;
+    Ok(Response::empty()?.with_status(204).with_headers(headers))
+}
+
+/// Unix seconds.
+pub fn now_seconds() -> i64 {
+    (js_sys::Date::now() / 1000.0).floor() as i64
+}
+
+fn crypto() -> std::result::Result<Crypto, ApiError> {
+    js_sys::Reflect::get(&js_sys::global(), &"crypto".into())
+        .ok()
+        .and_then(|c| c.dyn_into::<Crypto>().ok())
+        .ok_or_else(|| ApiError::internal("no crypto global"))
+}
+
+/// WebCrypto's `crypto.subtle`.
+pub fn subtle() -> std::result::Result<SubtleCrypto, ApiError> {
+    Ok(crypto()?.subtle())
+}
+
+/// `crypto.getRandomValues`: the platform's CSPRNG.
+pub struct CryptoRandom;
+
+impl Random for CryptoRandom {
+    fn fill(&mut self, buf: &mut [u8]) {
+        let filled = crypto()
+            .ok()
+            .and_then(|c| c.get_random_values_with_u8_array(buf).ok());
+        // Without randomness no secret may be made: stop rather than hand out a predictable one.
+        assert!(filled.is_some(), "crypto.getRandomValues is unavailable");
+    }
+}

@@ -1,0 +1,278 @@
+//! Firebase ID tokens, checked as the Firebase Admin SDK checks them, except the RS256 signature itself,
+//! which the platform verifies (WebCrypto in the Worker) with the key this module names.
+//!
+//! A token is `base64url(header).base64url(claims).base64url(signature)`. The header must say `alg: RS256` and
+//! name a `kid`; the claims must have `aud` = the project id, `iss` = `https://securetoken.google.com/<project>`,
+//! `exp` in the future, `iat` and `auth_time` in the past (60 s of clock skew allowed), and a non-empty `sub`
+//! of at most 128 characters, which is the user id. The Firebase Auth emulator issues unsigned tokens
+//! (`alg: none`, empty signature); they pass only where the caller allows them (local development).
+
+use serde::Deserialize;
+
+use crate::base64;
+
+/// Clock skew allowed on `iat` and `auth_time`.
+pub const CLOCK_SKEW_SECS: i64 = 60;
+
+/// Why a token was refused. The message is safe to show to the caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct AuthError(pub String);
+
+fn refuse(message: impl Into<String>) -> AuthError {
+    AuthError(message.into())
+}
+
+/// A token that parsed and whose claims hold; its signature is still to be verified unless it is unsigned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedToken {
+    /// The user id (`sub`).
+    pub uid: String,
+    /// `None` for an accepted emulator token; otherwise the key id and what to verify with it.
+    pub signature: Option<PendingSignature>,
+}
+
+/// The RS256 signature that remains to be verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingSignature {
+    /// The key id from the token's header, to look up in the JWKS.
+    pub kid: String,
+    /// `base64url(header).base64url(claims)`: the signed bytes.
+    pub signing_input: String,
+    /// The RSASSA-PKCS1-v1_5 SHA-256 signature.
+    pub signature: Vec<u8>,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    kid: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    aud: Option<String>,
+    iss: Option<String>,
+    sub: Option<String>,
+    exp: Option<f64>,
+    iat: Option<f64>,
+    auth_time: Option<f64>,
+}
+
+/// What a token must match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audience<'a> {
+    /// The Firebase project id.
+    pub project_id: &'a str,
+    /// Whether unsigned emulator tokens are accepted (local development only).
+    pub allow_unsigned: bool,
+}
+
+/// Extracts the token from an `Authorization` header value.
+pub fn bearer(header: Option<&str>) -> Result<&str, AuthError> {
+    let value = header.ok_or_else(|| {
+        refuse("missing Authorization header: send Authorization: Bearer <Firebase ID token>")
+    })?;
+    let (scheme, token) = value
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| refuse("Authorization must be: Bearer <Firebase ID token>"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(refuse("Authorization must be: Bearer <Firebase ID token>"));
+    }
+    Ok(token.trim())
+}
+
+/// Parses a token and checks its header and claims at `now` (unix seconds).
+pub fn check(token: &str, audience: &Audience<'_>, now: i64) -> Result<CheckedToken, AuthError> {
+    let mut parts = token.split('.');
+    let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(refuse(
+            "malformed token: expected three dot-separated parts",
+        ));
+    };
+    let header: Header = decode_part(header_b64, "header")?;
+    let claims: Claims = decode_part(claims_b64, "claims")?;
+
+    let signature = match header.alg.as_str() {
+        "RS256" => {
+            let kid = header
+                .kid
+                .filter(|k| !k.is_empty())
+                .ok_or_else(|| refuse("token header has no kid"))?;
+            let signature = base64::decode_url(signature_b64)
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| refuse("malformed token signature"))?;
+            Some(PendingSignature {
+                kid,
+                signing_input: format!("{header_b64}.{claims_b64}"),
+                signature,
+            })
+        }
+        "none" if audience.allow_unsigned && signature_b64.is_empty() => None,
+        "none" => return Err(refuse(
+            "unsigned token: accepted only from the Firebase Auth emulator in local development",
+        )),
+        other => {
+            return Err(refuse(format!(
+                "token algorithm {other} is not accepted: Firebase ID tokens use RS256"
+            )))
+        }
+    };
+
+    let project = audience.project_id;
+    if claims.aud.as_deref() != Some(project) {
+        return Err(refuse(format!(
+            "token audience is not this project ({project})"
+        )));
+    }
+    let issuer = format!("https://securetoken.google.com/{project}");
+    if claims.iss.as_deref() != Some(issuer.as_str()) {
+        return Err(refuse(format!("token issuer is not {issuer}")));
+    }
+    let now = now as f64;
+    match claims.exp {
+        Some(exp) if exp > now => {}
+        Some(_) => return Err(refuse("token expired: get a fresh one with getIdToken()")),
+        None => return Err(refuse("token has no exp claim")),
+    }
+    let skew = CLOCK_SKEW_SECS as f64;
+    if !claims.iat.is_some_and(|iat| iat <= now + skew) {
+        return Err(refuse("token iat is missing or in the future"));
+    }
+    if !claims.auth_time.is_some_and(|t| t <= now + skew) {
+        return Err(refuse("token auth_time is missing or in the future"));
+    }
+    let uid = claims
+        .sub
+        .filter(|s| !s.is_empty() && s.chars().count() <= 128)
+        .ok_or_else(|| refuse("token sub must be a non-empty user id of at most 128 characters"))?;
+    Ok(CheckedToken { uid, signature })
+}
+
+fn decode_part<T: serde::de::DeserializeOwned>(part: &str, what: &str) -> Result<T, AuthError> {
+    let bytes = base64::decode_url(part)
+        .ok_or_else(|| refuse(format!("malformed token {what}: not base64url")))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|_| refuse(format!("malformed token {what}: not the expected JSON")))
+}
+
+/// The `max-age` of a `Cache-Control` header, in seconds.
+pub fn max_age(cache_control: &str) -> Option<u64> {
+    cache_control
+        .split(',')
+        .find_map(|d| d.trim().strip_prefix("max-age="))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_764_355_200;
+    const AUD: Audience<'static> = Audience {
+        project_id: "demo-ringhook",
+        allow_unsigned: false,
+    };
+
+    fn token(alg: &str, kid: Option<&str>, claims: serde_json::Value, signature: &str) -> String {
+        let mut header = serde_json::json!({ "alg": alg, "typ": "JWT" });
+        if let Some(kid) = kid {
+            header["kid"] = kid.into();
+        }
+        let enc = |v: &serde_json::Value| base64::encode_url(v.to_string().as_bytes());
+        format!("{}.{}.{signature}", enc(&header), enc(&claims))
+    }
+
+    fn claims() -> serde_json::Value {
+        serde_json::json!({
+            "iss": "https://securetoken.google.com/demo-ringhook", "aud": "demo-ringhook", "sub": "alice",
+            "user_id": "alice", "iat": NOW - 10, "auth_time": NOW - 10, "exp": NOW + 3600
+        })
+    }
+
+    #[test]
+    fn a_well_formed_rs256_token_names_its_key() {
+        let t = token("RS256", Some("k1"), claims(), "c2ln");
+        let checked = check(&t, &AUD, NOW).unwrap();
+        assert_eq!(checked.uid, "alice");
+        let pending = checked.signature.unwrap();
+        assert_eq!(pending.kid, "k1");
+        assert_eq!(pending.signature, b"sig");
+        assert_eq!(format!("{}.c2ln", pending.signing_input), t);
+    }
+
+    #[test]
+    fn bad_claims_are_refused_with_a_reason() {
+        let cases: Vec<(serde_json::Value, &str)> = vec![
+            (serde_json::json!({"exp": NOW - 1}), "expired"),
+            (serde_json::json!({"aud": "other"}), "audience"),
+            (
+                serde_json::json!({"iss": "https://securetoken.google.com/other"}),
+                "issuer",
+            ),
+            (serde_json::json!({"iat": NOW + 120}), "iat"),
+            (serde_json::json!({"auth_time": NOW + 120}), "auth_time"),
+            (serde_json::json!({"sub": ""}), "sub"),
+            (serde_json::json!({"sub": "x".repeat(129)}), "sub"),
+        ];
+        for (change, reason) in cases {
+            let mut c = claims();
+            for (k, v) in change.as_object().unwrap() {
+                c[k] = v.clone();
+            }
+            let err = check(&token("RS256", Some("k1"), c, "c2ln"), &AUD, NOW).unwrap_err();
+            assert!(err.0.contains(reason), "{reason}: {err}");
+        }
+    }
+
+    #[test]
+    fn only_rs256_or_allowed_unsigned_tokens_pass() {
+        assert!(
+            check(&token("HS256", Some("k1"), claims(), "c2ln"), &AUD, NOW)
+                .unwrap_err()
+                .0
+                .contains("RS256")
+        );
+        assert!(check(&token("none", None, claims(), ""), &AUD, NOW)
+            .unwrap_err()
+            .0
+            .contains("emulator"));
+        let local = Audience {
+            allow_unsigned: true,
+            ..AUD
+        };
+        assert_eq!(
+            check(&token("none", None, claims(), ""), &local, NOW)
+                .unwrap()
+                .signature,
+            None
+        );
+        assert!(check(&token("none", None, claims(), "c2ln"), &local, NOW).is_err());
+        assert!(check(&token("RS256", None, claims(), "c2ln"), &AUD, NOW)
+            .unwrap_err()
+            .0
+            .contains("kid"));
+        assert!(check("a.b", &AUD, NOW).unwrap_err().0.contains("three"));
+        assert!(check("!!.!!.!!", &AUD, NOW)
+            .unwrap_err()
+            .0
+            .contains("malformed"));
+    }
+
+    #[test]
+    fn bearer_header_and_cache_control() {
+        assert_eq!(bearer(Some("Bearer abc")).unwrap(), "abc");
+        assert_eq!(bearer(Some("bearer  abc ")).unwrap(), "abc");
+        assert!(bearer(None).is_err());
+        assert!(bearer(Some("Basic abc")).is_err());
+        assert!(bearer(Some("Bearer ")).is_err());
+        assert_eq!(
+            max_age("public, max-age=19845, must-revalidate"),
+            Some(19845)
+        );
+        assert_eq!(max_age("no-store"), None);
+    }
+}

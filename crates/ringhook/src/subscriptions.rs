@@ -1,0 +1,435 @@
+//! The subscription API's operations: parse and check the request, read and write the user's document, answer.
+//! Platform-free: the Worker supplies the store, the clock and the random source.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::api::{
+    DeleteResponse, ErrorResponse, ListResponse, PatchRequest, RotateResponse, SubscribeRequest,
+    SubscribeResponse, Subscription, SubscriptionResponse,
+};
+use crate::event::ulid;
+use crate::routes::Route;
+use crate::secret_box::StorageKey;
+use crate::signature::SecretKey;
+use crate::store::{PreviousSecret, StoredSubscription, SubscriptionStore, UserDocument};
+use crate::time::rfc3339;
+use crate::validate::{self, UrlPolicy, ValidationError};
+
+/// The largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// How long a rotated-out secret keeps signing, in seconds.
+pub const SECRET_OVERLAP_SECS: i64 = 24 * 60 * 60;
+/// Subscriptions per user, unless configured otherwise.
+pub const DEFAULT_MAX_PER_USER: usize = 25;
+
+/// What the deployment decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Where webhook URLs may point.
+    pub url_policy: UrlPolicy,
+    /// Subscriptions per user.
+    pub max_per_user: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            url_policy: UrlPolicy::PRODUCTION,
+            max_per_user: DEFAULT_MAX_PER_USER,
+        }
+    }
+}
+
+/// A source of secure random bytes (the platform's CSPRNG).
+pub trait Random {
+    /// Fills `buf` with random bytes.
+    fn fill(&mut self, buf: &mut [u8]);
+}
+
+/// A successful answer: status and JSON body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// JSON text.
+    pub body: String,
+}
+
+/// A refused or failed request. `internal` holds detail for the log, never for the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: u16,
+    /// Stable code, e.g. `invalid_url`.
+    pub code: &'static str,
+    /// What is wrong and how to fix it.
+    pub message: String,
+    /// For a 5xx: what failed, for the log.
+    pub internal: Option<String>,
+}
+
+impl ApiError {
+    /// An error with `status`, `code` and `message`.
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            internal: None,
+        }
+    }
+
+    /// A failure of ours: the caller sees a generic message; `detail` goes to the log.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self {
+            internal: Some(detail.into()),
+            ..Self::new(500, "internal_error", "internal error: try again later")
+        }
+    }
+
+    /// `404 not_found` for a subscription id the user does not own (whether or not it exists).
+    pub fn no_subscription(id: &str) -> Self {
+        Self::new(
+            404,
+            "not_found",
+            format!("no subscription {id} for this user"),
+        )
+    }
+
+    /// The JSON error body.
+    pub fn body(&self) -> String {
+        to_json(&ErrorResponse::new(self.code, self.message.clone()))
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(e: ValidationError) -> Self {
+        Self::new(400, e.code, e.message)
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        Self::internal(e.to_string())
+    }
+}
+
+impl From<crate::secret_box::SealError> for ApiError {
+    fn from(e: crate::secret_box::SealError) -> Self {
+        Self::internal(e.to_string())
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| unreachable!("API models serialise"))
+}
+
+fn reply<T: Serialize>(status: u16, value: &T) -> Result<Reply, ApiError> {
+    Ok(Reply {
+        status,
+        body: to_json(value),
+    })
+}
+
+/// Parses a JSON request body: malformed JSON, wrong types and unknown fields are distinct 4xx errors.
+pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(
+            413,
+            "payload_too_large",
+            format!("the request body is over {MAX_BODY_BYTES} bytes"),
+        ));
+    }
+    let invalid_json = |e: &serde_json::Error| {
+        ApiError::new(
+            400,
+            "invalid_json",
+            format!("the request body is not valid JSON: {e}"),
+        )
+    };
+    // Derived structs would also take an array of field values; the API takes objects only.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+                Ok(_) => ApiError::new(
+                    400,
+                    "invalid_request",
+                    "the request body must be a JSON object",
+                ),
+                Err(e) => invalid_json(&e),
+            },
+        );
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let (field, inner) = (e.path().to_string(), e.inner());
+        if !inner.is_data() {
+            invalid_json(inner)
+        } else if field == "." {
+            ApiError::new(400, "invalid_request", inner.to_string())
+        } else {
+            // Name the field: "events: invalid type: string, expected a sequence".
+            ApiError::new(400, "invalid_request", format!("{field}: {inner}"))
+        }
+    })?;
+    deserializer.end().map_err(|e| invalid_json(&e))?;
+    Ok(value)
+}
+
+/// The optional body of a rotation: nothing, or `{}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RotateRequest {}
+
+/// One request's worth of what the operations need.
+pub struct Service<'a, S, R> {
+    /// Where subscriptions live.
+    pub store: &'a S,
+    /// The deployment's settings.
+    pub config: &'a Config,
+    /// The key secrets are sealed with.
+    pub key: &'a StorageKey,
+    /// Unix seconds.
+    pub now: i64,
+    /// Secure random bytes.
+    pub random: R,
+}
+
+impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
+    /// Answers a route that needs a user, for the signed-in user `uid`.
+    pub async fn handle(
+        &mut self,
+        route: &Route,
+        uid: &str,
+        body: &[u8],
+    ) -> Result<Reply, ApiError> {
+        match route {
+            Route::Subscribe => self.subscribe(uid, parse_body(body)?).await,
+            Route::List => {
+                let document = self.store.load(uid).await?;
+                let subscriptions = document
+                    .subscriptions
+                    .into_iter()
+                    .map(|s| s.public)
+                    .collect();
+                reply(
+                    200,
+                    &ListResponse {
+                        success: true,
+                        subscriptions,
+                    },
+                )
+            }
+            Route::Get(id) => {
+                let document = self.store.load(uid).await?;
+                let stored = find(&document, id)?;
+                reply(
+                    200,
+                    &SubscriptionResponse {
+                        success: true,
+                        subscription: stored.public.clone(),
+                    },
+                )
+            }
+            Route::Update(id) => self.update(uid, id, parse_body(body)?).await,
+            Route::Delete(id) => {
+                let mut document = self.store.load(uid).await?;
+                let before = document.subscriptions.len();
+                document.subscriptions.retain(|s| s.public.id != *id);
+                if document.subscriptions.len() == before {
+                    return Err(ApiError::no_subscription(id));
+                }
+                self.store.save(uid, &document).await?;
+                reply(
+                    200,
+                    &DeleteResponse {
+                        success: true,
+                        id: id.clone(),
+                    },
+                )
+            }
+            Route::RotateSecret(id) => {
+                if !body.iter().all(u8::is_ascii_whitespace) {
+                    parse_body::<RotateRequest>(body)?;
+                }
+                self.rotate(uid, id).await
+            }
+            Route::Health | Route::OpenApi | Route::Preflight => {
+                Err(ApiError::internal("route needs no user"))
+            }
+        }
+    }
+
+    async fn subscribe(&mut self, uid: &str, request: SubscribeRequest) -> Result<Reply, ApiError> {
+        let url = validate::webhook_url(&request.webhook_url, self.config.url_policy)?;
+        let events = validate::events(&request.events)?;
+        let mut document = self.store.load(uid).await?;
+        if let Some(existing) = document
+            .subscriptions
+            .iter()
+            .find(|s| s.public.webhook_url == url.as_str())
+        {
+            return Err(ApiError::new(
+                409,
+                "subscription_exists",
+                format!(
+                    "{} already has this webhook_url: update it with PATCH instead",
+                    existing.public.id
+                ),
+            ));
+        }
+        if document.subscriptions.len() >= self.config.max_per_user {
+            return Err(ApiError::new(
+                409,
+                "subscription_limit_reached",
+                format!(
+                    "a user may have {} subscriptions: delete one first",
+                    self.config.max_per_user
+                ),
+            ));
+        }
+
+        let id = format!("sub_{}", ulid(self.now.max(0) as u64 * 1000, self.bytes()));
+        let secret = SecretKey::generate(self.bytes());
+        let now = rfc3339(self.now);
+        let public = Subscription {
+            id: id.clone(),
+            webhook_url: url.into(),
+            events,
+            active: true,
+            created_at: now.clone(),
+            updated_at: now,
+            failure_count: 0,
+            last_failure_at: None,
+            last_failure_reason: None,
+            deactivated_at: None,
+        };
+        let sealed = self.key.seal(secret.expose(), &id, self.bytes());
+        document.subscriptions.push(StoredSubscription {
+            public: public.clone(),
+            secret: sealed,
+            previous_secret: None,
+        });
+        self.store.save(uid, &document).await?;
+        reply(
+            201,
+            &SubscribeResponse {
+                success: true,
+                subscription: public,
+                secret_key: secret.expose().to_owned(),
+            },
+        )
+    }
+
+    async fn update(
+        &mut self,
+        uid: &str,
+        id: &str,
+        patch: PatchRequest,
+    ) -> Result<Reply, ApiError> {
+        if patch == PatchRequest::default() {
+            return Err(ApiError::new(
+                400,
+                "invalid_request",
+                "PATCH needs at least one of active, events, webhook_url",
+            ));
+        }
+        let url = patch
+            .webhook_url
+            .as_deref()
+            .map(|u| validate::webhook_url(u, self.config.url_policy))
+            .transpose()?;
+        let events = patch.events.as_deref().map(validate::events).transpose()?;
+        let mut document = self.store.load(uid).await?;
+        if let Some(url) = &url {
+            if let Some(other) = document
+                .subscriptions
+                .iter()
+                .find(|s| s.public.id != id && s.public.webhook_url == url.as_str())
+            {
+                let message = format!("{} already has this webhook_url", other.public.id);
+                return Err(ApiError::new(409, "subscription_exists", message));
+            }
+        }
+        let now = rfc3339(self.now);
+        let stored = document
+            .subscriptions
+            .iter_mut()
+            .find(|s| s.public.id == id)
+            .ok_or_else(|| ApiError::no_subscription(id))?;
+        let public = &mut stored.public;
+        if let Some(url) = url {
+            public.webhook_url = url.into();
+        }
+        if let Some(events) = events {
+            public.events = events;
+        }
+        match patch.active {
+            Some(true) => {
+                public.active = true;
+                public.failure_count = 0;
+                public.deactivated_at = None;
+            }
+            Some(false) if public.active => {
+                public.active = false;
+                public.deactivated_at = Some(now.clone());
+            }
+            _ => {}
+        }
+        public.updated_at = now;
+        let subscription = public.clone();
+        self.store.save(uid, &document).await?;
+        reply(
+            200,
+            &SubscriptionResponse {
+                success: true,
+                subscription,
+            },
+        )
+    }
+
+    async fn rotate(&mut self, uid: &str, id: &str) -> Result<Reply, ApiError> {
+        let mut document = self.store.load(uid).await?;
+        let secret = SecretKey::generate(self.bytes());
+        let nonce = self.bytes();
+        let expires_at = self.now + SECRET_OVERLAP_SECS;
+        let stored = document
+            .subscriptions
+            .iter_mut()
+            .find(|s| s.public.id == id)
+            .ok_or_else(|| ApiError::no_subscription(id))?;
+        let sealed = self.key.seal(secret.expose(), id, nonce);
+        let previous = std::mem::replace(&mut stored.secret, sealed);
+        stored.previous_secret = Some(PreviousSecret {
+            sealed: previous,
+            expires_at,
+        });
+        stored.public.updated_at = rfc3339(self.now);
+        let subscription = stored.public.clone();
+        self.store.save(uid, &document).await?;
+        reply(
+            200,
+            &RotateResponse {
+                success: true,
+                subscription,
+                secret_key: secret.expose().to_owned(),
+                previous_secret_expires_at: rfc3339(expires_at),
+            },
+        )
+    }
+
+    fn bytes<const N: usize>(&mut self) -> [u8; N] {
+        let mut buf = [0u8; N];
+        self.random.fill(&mut buf);
+        buf
+    }
+}
+
+fn find<'d>(document: &'d UserDocument, id: &str) -> Result<&'d StoredSubscription, ApiError> {
+    document
+        .subscriptions
+        .iter()
+        .find(|s| s.public.id == id)
+        .ok_or_else(|| ApiError::no_subscription(id))
+}

@@ -1,0 +1,200 @@
+// Shared helpers for the ringhook Worker's end-to-end tests: the built Worker in Miniflare with an in-memory KV,
+// a local JWKS server standing in for Google's, and Firebase-style ID tokens signed with its key.
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateKeyPairSync, createHmac, randomBytes, sign } from 'node:crypto';
+import { Miniflare } from 'miniflare';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+// RINGHOOK_WORKER_BUILD points the suite at another build directory (e.g. a copy under test).
+export const buildDir = process.env.RINGHOOK_WORKER_BUILD
+  ? path.resolve(process.env.RINGHOOK_WORKER_BUILD)
+  : path.join(repoRoot, 'crates', 'ringhook-worker', 'build');
+
+export const PROJECT = 'demo-ringhook';
+export const BASE = '/api/v6/call/webhook';
+export const KID = 'ringhook-test-key-1';
+
+export const nowSeconds = () => Math.floor(Date.now() / 1000);
+export const b64url = (data) => Buffer.from(typeof data === 'string' ? data : JSON.stringify(data)).toString('base64url');
+
+// ---------------------------------------------------------------------------------------------------------------
+// Keys and tokens
+
+/** The key pair whose public half the JWKS server publishes under KID. */
+export const keyPair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+/** Another key pair, published nowhere. */
+export const otherKeyPair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+
+const publicJwk = { ...keyPair.publicKey.export({ format: 'jwk' }), kid: KID, alg: 'RS256', use: 'sig' };
+export const publicPem = keyPair.publicKey.export({ type: 'spki', format: 'pem' });
+
+/** The claims of a fresh Firebase ID token for `demo-ringhook`, user alice, with `claims` overriding. */
+export function tokenClaims(claims = {}) {
+  const now = nowSeconds();
+  return {
+    iss: `https://securetoken.google.com/${PROJECT}`,
+    aud: PROJECT,
+    auth_time: now - 10,
+    user_id: claims.sub ?? 'alice',
+    sub: 'alice',
+    iat: now - 10,
+    exp: now + 3600,
+    firebase: { identities: {}, sign_in_provider: 'custom' },
+    ...claims,
+  };
+}
+
+/** An RS256 token signed with the published key (or `key`), header kid KID (or `kid`), alg RS256 (or `alg`). */
+export function signedToken(claims = {}, { kid = KID, alg = 'RS256', key = keyPair.privateKey } = {}) {
+  const header = { alg, typ: 'JWT' };
+  if (kid !== null) header.kid = kid;
+  const input = `${b64url(header)}.${b64url(tokenClaims(claims))}`;
+  return `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`;
+}
+
+/** An unsigned token as the Firebase Auth emulator issues: alg none, empty signature part. */
+export function emulatorToken(uid = 'alice', claims = {}) {
+  return `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(tokenClaims({ sub: uid, ...claims }))}.`;
+}
+
+/** Alg confusion: header alg HS256, "signed" with HMAC-SHA256 keyed by the PEM of the published public key. */
+export function hs256WithPublicKey(claims = {}) {
+  const input = `${b64url({ alg: 'HS256', kid: KID, typ: 'JWT' })}.${b64url(tokenClaims(claims))}`;
+  return `${input}.${createHmac('sha256', publicPem).update(input).digest('base64url')}`;
+}
+
+export const bearer = (token) => ({ authorization: `Bearer ${token}` });
+
+// ---------------------------------------------------------------------------------------------------------------
+// JWKS server: one per test process, one path per Worker so each Worker's fetches are counted apart.
+
+let jwksServer;
+const jwksHits = new Map();
+
+async function jwksBaseUrl() {
+  if (!jwksServer) {
+    jwksServer = http.createServer((req, res) => {
+      jwksHits.set(req.url, (jwksHits.get(req.url) ?? 0) + 1);
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=3600' });
+      res.end(JSON.stringify({ keys: [publicJwk] }));
+    });
+    await new Promise((resolve, reject) => {
+      jwksServer.once('error', reject);
+      jwksServer.listen(0, '127.0.0.1', resolve);
+    });
+    jwksServer.unref();
+  }
+  return `http://127.0.0.1:${jwksServer.address().port}`;
+}
+
+/** Stops the JWKS server (call in the test file's last after()). */
+export async function stopJwksServer() {
+  if (!jwksServer) return;
+  const server = jwksServer;
+  jwksServer = undefined;
+  server.closeAllConnections?.();
+  await new Promise((resolve) => server.close(() => resolve()));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The Worker
+
+let workerCount = 0;
+
+/**
+ * Starts the built Worker in Miniflare with a fresh in-memory KV. `vars` override or add bindings; a value of
+ * `undefined` removes a default. Returns { mf, fetch(path, init), kv, jwksRequests(), close }.
+ */
+export async function startWorker(vars = {}) {
+  const jwksPath = `/jwks/${process.pid}/${++workerCount}`;
+  const bindings = {
+    FIREBASE_PROJECT_ID: PROJECT,
+    SECRETS_KEY: randomBytes(32).toString('base64'),
+    ALLOW_LOOPBACK_WEBHOOKS: 'true',
+    FIREBASE_JWKS_URL: (await jwksBaseUrl()) + jwksPath,
+  };
+  for (const [name, value] of Object.entries(vars)) {
+    if (value === undefined) delete bindings[name];
+    else bindings[name] = value;
+  }
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: path.join(buildDir, 'index.js'),
+    modulesRoot: buildDir,
+    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
+    compatibilityDate: '2025-09-01',
+    kvNamespaces: ['SUBSCRIPTIONS'],
+    kvPersist: false,
+    cachePersist: false,
+    bindings,
+  });
+  await mf.ready;
+  const kv = await mf.getKVNamespace('SUBSCRIPTIONS');
+  return {
+    mf,
+    kv,
+    bindings,
+    fetch: (p, init) => mf.dispatchFetch('http://localhost' + p, init),
+    /** How many times this Worker has fetched its JWKS URL. */
+    jwksRequests: () => jwksHits.get(jwksPath) ?? 0,
+    close: () => mf.dispose(),
+  };
+}
+
+/**
+ * A small client for one Worker: `call(method, path, { token, body, raw, headers })` sends JSON (or the raw
+ * string/bytes), authenticated as `token` (default: alice's RS256 token; null: no header), and resolves to
+ * { status, headers, text, json }.
+ */
+export function client(worker) {
+  return async (method, p, { token = signedToken(), body, raw, headers = {} } = {}) => {
+    const h = { ...headers };
+    if (token !== null) h.authorization = `Bearer ${token}`;
+    let payload;
+    if (raw !== undefined) payload = raw;
+    else if (body !== undefined) payload = JSON.stringify(body);
+    if (payload !== undefined && !Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) {
+      h['content-type'] = 'application/json';
+    }
+    const res = await worker.fetch(p, { method, headers: h, body: payload });
+    const text = await res.text();
+    let json;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, headers: res.headers, text, json };
+  };
+}
+
+/** Asserts an error response: status, `{success:false, error:{code, message}}` with a non-empty message. */
+export function assertError(assert, res, status, code, context = '') {
+  const where = `${context} -> ${res.status} ${res.text}`;
+  assert.equal(res.status, status, where);
+  assert.equal(res.json?.success, false, where);
+  assert.equal(res.json?.error?.code, code, where);
+  assert.equal(typeof res.json.error.message, 'string', where);
+  assert.ok(res.json.error.message.length > 0, where);
+}
+
+/** Every key and value in the KV namespace, as { key: text }. */
+export async function kvDump(kv) {
+  const out = {};
+  let cursor;
+  do {
+    const page = await kv.list({ cursor });
+    for (const { name } of page.keys) out[name] = await kv.get(name, 'text');
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor);
+  return out;
+}
+
+export const RFC3339_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
+export const SUB_ID = /^sub_[0-9A-Za-z]{26}$/;
+export const SUBSCRIPTION_FIELDS = [
+  'active', 'created_at', 'deactivated_at', 'events', 'failure_count', 'id', 'last_failure_at',
+  'last_failure_reason', 'updated_at', 'webhook_url',
+];
