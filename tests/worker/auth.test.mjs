@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   BASE, assertError, b64url, client, emulatorToken, hs256WithPublicKey, kvDump, nowSeconds, otherKeyPair,
-  signedToken, startWorker, stopJwksServer,
+  rng, signedToken, startWorker, stopJwksServer,
 } from './support.mjs';
 
 const LIST = `${BASE}/subscriptions`;
@@ -34,8 +34,11 @@ const UNAUTHORIZED = [
   ['wrong aud', () => `Bearer ${signedToken({ aud: 'other-project' })}`, /aud/i],
   ['wrong iss', () => `Bearer ${signedToken({ iss: 'https://securetoken.google.com/other-project' })}`, /iss/i],
   ['iss of another provider', () => `Bearer ${signedToken({ iss: 'https://accounts.google.com' })}`, /iss/i],
-  ['iat in the future', () => `Bearer ${signedToken({ iat: now() + 3600 })}`, null],
-  ['auth_time in the future', () => `Bearer ${signedToken({ auth_time: now() + 3600 })}`, null],
+  ['exp equal to now', () => `Bearer ${signedToken({ exp: now() })}`, /expir/i],
+  ['iat an hour in the future', () => `Bearer ${signedToken({ iat: now() + 3600 })}`, null],
+  ['iat 2 minutes in the future (beyond the 60 s skew)', () => `Bearer ${signedToken({ iat: now() + 120 })}`, null],
+  ['auth_time an hour in the future', () => `Bearer ${signedToken({ auth_time: now() + 3600 })}`, null],
+  ['auth_time 2 minutes in the future', () => `Bearer ${signedToken({ auth_time: now() + 120 })}`, null],
   ['empty sub', () => `Bearer ${signedToken({ sub: '', user_id: '' })}`, null],
   ['sub over 128 chars', () => `Bearer ${signedToken({ sub: 'a'.repeat(129) })}`, null],
   ['sub not a string', () => `Bearer ${signedToken({ sub: 12345, user_id: '12345' })}`, null],
@@ -83,6 +86,11 @@ describe('ringhook Worker auth', () => {
 
   it('iat and auth_time within the 60 s skew → 200', async () => {
     const res = await call('GET', LIST, { token: signedToken({ sub: 'skew', iat: now() + 30, auth_time: now() + 30 }) });
+    assert.equal(res.status, 200, res.text);
+  });
+
+  it('a sub of exactly 128 characters → 200', async () => {
+    const res = await call('GET', LIST, { token: signedToken({ sub: 'u'.repeat(128) }) });
     assert.equal(res.status, 200, res.text);
   });
 
@@ -165,8 +173,14 @@ describe('ringhook Worker auth', () => {
       assertError(assert, await ecall('GET', LIST, { token: hs256WithPublicKey() }), 401, 'unauthorized');
     });
 
-    it('refused by a Worker without FIREBASE_AUTH_EMULATOR_HOST', async () => {
+    it('refused by a Worker without FIREBASE_AUTH_EMULATOR_HOST, or with it empty', async () => {
       assertError(assert, await call('GET', LIST, { token: emulatorToken('carol') }), 401, 'unauthorized');
+      const empty = await startWorker({ FIREBASE_AUTH_EMULATOR_HOST: '' });
+      try {
+        assertError(assert, await client(empty)('GET', LIST, { token: emulatorToken('carol') }), 401, 'unauthorized', 'empty var');
+      } finally {
+        await empty.close();
+      }
     });
   });
 
@@ -191,5 +205,42 @@ describe('ringhook Worker auth', () => {
       assert.equal(made.status, 201, made.text);
       assert.equal(fresh.jwksRequests(), 1);
     });
+  });
+
+  describe('JWKS expiry', () => {
+    let short;
+    before(async () => {
+      short = await startWorker({}, { jwksMaxAge: 1 });
+    });
+    after(() => short?.close());
+
+    it('keys served with max-age=1 are fetched again once that has passed', async () => {
+      const scall = client(short);
+      for (let i = 0; i < 3; i++) assert.equal((await scall('GET', LIST, { token: signedToken({ sub: 'exp' }) })).status, 200);
+      assert.equal(short.jwksRequests(), 1, 'cached within max-age');
+      await new Promise((r) => setTimeout(r, 2500));
+      assert.equal((await scall('GET', LIST, { token: signedToken({ sub: 'exp' }) })).status, 200);
+      assert.equal(short.jwksRequests(), 2, 'fetched again after max-age');
+    });
+  });
+
+  it('random Authorization headers → 401 unauthorized, never a 5xx', async () => {
+    const rand = rng(20261128);
+    const pick = (xs) => xs[Math.floor(rand() * xs.length)];
+    const junk = (n) => Array.from({ length: Math.floor(rand() * n) }, () => String.fromCharCode(0x21 + Math.floor(rand() * 94))).join('');
+    const bytes = (n) => Buffer.from(Array.from({ length: Math.floor(rand() * n) }, () => Math.floor(rand() * 256))).toString('base64url');
+    const [validHeader, validPayload] = signedToken().split('.');
+    const JSONS = ['null', '[]', '1', '"x"', '{}', '{"alg":"RS256"}', '{"alg":"none"}', `{"alg":"RS256","kid":${JSON.stringify('k'.repeat(5000))}}`];
+    const part = () => pick([junk(40), bytes(300), b64url(pick(JSONS)), validHeader, validPayload, '']);
+    const wrong = [];
+    for (let i = 0; i < 300; i++) {
+      const token = Array.from({ length: 1 + Math.floor(rand() * 4) }, part).join('.');
+      const header = pick(['Bearer ', 'bearer ', 'Bearer  ', '']) + token;
+      const res = await call('GET', LIST, { token: null, headers: { authorization: header } });
+      if (res.status !== 401 || res.json?.error?.code !== 'unauthorized') {
+        wrong.push(`${JSON.stringify(header).slice(0, 200)} -> ${res.status} ${res.text.slice(0, 120)}`);
+      }
+    }
+    assert.deepEqual(wrong, []);
   });
 });

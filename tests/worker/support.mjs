@@ -71,22 +71,29 @@ export const bearer = (token) => ({ authorization: `Bearer ${token}` });
 // JWKS server: one per test process, one path per Worker so each Worker's fetches are counted apart.
 
 let jwksServer;
+let jwksListening; // resolves once jwksServer listens
 const jwksHits = new Map();
 
 async function jwksBaseUrl() {
   if (!jwksServer) {
     jwksServer = http.createServer((req, res) => {
-      jwksHits.set(req.url, (jwksHits.get(req.url) ?? 0) + 1);
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=3600' });
+      // A Worker's JWKS URL is /jwks/<pid>/<n>?max-age=<seconds>; hits are counted per path.
+      const url = new URL(req.url, 'http://127.0.0.1');
+      jwksHits.set(url.pathname, (jwksHits.get(url.pathname) ?? 0) + 1);
+      const maxAge = url.searchParams.get('max-age') ?? '3600';
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': `public, max-age=${maxAge}` });
       res.end(JSON.stringify({ keys: [publicJwk] }));
     });
-    await new Promise((resolve, reject) => {
-      jwksServer.once('error', reject);
-      jwksServer.listen(0, '127.0.0.1', resolve);
+    const server = jwksServer;
+    jwksListening = new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', resolve);
     });
-    jwksServer.unref();
+    server.unref();
   }
-  return `http://127.0.0.1:${jwksServer.address().port}`;
+  const server = jwksServer;
+  await jwksListening; // Workers started concurrently wait for the same server
+  return `http://127.0.0.1:${server.address().port}`;
 }
 
 /** Stops the JWKS server (call in the test file's last after()). */
@@ -103,17 +110,38 @@ export async function stopJwksServer() {
 
 let workerCount = 0;
 
+/** The delivery pipeline's queue bindings → queue names. */
+export const QUEUES = {
+  DELIVERIES: 'ringhook-deliveries',
+  EVENTS: 'ringhook-events',
+  DEAD_LETTERS: 'ringhook-dead-letters',
+};
+
+/**
+ * Miniflare options for the delivery pipeline's queues: the three producers, and this Worker consuming
+ * `ringhook-deliveries` and `ringhook-events` with `maxBatchSize` and `maxBatchTimeout` (seconds).
+ */
+export function queueOptions({ maxBatchSize = 100, maxBatchTimeout = 0.05 } = {}) {
+  const consumer = { maxBatchSize, maxBatchTimeout };
+  return {
+    queueProducers: Object.fromEntries(Object.entries(QUEUES).map(([binding, queueName]) => [binding, { queueName }])),
+    queueConsumers: { [QUEUES.DELIVERIES]: { ...consumer }, [QUEUES.EVENTS]: { ...consumer } },
+  };
+}
+
 /**
  * Starts the built Worker in Miniflare with a fresh in-memory KV. `vars` override or add bindings; a value of
- * `undefined` removes a default. Returns { mf, fetch(path, init), kv, jwksRequests(), close }.
+ * `undefined` removes a default. `queues` (true, or `{ maxBatchSize, maxBatchTimeout }`) adds the delivery
+ * pipeline's queues (see queueOptions). `jwksMaxAge` is the max-age of this Worker's JWKS responses (default
+ * 3600). Returns { mf, fetch(path, init), kv, bindings, jwksRequests(), close }.
  */
-export async function startWorker(vars = {}) {
+export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600 } = {}) {
   const jwksPath = `/jwks/${process.pid}/${++workerCount}`;
   const bindings = {
     FIREBASE_PROJECT_ID: PROJECT,
     SECRETS_KEY: randomBytes(32).toString('base64'),
     ALLOW_LOOPBACK_WEBHOOKS: 'true',
-    FIREBASE_JWKS_URL: (await jwksBaseUrl()) + jwksPath,
+    FIREBASE_JWKS_URL: `${await jwksBaseUrl()}${jwksPath}?max-age=${jwksMaxAge}`,
   };
   for (const [name, value] of Object.entries(vars)) {
     if (value === undefined) delete bindings[name];
@@ -129,6 +157,7 @@ export async function startWorker(vars = {}) {
     kvPersist: false,
     cachePersist: false,
     bindings,
+    ...(queues ? queueOptions(queues === true ? {} : queues) : {}),
   });
   await mf.ready;
   const kv = await mf.getKVNamespace('SUBSCRIPTIONS');
@@ -190,6 +219,16 @@ export async function kvDump(kv) {
     cursor = page.list_complete ? undefined : page.cursor;
   } while (cursor);
   return out;
+}
+
+/** A deterministic PRNG (mulberry32), so a failing random case can be reproduced from its seed. */
+export function rng(seed) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 export const RFC3339_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;

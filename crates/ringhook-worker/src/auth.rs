@@ -40,11 +40,7 @@ fn unauthorized(message: impl Into<String>) -> ApiError {
 }
 
 /// The signed-in user's id, or a 401 that says what is wrong with the token.
-pub async fn user_id(
-    authorization: Option<&str>,
-    settings: &AuthSettings,
-    now: i64,
-) -> Result<String, ApiError> {
+pub async fn user_id(authorization: Option<&str>, settings: &AuthSettings, now: i64) -> Result<String, ApiError> {
     let token = firebase::bearer(authorization).map_err(|AuthError(m)| unauthorized(m))?;
     let audience = Audience {
         project_id: &settings.project_id,
@@ -57,11 +53,7 @@ pub async fn user_id(
     Ok(checked.uid)
 }
 
-async fn verify_signature(
-    pending: &PendingSignature,
-    settings: &AuthSettings,
-    now: i64,
-) -> Result<(), ApiError> {
+async fn verify_signature(pending: &PendingSignature, settings: &AuthSettings, now: i64) -> Result<(), ApiError> {
     let key = key_for(&pending.kid, settings, now).await?;
     let algorithm = rsa_algorithm()?;
     let promise = subtle()?
@@ -85,9 +77,7 @@ async fn verify_signature(
 fn cached(kid: &str, url: &str, now: i64) -> Option<Option<CryptoKey>> {
     KEYS.with(|cell| {
         let cache = cell.borrow();
-        let cache = cache
-            .as_ref()
-            .filter(|c| c.url == url && c.expires_at > now)?;
+        let cache = cache.as_ref().filter(|c| c.url == url && c.expires_at > now)?;
         Some(cache.keys.get(kid).cloned())
     })
 }
@@ -109,9 +99,7 @@ async fn key_for(kid: &str, settings: &AuthSettings, now: i64) -> Result<CryptoK
             found
         }
     };
-    found.ok_or_else(|| {
-        unauthorized("token key id (kid) is not among Firebase's current keys: get a fresh token")
-    })
+    found.ok_or_else(|| unauthorized("token key id (kid) is not among Firebase's current keys: get a fresh token"))
 }
 
 async fn fetch_keys(url: &str) -> Result<(HashMap<String, CryptoKey>, u64), ApiError> {
@@ -137,8 +125,7 @@ async fn fetch_keys(url: &str) -> Result<(HashMap<String, CryptoKey>, u64), ApiE
         .text()
         .await
         .map_err(|e| ApiError::internal(format!("reading the JWKS: {e}")))?;
-    let jwks =
-        js_sys::JSON::parse(&text).map_err(|_| ApiError::internal("the JWKS is not JSON"))?;
+    let jwks = js_sys::JSON::parse(&text).map_err(|_| ApiError::internal("the JWKS is not JSON"))?;
     let list = Reflect::get(&jwks, &"keys".into())
         .ok()
         .filter(Array::is_array)
@@ -146,10 +133,7 @@ async fn fetch_keys(url: &str) -> Result<(HashMap<String, CryptoKey>, u64), ApiE
 
     let mut keys = HashMap::new();
     for jwk in list.unchecked_into::<Array>().iter() {
-        let Some(kid) = Reflect::get(&jwk, &"kid".into())
-            .ok()
-            .and_then(|k| k.as_string())
-        else {
+        let Some(kid) = Reflect::get(&jwk, &"kid".into()).ok().and_then(|k| k.as_string()) else {
             continue;
         };
         let is_rsa = Reflect::get(&jwk, &"kty".into())
@@ -179,8 +163,7 @@ async fn import_rsa_key(jwk: &Object) -> Result<CryptoKey, ApiError> {
     let public = Object::new();
     for field in ["kty", "n", "e"] {
         let value = Reflect::get(jwk, &field.into()).unwrap_or(JsValue::UNDEFINED);
-        Reflect::set(&public, &field.into(), &value)
-            .map_err(|e| ApiError::internal(format!("{e:?}")))?;
+        Reflect::set(&public, &field.into(), &value).map_err(|e| ApiError::internal(format!("{e:?}")))?;
     }
     let usages = Array::of1(&"verify".into());
     let promise = subtle()?

@@ -1,5 +1,6 @@
 //! The Worker's settings, from its environment (`[vars]` and secrets in wrangler.toml).
 
+use ringhook::delivery::{self, RetryPolicy, DEFAULT_TIMEOUT_MS};
 use ringhook::secret_box::StorageKey;
 use ringhook::subscriptions::{Config, DEFAULT_MAX_PER_USER};
 use ringhook::validate::UrlPolicy;
@@ -18,6 +19,23 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub storage_key: StorageKey,
     pub cors: Cors,
+    pub delivery: DeliverySettings,
+}
+
+/// How deliveries are made.
+pub struct DeliverySettings {
+    pub policy: RetryPolicy,
+    pub timeout_ms: u32,
+    /// The call system's bearer token for publishing; unset: publishing over HTTP is refused.
+    pub call_events_token: Option<String>,
+    pub test_per_minute: u32,
+}
+
+fn number<T: std::str::FromStr>(env: &Env, name: &str, default: T) -> Result<T, String> {
+    match text(env, name) {
+        Some(v) => v.trim().parse().map_err(|_| format!("{name} must be a whole number")),
+        None => Ok(default),
+    }
 }
 
 /// A text binding (`[vars]` or a secret), if set and not blank.
@@ -31,20 +49,16 @@ fn text(env: &Env, name: &str) -> Option<String> {
 impl Settings {
     /// Reads the settings; an error names the binding at fault (never its value).
     pub fn from_env(env: &Env) -> Result<Self, String> {
-        let project_id =
-            text(env, "FIREBASE_PROJECT_ID").ok_or("FIREBASE_PROJECT_ID is not set")?;
-        let storage_key =
-            StorageKey::from_base64(&text(env, "SECRETS_KEY").ok_or("SECRETS_KEY is not set")?)
-                .map_err(|e| e.to_string())?;
-        let max_per_user = match text(env, "MAX_SUBSCRIPTIONS_PER_USER") {
-            Some(v) => v
-                .trim()
-                .parse()
-                .map_err(|_| "MAX_SUBSCRIPTIONS_PER_USER must be a whole number")?,
-            None => DEFAULT_MAX_PER_USER,
+        let project_id = text(env, "FIREBASE_PROJECT_ID").ok_or("FIREBASE_PROJECT_ID is not set")?;
+        let storage_key = StorageKey::from_base64(&text(env, "SECRETS_KEY").ok_or("SECRETS_KEY is not set")?)
+            .map_err(|e| e.to_string())?;
+        let max_per_user = number(env, "MAX_SUBSCRIPTIONS_PER_USER", DEFAULT_MAX_PER_USER)?;
+        let schedule = match text(env, "RETRY_SCHEDULE") {
+            Some(v) => delivery::parse_schedule(&v)?,
+            None => delivery::DEFAULT_SCHEDULE.to_vec(),
         };
-        let allow_loopback =
-            text(env, "ALLOW_LOOPBACK_WEBHOOKS").is_some_and(|v| v.trim() == "true");
+        let deactivate_after = number(env, "DEACTIVATE_AFTER_FAILURES", delivery::DEFAULT_DEACTIVATE_AFTER)?.max(1);
+        let allow_loopback = text(env, "ALLOW_LOOPBACK_WEBHOOKS").is_some_and(|v| v.trim() == "true");
         Ok(Self {
             api: Config {
                 url_policy: UrlPolicy { allow_loopback },
@@ -52,12 +66,20 @@ impl Settings {
             },
             auth: AuthSettings {
                 project_id,
-                jwks_url: text(env, "FIREBASE_JWKS_URL")
-                    .unwrap_or_else(|| GOOGLE_JWKS_URL.to_owned()),
+                jwks_url: text(env, "FIREBASE_JWKS_URL").unwrap_or_else(|| GOOGLE_JWKS_URL.to_owned()),
                 allow_unsigned: text(env, "FIREBASE_AUTH_EMULATOR_HOST").is_some(),
             },
             storage_key,
             cors: Cors::from_setting(text(env, "ALLOWED_ORIGINS").as_deref().unwrap_or("*")),
+            delivery: DeliverySettings {
+                policy: RetryPolicy {
+                    schedule,
+                    deactivate_after,
+                },
+                timeout_ms: number(env, "DELIVERY_TIMEOUT_MS", DEFAULT_TIMEOUT_MS)?.max(1),
+                call_events_token: text(env, "CALL_EVENTS_TOKEN"),
+                test_per_minute: number(env, "TEST_RATE_LIMIT_PER_MINUTE", 10)?,
+            },
         })
     }
 }

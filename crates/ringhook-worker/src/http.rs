@@ -50,9 +50,7 @@ fn headers(allow_origin: Option<&str>) -> Result<Headers> {
 pub fn json(status: u16, body: &str, allow_origin: Option<&str>) -> Result<Response> {
     let headers = headers(allow_origin)?;
     headers.set("content-type", "application/json; charset=utf-8")?;
-    Ok(Response::ok(body)?
-        .with_status(status)
-        .with_headers(headers))
+    Ok(Response::ok(body)?.with_status(status).with_headers(headers))
 }
 
 /// An error response: `{success: false, error: {code, message}}`.
@@ -63,14 +61,8 @@ pub fn error(e: &ApiError, allow_origin: Option<&str>) -> Result<Response> {
 /// The answer to a CORS preflight.
 pub fn preflight(allow_origin: Option<&str>) -> Result<Response> {
     let headers = headers(allow_origin)?;
-    headers.set(
-        "access-control-allow-methods",
-        "GET, POST, PATCH, DELETE, OPTIONS",
-    )?;
-    headers.set(
-        "access-control-allow-headers",
-        "Authorization, Content-Type",
-    )?;
+    headers.set("access-control-allow-methods", "GET, POST, PATCH, DELETE, OPTIONS")?;
+    headers.set("access-control-allow-headers", "Authorization, Content-Type")?;
     headers.set("access-control-max-age", "86400")?;
     Ok(Response::empty()?.with_status(204).with_headers(headers))
 }
@@ -97,9 +89,7 @@ pub struct CryptoRandom;
 
 impl Random for CryptoRandom {
     fn fill(&mut self, buf: &mut [u8]) {
-        let filled = crypto()
-            .ok()
-            .and_then(|c| c.get_random_values_with_u8_array(buf).ok());
+        let filled = crypto().ok().and_then(|c| c.get_random_values_with_u8_array(buf).ok());
         // Without randomness no secret may be made: stop rather than hand out a predictable one.
         assert!(filled.is_some(), "crypto.getRandomValues is unavailable");
     }

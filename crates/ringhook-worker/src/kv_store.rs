@@ -25,8 +25,7 @@ impl SubscriptionStore for KvSubscriptions {
             .await
             .map_err(|e| StoreError(e.to_string()))?;
         match text {
-            Some(text) => serde_json::from_str(&text)
-                .map_err(|e| StoreError(format!("document of a user: {e}"))),
+            Some(text) => serde_json::from_str(&text).map_err(|e| StoreError(format!("document of a user: {e}"))),
             None => Ok(UserDocument::default()),
         }
     }

@@ -4,12 +4,18 @@
 
 mod auth;
 mod config;
+mod consumer;
+mod deliveries;
 mod http;
 mod kv_store;
+mod pipeline;
+mod send;
 
+use ringhook::api::HealthResponse;
+use ringhook::publish::{self, PublishResponse};
 use ringhook::routes::{self, Route, RouteError};
-use ringhook::subscriptions::{ApiError, Reply, Service, MAX_BODY_BYTES};
-use worker::{console_error, event, Context, Env, Request, Response, Result};
+use ringhook::subscriptions::{reply, ApiError, Random, Reply, Service, MAX_BODY_BYTES};
+use worker::{console_error, event, Context, Env, MessageBatch, Request, Response, Result};
 
 use crate::config::Settings;
 use crate::kv_store::KvSubscriptions;
@@ -40,23 +46,20 @@ async fn fetch(request: Request, env: Env, _ctx: Context) -> Result<Response> {
     response
 }
 
+#[event(queue)]
+async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> Result<()> {
+    consumer::consume(batch, &env).await
+}
+
 enum Answer {
     Json(Reply),
     OpenApi,
     Preflight,
 }
 
-async fn answer(
-    mut request: Request,
-    env: &Env,
-    settings: &Settings,
-) -> std::result::Result<Answer, ApiError> {
+async fn answer(mut request: Request, env: &Env, settings: &Settings) -> std::result::Result<Answer, ApiError> {
     let route = routes::route(request.method().as_ref(), &request.path()).map_err(|e| match e {
-        RouteError::NotFound => ApiError::new(
-            404,
-            "not_found",
-            "no such route: see /api/v6/call/webhook/openapi.json",
-        ),
+        RouteError::NotFound => ApiError::new(404, "not_found", "no such route: see /api/v6/call/webhook/openapi.json"),
         RouteError::MethodNotAllowed(allowed) => ApiError::new(
             405,
             "method_not_allowed",
@@ -67,19 +70,18 @@ async fn answer(
         Route::Preflight => return Ok(Answer::Preflight),
         Route::OpenApi => return Ok(Answer::OpenApi),
         Route::Health => {
-            let body = serde_json::json!({ "success": true, "status": "ok", "version": env!("CARGO_PKG_VERSION") });
-            return Ok(Answer::Json(Reply {
-                status: 200,
-                body: body.to_string(),
-            }));
+            let health = HealthResponse {
+                success: true,
+                status: "ok".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            };
+            return reply(200, &health).map(Answer::Json);
         }
         _ => {}
     }
 
     let authorization = request.headers().get("authorization").ok().flatten();
     let now = http::now_seconds();
-    let uid = auth::user_id(authorization.as_deref(), &settings.auth, now).await?;
-
     let declared = request
         .headers()
         .get("content-length")
@@ -93,21 +95,78 @@ async fn answer(
             format!("the request body is over {MAX_BODY_BYTES} bytes"),
         ));
     }
+
+    if route == Route::Publish {
+        check_call_system(authorization.as_deref(), settings)?;
+        let body = read_body(&mut request).await?;
+        let ready = publish::prepare(publish::parse_request(&body)?, now, || {
+            let mut bytes = [0u8; 10];
+            http::CryptoRandom.fill(&mut bytes);
+            bytes
+        })?;
+        let events = pipeline::publish(env, ready, now).await?;
+        return reply(202, &PublishResponse { success: true, events }).map(Answer::Json);
+    }
+
+    let uid = auth::user_id(authorization.as_deref(), &settings.auth, now).await?;
+    let body = read_body(&mut request).await?;
+    let reply = match &route {
+        Route::Test => deliveries::test(env, settings, &uid, &body, now).await?,
+        Route::Deliveries(id) => {
+            let url = request
+                .url()
+                .map_err(|e| ApiError::new(400, "invalid_request", e.to_string()))?;
+            let query: Vec<(String, String)> = url
+                .query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            deliveries::log(env, &uid, id, &query).await?
+        }
+        Route::Redeliver(id, event_id) => deliveries::redeliver(env, &uid, id, event_id).await?,
+        _ => {
+            let store = KvSubscriptions::new(pipeline::kv(env)?);
+            let config = &settings.api;
+            let mut service = Service {
+                store: &store,
+                config,
+                key: &settings.storage_key,
+                now,
+                random: http::CryptoRandom,
+            };
+            service.handle(&route, &uid, &body).await?
+        }
+    };
+    Ok(Answer::Json(reply))
+}
+
+async fn read_body(request: &mut Request) -> std::result::Result<Vec<u8>, ApiError> {
     let body = request
         .bytes()
         .await
         .map_err(|e| ApiError::new(400, "invalid_request", format!("unreadable body: {e}")))?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(
+            413,
+            "payload_too_large",
+            format!("the request body is over {MAX_BODY_BYTES} bytes"),
+        ));
+    }
+    Ok(body)
+}
 
-    let kv = env
-        .kv(kv_store::BINDING)
-        .map_err(|e| ApiError::internal(format!("KV binding {}: {e}", kv_store::BINDING)))?;
-    let store = KvSubscriptions::new(kv);
-    let mut service = Service {
-        store: &store,
-        config: &settings.api,
-        key: &settings.storage_key,
-        now,
-        random: http::CryptoRandom,
-    };
-    service.handle(&route, &uid, &body).await.map(Answer::Json)
+/// The call system authenticates with CALL_EVENTS_TOKEN, compared in constant time.
+fn check_call_system(authorization: Option<&str>, settings: &Settings) -> std::result::Result<(), ApiError> {
+    let unauthorized = |m: &str| ApiError::new(401, "unauthorized", m);
+    let expected = settings
+        .delivery
+        .call_events_token
+        .as_deref()
+        .ok_or_else(|| unauthorized("publishing is not enabled: set CALL_EVENTS_TOKEN"))?;
+    let presented = ringhook::firebase::bearer(authorization)
+        .map_err(|_| unauthorized("send Authorization: Bearer <CALL_EVENTS_TOKEN>"))?;
+    if publish::token_matches(presented, expected) {
+        Ok(())
+    } else {
+        Err(unauthorized("the publishing token is not CALL_EVENTS_TOKEN"))
+    }
 }

@@ -134,6 +134,42 @@ pub struct TestRequest {
     pub event_type: String,
 }
 
+/// `200` answer of `POST /test`: what the receiver did with a signed sample event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestResponse {
+    /// Whether the receiver answered 2xx.
+    pub success: bool,
+    /// The receiver's status, if it answered.
+    pub status_code: Option<u16>,
+    /// How long the attempt took.
+    pub response_time_ms: u64,
+    /// The start of the receiver's answer (at most 1 KiB).
+    pub response_excerpt: Option<String>,
+    /// Why no answer came, or the failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `GET /subscriptions/{id}/deliveries`: newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveriesResponse {
+    /// Always `true`.
+    pub success: bool,
+    /// Log entries.
+    pub deliveries: Vec<crate::delivery::DeliveryRecord>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    pub cursor: Option<String>,
+}
+
+/// `202` answer of a redelivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedeliverResponse {
+    /// Always `true`.
+    pub success: bool,
+    /// The event queued again.
+    pub event_id: String,
+}
+
 /// An error answer: `{"success": false, "error": {"code", "message"}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorResponse {
@@ -177,10 +213,8 @@ mod tests {
 
     #[test]
     fn requests_refuse_unknown_fields() {
-        let err = serde_json::from_str::<SubscribeRequest>(
-            r#"{"webhook_url":"https://a.example","event":["*"]}"#,
-        )
-        .unwrap_err();
+        let err = serde_json::from_str::<SubscribeRequest>(r#"{"webhook_url":"https://a.example","event":["*"]}"#)
+            .unwrap_err();
         assert!(err.to_string().contains("unknown field `event`"), "{err}");
         assert!(serde_json::from_str::<PatchRequest>(r#"{"actve":true}"#).is_err());
         assert_eq!(
@@ -191,8 +225,7 @@ mod tests {
 
     #[test]
     fn error_body_has_the_documented_shape() {
-        let body = serde_json::to_string(&ErrorResponse::new("not_found", "no such subscription"))
-            .unwrap();
+        let body = serde_json::to_string(&ErrorResponse::new("not_found", "no such subscription")).unwrap();
         assert_eq!(
             body,
             r#"{"success":false,"error":{"code":"not_found","message":"no such subscription"}}"#

@@ -14,10 +14,7 @@ pub fn decode_url(text: &str) -> Option<Vec<u8>> {
 
 /// Encodes as unpadded base64url.
 pub fn encode_url(bytes: &[u8]) -> String {
-    encode(bytes)
-        .trim_end_matches('=')
-        .replace('+', "-")
-        .replace('/', "_")
+    encode(bytes).trim_end_matches('=').replace('+', "-").replace('/', "_")
 }
 
 /// Encodes with padding.
@@ -117,9 +114,7 @@ mod tests {
 
     #[test]
     fn malformed_input_is_refused() {
-        for bad in [
-            "Z", "Zg=", "Zh==", "Zm9v!", "Zm 9v", "=", "Zg==Zg==", "Zm9=v", "-_8=",
-        ] {
+        for bad in ["Z", "Zg=", "Zh==", "Zm9v!", "Zm 9v", "=", "Zg==Zg==", "Zm9=v", "-_8="] {
             assert_eq!(decode(bad), None, "{bad}");
         }
     }

@@ -70,9 +70,8 @@ pub struct Audience<'a> {
 
 /// Extracts the token from an `Authorization` header value.
 pub fn bearer(header: Option<&str>) -> Result<&str, AuthError> {
-    let value = header.ok_or_else(|| {
-        refuse("missing Authorization header: send Authorization: Bearer <Firebase ID token>")
-    })?;
+    let value =
+        header.ok_or_else(|| refuse("missing Authorization header: send Authorization: Bearer <Firebase ID token>"))?;
     let (scheme, token) = value
         .trim()
         .split_once(' ')
@@ -89,9 +88,7 @@ pub fn check(token: &str, audience: &Audience<'_>, now: i64) -> Result<CheckedTo
     let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(refuse(
-            "malformed token: expected three dot-separated parts",
-        ));
+        return Err(refuse("malformed token: expected three dot-separated parts"));
     };
     let header: Header = decode_part(header_b64, "header")?;
     let claims: Claims = decode_part(claims_b64, "claims")?;
@@ -112,9 +109,11 @@ pub fn check(token: &str, audience: &Audience<'_>, now: i64) -> Result<CheckedTo
             })
         }
         "none" if audience.allow_unsigned && signature_b64.is_empty() => None,
-        "none" => return Err(refuse(
-            "unsigned token: accepted only from the Firebase Auth emulator in local development",
-        )),
+        "none" => {
+            return Err(refuse(
+                "unsigned token: accepted only from the Firebase Auth emulator in local development",
+            ))
+        }
         other => {
             return Err(refuse(format!(
                 "token algorithm {other} is not accepted: Firebase ID tokens use RS256"
@@ -124,9 +123,7 @@ pub fn check(token: &str, audience: &Audience<'_>, now: i64) -> Result<CheckedTo
 
     let project = audience.project_id;
     if claims.aud.as_deref() != Some(project) {
-        return Err(refuse(format!(
-            "token audience is not this project ({project})"
-        )));
+        return Err(refuse(format!("token audience is not this project ({project})")));
     }
     let issuer = format!("https://securetoken.google.com/{project}");
     if claims.iss.as_deref() != Some(issuer.as_str()) {
@@ -153,10 +150,8 @@ pub fn check(token: &str, audience: &Audience<'_>, now: i64) -> Result<CheckedTo
 }
 
 fn decode_part<T: serde::de::DeserializeOwned>(part: &str, what: &str) -> Result<T, AuthError> {
-    let bytes = base64::decode_url(part)
-        .ok_or_else(|| refuse(format!("malformed token {what}: not base64url")))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|_| refuse(format!("malformed token {what}: not the expected JSON")))
+    let bytes = base64::decode_url(part).ok_or_else(|| refuse(format!("malformed token {what}: not base64url")))?;
+    serde_json::from_slice(&bytes).map_err(|_| refuse(format!("malformed token {what}: not the expected JSON")))
 }
 
 /// The `max-age` of a `Cache-Control` header, in seconds.
@@ -230,12 +225,10 @@ mod tests {
 
     #[test]
     fn only_rs256_or_allowed_unsigned_tokens_pass() {
-        assert!(
-            check(&token("HS256", Some("k1"), claims(), "c2ln"), &AUD, NOW)
-                .unwrap_err()
-                .0
-                .contains("RS256")
-        );
+        assert!(check(&token("HS256", Some("k1"), claims(), "c2ln"), &AUD, NOW)
+            .unwrap_err()
+            .0
+            .contains("RS256"));
         assert!(check(&token("none", None, claims(), ""), &AUD, NOW)
             .unwrap_err()
             .0
@@ -256,10 +249,7 @@ mod tests {
             .0
             .contains("kid"));
         assert!(check("a.b", &AUD, NOW).unwrap_err().0.contains("three"));
-        assert!(check("!!.!!.!!", &AUD, NOW)
-            .unwrap_err()
-            .0
-            .contains("malformed"));
+        assert!(check("!!.!!.!!", &AUD, NOW).unwrap_err().0.contains("malformed"));
     }
 
     #[test]
@@ -269,10 +259,7 @@ mod tests {
         assert!(bearer(None).is_err());
         assert!(bearer(Some("Basic abc")).is_err());
         assert!(bearer(Some("Bearer ")).is_err());
-        assert_eq!(
-            max_age("public, max-age=19845, must-revalidate"),
-            Some(19845)
-        );
+        assert_eq!(max_age("public, max-age=19845, must-revalidate"), Some(19845));
         assert_eq!(max_age("no-store"), None);
     }
 }

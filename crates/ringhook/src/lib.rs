@@ -7,9 +7,11 @@
 
 pub mod api;
 pub mod base64;
+pub mod delivery;
 pub mod event;
 pub mod firebase;
 pub mod json;
+pub mod publish;
 pub mod routes;
 pub mod secret_box;
 pub mod signature;
@@ -22,6 +24,4 @@ pub mod validate;
 pub mod wasm;
 
 pub use event::{CallStatus, Event, EventType};
-pub use signature::{
-    sign, ReceivedHeaders, Scheme, SecretKey, SignedHeaders, Verifier, VerifyError,
-};
+pub use signature::{sign, ReceivedHeaders, Scheme, SecretKey, SignedHeaders, Verifier, VerifyError};

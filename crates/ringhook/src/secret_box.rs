@@ -23,9 +23,7 @@ pub enum SealError {
     #[error("SECRETS_KEY must be base64 of 32 bytes")]
     BadKey,
     /// The sealed value was altered, moved, or sealed under another key.
-    #[error(
-        "a stored secret does not open under SECRETS_KEY (altered, moved, or the key changed)"
-    )]
+    #[error("a stored secret does not open under SECRETS_KEY (altered, moved, or the key changed)")]
     Tampered,
 }
 
@@ -110,14 +108,8 @@ mod tests {
 
     #[test]
     fn keys_must_be_32_bytes_and_never_print() {
-        assert_eq!(
-            StorageKey::from_base64("c2hvcnQ=").unwrap_err(),
-            SealError::BadKey
-        );
-        assert_eq!(
-            StorageKey::from_base64("not base64!").unwrap_err(),
-            SealError::BadKey
-        );
+        assert_eq!(StorageKey::from_base64("c2hvcnQ=").unwrap_err(), SealError::BadKey);
+        assert_eq!(StorageKey::from_base64("not base64!").unwrap_err(), SealError::BadKey);
         assert_eq!(format!("{:?}", key(1)), "StorageKey(<redacted>)");
     }
 }

@@ -48,7 +48,9 @@ pub enum VerifyError {
     #[error("malformed signature: {0}")]
     MalformedSignature(&'static str),
     /// The timestamp (the `webhook-timestamp` header, or the body's field) is not a whole number of seconds.
-    #[error("invalid timestamp: expected whole unix seconds in webhook-timestamp (or in the body's \"timestamp\" field)")]
+    #[error(
+        "invalid timestamp: expected whole unix seconds in webhook-timestamp (or in the body's \"timestamp\" field)"
+    )]
     InvalidTimestamp,
     /// Only the body signature is present and the body has no `timestamp` to check for replays.
     #[error("missing timestamp: the body has no \"timestamp\" field to check against replays; send the webhook-* headers or pass toleranceSeconds: null to skip the check")]
@@ -117,8 +119,7 @@ impl std::fmt::Debug for SecretKey {
 impl SecretKey {
     /// A new `whsec_` secret from 32 random bytes that the caller draws from a secure source.
     pub fn generate(random: [u8; 32]) -> Self {
-        Self::parse(&format!("{SECRET_PREFIX}{}", base64::encode(&random)))
-            .expect("a generated secret is valid")
+        Self::parse(&format!("{SECRET_PREFIX}{}", base64::encode(&random))).expect("a generated secret is valid")
     }
 
     /// Accepts any non-empty secret. A `whsec_` secret must carry valid base64 and can also sign and verify
@@ -129,9 +130,8 @@ impl SecretKey {
         }
         let standard_mac = match text.strip_prefix(SECRET_PREFIX) {
             Some(encoded) => {
-                let key = base64::decode(encoded).ok_or(VerifyError::InvalidSecret(
-                    "the part after whsec_ is not valid base64",
-                ))?;
+                let key = base64::decode(encoded)
+                    .ok_or(VerifyError::InvalidSecret("the part after whsec_ is not valid base64"))?;
                 if key.is_empty() {
                     return Err(VerifyError::InvalidSecret("the part after whsec_ is empty"));
                 }
@@ -184,8 +184,7 @@ impl SecretKey {
 }
 
 fn new_mac(key: &[u8]) -> HmacSha256 {
-    HmacSha256::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
+    HmacSha256::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
 }
 
 fn update_signed_content(mac: &mut HmacSha256, id: &str, timestamp: i64, body: &[u8]) {
@@ -246,10 +245,7 @@ impl SignedHeaders {
 pub fn sign(secrets: &[SecretKey], id: &str, timestamp: i64, body: &[u8]) -> SignedHeaders {
     let current = secrets.first().expect("at least one secret to sign with");
     let mut webhook_signature = String::new();
-    for signature in secrets
-        .iter()
-        .filter_map(|s| s.standard_signature(id, timestamp, body))
-    {
+    for signature in secrets.iter().filter_map(|s| s.standard_signature(id, timestamp, body)) {
         if !webhook_signature.is_empty() {
             webhook_signature.push(' ');
         }
@@ -330,9 +326,7 @@ impl Verifier {
         headers: &ReceivedHeaders<'_>,
         now: i64,
     ) -> Result<Scheme, VerifyError> {
-        let standard = headers
-            .webhook_signature
-            .filter(|_| self.secret.has_standard_key());
+        let standard = headers.webhook_signature.filter(|_| self.secret.has_standard_key());
         if let Some(signatures) = standard {
             self.verify_standard(body, headers, signatures, now)?;
             return Ok(Scheme::StandardWebhooks);
@@ -361,15 +355,9 @@ impl Verifier {
 
     /// Verifies a delivery and parses its event. When only the body signature is present, the body's own
     /// `timestamp` field (covered by that signature) is checked against `now`.
-    pub fn verify(
-        &self,
-        body: &str,
-        headers: &ReceivedHeaders<'_>,
-        now: i64,
-    ) -> Result<Event, VerifyError> {
+    pub fn verify(&self, body: &str, headers: &ReceivedHeaders<'_>, now: i64) -> Result<Event, VerifyError> {
         let scheme = self.verify_signature(body.as_bytes(), headers, now)?;
-        let event =
-            Event::from_body(body).map_err(|e| VerifyError::InvalidPayload(e.to_string()))?;
+        let event = Event::from_body(body).map_err(|e| VerifyError::InvalidPayload(e.to_string()))?;
         if self.needs_body_timestamp(scheme) {
             self.check_age(event.timestamp, now)?;
         }
@@ -383,23 +371,14 @@ impl Verifier {
         signatures: &str,
         now: i64,
     ) -> Result<(), VerifyError> {
-        let id = headers
-            .webhook_id
-            .ok_or(VerifyError::MissingHeader(WEBHOOK_ID))?;
+        let id = headers.webhook_id.ok_or(VerifyError::MissingHeader(WEBHOOK_ID))?;
         let timestamp = headers
             .webhook_timestamp
             .ok_or(VerifyError::MissingHeader(WEBHOOK_TIMESTAMP))?;
-        let timestamp: i64 = timestamp
-            .trim()
-            .parse()
-            .map_err(|_| VerifyError::InvalidTimestamp)?;
+        let timestamp: i64 = timestamp.trim().parse().map_err(|_| VerifyError::InvalidTimestamp)?;
         self.check_age(timestamp, now)?;
 
-        let mac = self
-            .secret
-            .standard_mac
-            .as_ref()
-            .expect("checked by the caller");
+        let mac = self.secret.standard_mac.as_ref().expect("checked by the caller");
         let mut prepared = mac.clone();
         update_signed_content(&mut prepared, id, timestamp, body);
 
@@ -453,9 +432,7 @@ fn parse_body_signature(signature: &str) -> Result<[u8; 32], VerifyError> {
     let hex_part = hex_part.strip_prefix(SEED_PREFIX).unwrap_or(hex_part);
     let mut tag = [0u8; 32];
     hex::decode_to_slice(hex_part, &mut tag).map_err(|_| {
-        VerifyError::MalformedSignature(
-            "X-Webhook-Signature must be sha256= followed by 64 hex digits",
-        )
+        VerifyError::MalformedSignature("X-Webhook-Signature must be sha256= followed by 64 hex digits")
     })?;
     Ok(tag)
 }
@@ -492,14 +469,8 @@ mod tests {
     #[test]
     fn bad_secrets_are_refused() {
         assert_eq!(SecretKey::parse("").unwrap_err().code(), "invalid_secret");
-        assert_eq!(
-            SecretKey::parse("whsec_%%%").unwrap_err().code(),
-            "invalid_secret"
-        );
-        assert_eq!(
-            SecretKey::parse("whsec_").unwrap_err().code(),
-            "invalid_secret"
-        );
+        assert_eq!(SecretKey::parse("whsec_%%%").unwrap_err().code(), "invalid_secret");
+        assert_eq!(SecretKey::parse("whsec_").unwrap_err().code(), "invalid_secret");
         assert!(!SecretKey::parse("plain").unwrap().has_standard_key());
     }
 
@@ -515,14 +486,8 @@ mod tests {
         let v = Verifier::new(secret());
         assert!(v.check_age(1000, 1300).is_ok());
         assert!(v.check_age(1300, 1000).is_ok());
-        assert_eq!(
-            v.check_age(1000, 1301).unwrap_err().code(),
-            "timestamp_too_old"
-        );
-        assert_eq!(
-            v.check_age(1301, 1000).unwrap_err().code(),
-            "timestamp_in_future"
-        );
+        assert_eq!(v.check_age(1000, 1301).unwrap_err().code(), "timestamp_too_old");
+        assert_eq!(v.check_age(1301, 1000).unwrap_err().code(), "timestamp_in_future");
         assert!(v.with_tolerance(None).check_age(0, i64::MAX).is_ok());
     }
 }

@@ -5,8 +5,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::api::{
-    DeleteResponse, ErrorResponse, ListResponse, PatchRequest, RotateResponse, SubscribeRequest,
-    SubscribeResponse, Subscription, SubscriptionResponse,
+    DeleteResponse, ErrorResponse, ListResponse, PatchRequest, RotateResponse, SubscribeRequest, SubscribeResponse,
+    Subscription, SubscriptionResponse,
 };
 use crate::event::ulid;
 use crate::routes::Route;
@@ -90,11 +90,7 @@ impl ApiError {
 
     /// `404 not_found` for a subscription id the user does not own (whether or not it exists).
     pub fn no_subscription(id: &str) -> Self {
-        Self::new(
-            404,
-            "not_found",
-            format!("no subscription {id} for this user"),
-        )
+        Self::new(404, "not_found", format!("no subscription {id} for this user"))
     }
 
     /// The JSON error body.
@@ -125,7 +121,8 @@ fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| unreachable!("API models serialise"))
 }
 
-fn reply<T: Serialize>(status: u16, value: &T) -> Result<Reply, ApiError> {
+/// A JSON answer with `status`.
+pub fn reply<T: Serialize>(status: u16, value: &T) -> Result<Reply, ApiError> {
     Ok(Reply {
         status,
         body: to_json(value),
@@ -141,25 +138,14 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             format!("the request body is over {MAX_BODY_BYTES} bytes"),
         ));
     }
-    let invalid_json = |e: &serde_json::Error| {
-        ApiError::new(
-            400,
-            "invalid_json",
-            format!("the request body is not valid JSON: {e}"),
-        )
-    };
+    let invalid_json =
+        |e: &serde_json::Error| ApiError::new(400, "invalid_json", format!("the request body is not valid JSON: {e}"));
     // Derived structs would also take an array of field values; the API takes objects only.
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(
-            match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
-                Ok(_) => ApiError::new(
-                    400,
-                    "invalid_request",
-                    "the request body must be a JSON object",
-                ),
-                Err(e) => invalid_json(&e),
-            },
-        );
+        return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+            Ok(_) => ApiError::new(400, "invalid_request", "the request body must be a JSON object"),
+            Err(e) => invalid_json(&e),
+        });
     }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
@@ -198,21 +184,12 @@ pub struct Service<'a, S, R> {
 
 impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
     /// Answers a route that needs a user, for the signed-in user `uid`.
-    pub async fn handle(
-        &mut self,
-        route: &Route,
-        uid: &str,
-        body: &[u8],
-    ) -> Result<Reply, ApiError> {
+    pub async fn handle(&mut self, route: &Route, uid: &str, body: &[u8]) -> Result<Reply, ApiError> {
         match route {
             Route::Subscribe => self.subscribe(uid, parse_body(body)?).await,
             Route::List => {
                 let document = self.store.load(uid).await?;
-                let subscriptions = document
-                    .subscriptions
-                    .into_iter()
-                    .map(|s| s.public)
-                    .collect();
+                let subscriptions = document.subscriptions.into_iter().map(|s| s.public).collect();
                 reply(
                     200,
                     &ListResponse {
@@ -255,9 +232,13 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
                 }
                 self.rotate(uid, id).await
             }
-            Route::Health | Route::OpenApi | Route::Preflight => {
-                Err(ApiError::internal("route needs no user"))
-            }
+            Route::Health
+            | Route::OpenApi
+            | Route::Preflight
+            | Route::Publish
+            | Route::Test
+            | Route::Deliveries(_)
+            | Route::Redeliver(..) => Err(ApiError::internal("route needs no user")),
         }
     }
 
@@ -322,12 +303,7 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
         )
     }
 
-    async fn update(
-        &mut self,
-        uid: &str,
-        id: &str,
-        patch: PatchRequest,
-    ) -> Result<Reply, ApiError> {
+    async fn update(&mut self, uid: &str, id: &str, patch: PatchRequest) -> Result<Reply, ApiError> {
         if patch == PatchRequest::default() {
             return Err(ApiError::new(
                 400,
@@ -426,7 +402,8 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
     }
 }
 
-fn find<'d>(document: &'d UserDocument, id: &str) -> Result<&'d StoredSubscription, ApiError> {
+/// The user's subscription `id`, or `404 not_found` (also for another user's id).
+pub fn find<'d>(document: &'d UserDocument, id: &str) -> Result<&'d StoredSubscription, ApiError> {
     document
         .subscriptions
         .iter()

@@ -52,13 +52,9 @@ pub struct UrlPolicy {
 
 impl UrlPolicy {
     /// Production: `https` to public hosts only.
-    pub const PRODUCTION: Self = Self {
-        allow_loopback: false,
-    };
+    pub const PRODUCTION: Self = Self { allow_loopback: false };
     /// Local development: also loopback, over `http` or `https`.
-    pub const LOCAL: Self = Self {
-        allow_loopback: true,
-    };
+    pub const LOCAL: Self = Self { allow_loopback: true };
 }
 
 /// Checks a webhook URL and returns it normalised.
@@ -68,8 +64,7 @@ pub fn webhook_url(input: &str, policy: UrlPolicy) -> Result<Url, ValidationErro
             "webhook_url is longer than {MAX_URL_BYTES} bytes"
         )));
     }
-    let url = Url::parse(input)
-        .map_err(|e| ValidationError::url(format!("webhook_url is not a valid URL: {e}")))?;
+    let url = Url::parse(input).map_err(|e| ValidationError::url(format!("webhook_url is not a valid URL: {e}")))?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(ValidationError::url(
             "webhook_url must not contain a user name or password",
@@ -89,15 +84,15 @@ pub fn webhook_url(input: &str, policy: UrlPolicy) -> Result<Url, ValidationErro
         "https" => {}
         "http" if policy.allow_loopback && loopback => {}
         "http" if policy.allow_loopback => {
-            return Err(ValidationError::url("webhook_url must use https (http is allowed only to localhost and 127.0.0.1 in local development)"));
+            return Err(ValidationError::url(
+                "webhook_url must use https (http is allowed only to localhost and 127.0.0.1 in local development)",
+            ));
         }
         _ => return Err(ValidationError::url("webhook_url must use https")),
     }
     if loopback {
         if !policy.allow_loopback {
-            return Err(ValidationError::url(
-                "webhook_url must not point at a loopback address",
-            ));
+            return Err(ValidationError::url("webhook_url must not point at a loopback address"));
         }
     } else if let Some(range) = non_public_range(&host) {
         return Err(ValidationError::url(format!(
@@ -111,8 +106,7 @@ fn is_loopback(host: &Host<&str>) -> bool {
     match host {
         Host::Domain(name) => {
             let name = name.trim_end_matches('.');
-            name.eq_ignore_ascii_case("localhost")
-                || name.to_ascii_lowercase().ends_with(".localhost")
+            name.eq_ignore_ascii_case("localhost") || name.to_ascii_lowercase().ends_with(".localhost")
         }
         Host::Ipv4(ip) => ip.is_loopback(),
         Host::Ipv6(ip) => ip.is_loopback() || embedded_ipv4(ip).is_some_and(|v4| v4.is_loopback()),
@@ -236,14 +230,13 @@ pub fn events(names: &[String]) -> Result<Vec<EventSelector>, ValidationError> {
         let selector = if name == "*" {
             EventSelector::All
         } else {
-            EventSelector::One(name.parse().map_err(|e: crate::event::UnknownEventType| {
-                ValidationError::events(e.to_string())
-            })?)
+            EventSelector::One(
+                name.parse()
+                    .map_err(|e: crate::event::UnknownEventType| ValidationError::events(e.to_string()))?,
+            )
         };
         if selected.contains(&selector) {
-            return Err(ValidationError::events(format!(
-                "events lists {name:?} twice"
-            )));
+            return Err(ValidationError::events(format!("events lists {name:?} twice")));
         }
         selected.push(selector);
     }

@@ -10,8 +10,8 @@ use wasm_bindgen::JsCast;
 
 use crate::event::event_id;
 use crate::signature::{
-    self, ReceivedHeaders, SecretKey, Verifier, VerifyError, DEFAULT_TOLERANCE_SECS, WEBHOOK_ID,
-    WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP, X_WEBHOOK_SIGNATURE,
+    self, ReceivedHeaders, SecretKey, Verifier, VerifyError, DEFAULT_TOLERANCE_SECS, WEBHOOK_ID, WEBHOOK_SIGNATURE,
+    WEBHOOK_TIMESTAMP, X_WEBHOOK_SIGNATURE,
 };
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -121,7 +121,9 @@ fn body_bytes(payload: &JsValue) -> Result<Vec<u8>, JsValue> {
     } else if payload.is_instance_of::<js_sys::ArrayBuffer>() {
         Ok(Uint8Array::new(payload).to_vec())
     } else {
-        Err(type_error("the payload must be the raw body as a string, Uint8Array/Buffer or ArrayBuffer (not parsed JSON)"))
+        Err(type_error(
+            "the payload must be the raw body as a string, Uint8Array/Buffer or ArrayBuffer (not parsed JSON)",
+        ))
     }
 }
 
@@ -135,8 +137,7 @@ fn now_seconds() -> i64 {
 #[wasm_bindgen(js_name = verifyWebhookSignature)]
 pub fn verify_webhook_signature(
     #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] payload: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string | string[] | null | undefined")]
-    signature: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | string[] | null | undefined")] signature: JsValue,
     #[wasm_bindgen(js_name = secretKey, unchecked_param_type = "string")] secret_key: JsValue,
 ) -> Result<bool, JsValue> {
     let secret_key = secret_text(&secret_key)?;
@@ -172,19 +173,15 @@ fn header_text(value: &JsValue) -> Option<String> {
 /// timestamp, and returns the parsed event. Throws a `WebhookVerificationError` that says what to fix.
 #[wasm_bindgen(js_name = verifyWebhook, unchecked_return_type = "WebhookEvent")]
 pub fn verify_webhook(
-    #[wasm_bindgen(js_name = rawBody, unchecked_param_type = "string | Uint8Array | ArrayBuffer")]
-    raw_body: JsValue,
+    #[wasm_bindgen(js_name = rawBody, unchecked_param_type = "string | Uint8Array | ArrayBuffer")] raw_body: JsValue,
     #[wasm_bindgen(unchecked_param_type = "WebhookHeaders")] headers: JsValue,
     #[wasm_bindgen(js_name = secretKey, unchecked_param_type = "string")] secret_key: JsValue,
     #[wasm_bindgen(unchecked_param_type = "VerifyOptions")] options: Option<Object>,
 ) -> Result<JsValue, JsValue> {
     let secret_key = secret_text(&secret_key)?;
     let (tolerance, now) = verify_options(options.as_ref())?;
-    let body = String::from_utf8(body_bytes(&raw_body)?).map_err(|_| {
-        verification_error(&VerifyError::InvalidPayload(
-            "the body is not UTF-8 text".into(),
-        ))
-    })?;
+    let body = String::from_utf8(body_bytes(&raw_body)?)
+        .map_err(|_| verification_error(&VerifyError::InvalidPayload("the body is not UTF-8 text".into())))?;
     let values = header_values(&headers)?;
     let received = ReceivedHeaders {
         x_webhook_signature: values[0].as_deref(),
@@ -198,9 +195,7 @@ pub fn verify_webhook(
         let scheme = verifier.verify_signature(body.as_bytes(), &received, now)?;
         Ok::<_, VerifyError>((verifier, scheme))
     });
-    let (verifier, scheme) = outcome
-        .and_then(|r| r)
-        .map_err(|e| verification_error(&e))?;
+    let (verifier, scheme) = outcome.and_then(|r| r).map_err(|e| verification_error(&e))?;
 
     // A string body is parsed as given, rather than copied back out of wasm memory.
     let text = if raw_body.is_string() {
@@ -208,9 +203,8 @@ pub fn verify_webhook(
     } else {
         JsValue::from_str(&body)
     };
-    let event = json_parse(&text).map_err(|_| {
-        verification_error(&VerifyError::InvalidPayload("the body is not JSON".into()))
-    })?;
+    let event = json_parse(&text)
+        .map_err(|_| verification_error(&VerifyError::InvalidPayload("the body is not JSON".into())))?;
     if !event.is_object() || Array::is_array(&event) {
         return Err(verification_error(&VerifyError::InvalidPayload(
             "the body is not a JSON object".into(),
@@ -260,12 +254,7 @@ fn verify_options(options: Option<&Object>) -> Result<(Option<u64>, i64), JsValu
     Ok((tolerance, now.unwrap_or_else(now_seconds)))
 }
 
-const HEADER_NAMES: [&str; 4] = [
-    X_WEBHOOK_SIGNATURE,
-    WEBHOOK_ID,
-    WEBHOOK_TIMESTAMP,
-    WEBHOOK_SIGNATURE,
-];
+const HEADER_NAMES: [&str; 4] = [X_WEBHOOK_SIGNATURE, WEBHOOK_ID, WEBHOOK_TIMESTAMP, WEBHOOK_SIGNATURE];
 
 /// The four signature headers from a `Headers`-like object (with a `get` method) or a plain object.
 fn header_values(headers: &JsValue) -> Result<[Option<String>; 4], JsValue> {
@@ -290,10 +279,7 @@ fn header_values(headers: &JsValue) -> Result<[Option<String>; 4], JsValue> {
         let Some(name) = entry.get(0).as_string() else {
             continue;
         };
-        let Some(slot) = HEADER_NAMES
-            .iter()
-            .position(|h| h.eq_ignore_ascii_case(&name))
-        else {
+        let Some(slot) = HEADER_NAMES.iter().position(|h| h.eq_ignore_ascii_case(&name)) else {
             continue;
         };
         values[slot] = header_text(&entry.get(1));
@@ -306,8 +292,7 @@ fn header_values(headers: &JsValue) -> Result<[Option<String>; 4], JsValue> {
 #[wasm_bindgen(js_name = signWebhook, unchecked_return_type = "SignedHeaders")]
 pub fn sign_webhook(
     #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] payload: JsValue,
-    #[wasm_bindgen(js_name = secretKeys, unchecked_param_type = "string | string[]")]
-    secret_keys: JsValue,
+    #[wasm_bindgen(js_name = secretKeys, unchecked_param_type = "string | string[]")] secret_keys: JsValue,
     #[wasm_bindgen(unchecked_param_type = "SignOptions")] options: Option<Object>,
 ) -> Result<JsValue, JsValue> {
     let body = body_bytes(&payload)?;
@@ -321,9 +306,7 @@ pub fn sign_webhook(
             .collect::<Option<_>>()
             .ok_or_else(|| type_error("secretKeys must be a string or an array of strings"))?
     } else {
-        return Err(type_error(
-            "secretKeys must be a string or an array of strings",
-        ));
+        return Err(type_error("secretKeys must be a string or an array of strings"));
     };
     if texts.is_empty() {
         return Err(type_error("secretKeys must name at least one secret"));
@@ -342,18 +325,12 @@ pub fn sign_webhook(
             let text = given
                 .as_string()
                 .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic()));
-            id = Some(text.ok_or_else(|| {
-                type_error("id must be a non-empty string of visible ASCII characters")
-            })?);
+            id = Some(text.ok_or_else(|| type_error("id must be a non-empty string of visible ASCII characters"))?);
         }
         let given = Reflect::get(options, &"timestamp".into())?;
         if !given.is_undefined() {
-            let secs = given
-                .as_f64()
-                .filter(|t| t.fract() == 0.0 && *t >= 0.0 && *t < 1e15);
-            timestamp = Some(
-                secs.ok_or_else(|| type_error("timestamp must be whole unix seconds"))? as i64,
-            );
+            let secs = given.as_f64().filter(|t| t.fract() == 0.0 && *t >= 0.0 && *t < 1e15);
+            timestamp = Some(secs.ok_or_else(|| type_error("timestamp must be whole unix seconds"))? as i64);
         }
     }
     let id = id.unwrap_or_else(|| event_id(js_sys::Date::now() as u64, random_bytes()));

@@ -35,20 +35,13 @@ fn every_shared_vector_is_reproduced_and_verified() {
     let make_headers: Function = js("(init) => new Headers(init)").unchecked_into();
     for case in cases.iter() {
         let s = |k: &str| get(&case, k).as_string();
-        let (body, secret, id) = (
-            s("body").unwrap(),
-            s("secret_key").unwrap(),
-            s("webhook_id").unwrap(),
-        );
+        let (body, secret, id) = (s("body").unwrap(), s("secret_key").unwrap(), s("webhook_id").unwrap());
         let ts = get(&case, "webhook_timestamp").as_f64().unwrap();
 
         let signed = sign_webhook(
             body.clone().into(),
             secret.clone().into(),
-            Some(options(&[
-                ("id", id.clone().into()),
-                ("timestamp", ts.into()),
-            ])),
+            Some(options(&[("id", id.clone().into()), ("timestamp", ts.into())])),
         )
         .unwrap();
         assert_eq!(
@@ -56,9 +49,7 @@ fn every_shared_vector_is_reproduced_and_verified() {
             s("x_webhook_signature")
         );
         assert_eq!(
-            get(&signed, "webhook-signature")
-                .as_string()
-                .filter(|v| !v.is_empty()),
+            get(&signed, "webhook-signature").as_string().filter(|v| !v.is_empty()),
             s("webhook_signature")
         );
 
@@ -69,12 +60,9 @@ fn every_shared_vector_is_reproduced_and_verified() {
         )
         .unwrap());
         let bytes = js_sys::Uint8Array::from(body.as_bytes());
-        assert!(verify_webhook_signature(
-            bytes.into(),
-            s("x_webhook_signature").into(),
-            secret.clone().into()
-        )
-        .unwrap());
+        assert!(
+            verify_webhook_signature(bytes.into(), s("x_webhook_signature").into(), secret.clone().into()).unwrap()
+        );
         assert!(!verify_webhook_signature(
             format!("{body} ").into(),
             s("x_webhook_signature").into(),
@@ -94,18 +82,11 @@ fn every_shared_vector_is_reproduced_and_verified() {
         ]);
         let headers = make_headers.call1(&JsValue::NULL, &signed).unwrap();
         for h in [headers, plain.into()] {
-            let opts = options(&[
-                ("now", (ts + 10.0).into()),
-                ("toleranceSeconds", JsValue::NULL),
-            ]);
-            let event =
-                verify_webhook(body.clone().into(), h, secret.clone().into(), Some(opts)).unwrap();
+            let opts = options(&[("now", (ts + 10.0).into()), ("toleranceSeconds", JsValue::NULL)]);
+            let event = verify_webhook(body.clone().into(), h, secret.clone().into(), Some(opts)).unwrap();
             assert_eq!(
                 get(&event, "event").as_string(),
-                JSON::parse(&body)
-                    .ok()
-                    .map(|b| get(&b, "event").as_string())
-                    .unwrap()
+                JSON::parse(&body).ok().map(|b| get(&b, "event").as_string()).unwrap()
             );
         }
     }
@@ -114,14 +95,12 @@ fn every_shared_vector_is_reproduced_and_verified() {
 #[wasm_bindgen_test]
 fn verification_errors_are_errors_with_a_code() {
     let secret = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-    let body = r#"{"id":"evt_1","event":"call.completed","callId":"c","status":"completed","timestamp":1000,"data":{}}"#;
+    let body =
+        r#"{"id":"evt_1","event":"call.completed","callId":"c","status":"completed","timestamp":1000,"data":{}}"#;
     let signed = sign_webhook(
         body.into(),
         secret.into(),
-        Some(options(&[
-            ("id", "evt_1".into()),
-            ("timestamp", 1000.into()),
-        ])),
+        Some(options(&[("id", "evt_1".into()), ("timestamp", 1000.into())])),
     )
     .unwrap();
     let cases: [(&str, JsValue, f64); 4] = [
@@ -136,13 +115,7 @@ fn verification_errors_are_errors_with_a_code() {
         } else {
             signed.clone()
         };
-        let err = verify_webhook(
-            payload,
-            headers,
-            secret.into(),
-            Some(options(&[("now", now.into())])),
-        )
-        .unwrap_err();
+        let err = verify_webhook(payload, headers, secret.into(), Some(options(&[("now", now.into())]))).unwrap_err();
         assert!(err.is_instance_of::<js_sys::Error>());
         assert_eq!(
             get(&err, "name").as_string().as_deref(),
@@ -189,11 +162,7 @@ impl Gen {
                 ])
                 .to_owned(),
             1 => (self.next() as i64).to_string(),
-            2 => format!(
-                "{}e{}",
-                self.next() % 100_000,
-                (self.next() % 60) as i64 - 30
-            ),
+            2 => format!("{}e{}", self.next() % 100_000, (self.next() % 60) as i64 - 30),
             3 => format!("{}.{}", self.next() % 1000, self.next() % 1_000_000),
             4 => f64::from_bits(self.next() >> 2).to_string(),
             _ => (self.next() % 1000).to_string(),
@@ -253,11 +222,7 @@ impl Gen {
 
     fn value(&mut self, depth: u32) -> String {
         let ws = |g: &mut Gen| g.pick(&["", " ", "\n  "]).to_owned();
-        match if depth == 0 {
-            self.next() % 4
-        } else {
-            self.next() % 6
-        } {
+        match if depth == 0 { self.next() % 4 } else { self.next() % 6 } {
             0 => self.number(),
             1 => self.string(),
             2 => self.pick(&["null", "true", "false"]).to_owned(),

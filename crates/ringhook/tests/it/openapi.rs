@@ -7,31 +7,24 @@ use serde_json::Value;
 
 #[test]
 fn openapi_paths_match_the_route_table() {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json")).unwrap();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json")).unwrap();
     let doc: Value = serde_json::from_str(&text).unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     let mut documented = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
-            if ["get", "post", "put", "patch", "delete", "options", "head"]
-                .contains(&method.as_str())
-            {
+            if ["get", "post", "put", "patch", "delete", "options", "head"].contains(&method.as_str()) {
                 documented.insert((method.to_uppercase(), path.clone()));
             }
         }
     }
-    let served: BTreeSet<(String, String)> = ROUTES
-        .iter()
-        .map(|(m, p)| (m.to_string(), p.to_string()))
-        .collect();
+    let served: BTreeSet<(String, String)> = ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
     assert_eq!(documented, served);
 }
 
 #[test]
 fn every_error_code_the_api_uses_is_documented() {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json")).unwrap();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json")).unwrap();
     for code in [
         "invalid_json",
         "invalid_request",
@@ -45,9 +38,6 @@ fn every_error_code_the_api_uses_is_documented() {
         "subscription_limit_reached",
         "internal_error",
     ] {
-        assert!(
-            text.contains(&format!("\"{code}\"")),
-            "{code} is not in openapi.json"
-        );
+        assert!(text.contains(&format!("\"{code}\"")), "{code} is not in openapi.json");
     }
 }

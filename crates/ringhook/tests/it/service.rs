@@ -16,10 +16,7 @@ const NOW: i64 = 1_764_355_200;
 
 /// The in-memory store never waits, so polling once finishes every operation.
 fn run<F: Future>(future: F) -> F::Output {
-    match pin!(future)
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
+    match pin!(future).as_mut().poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(out) => out,
         Poll::Pending => panic!("the in-memory store never waits"),
     }
@@ -89,11 +86,7 @@ impl Api {
 
     fn subscribe(&mut self, uid: &str, url: &str) -> Value {
         let (status, body) = self
-            .call(
-                Route::Subscribe,
-                uid,
-                json!({"webhook_url": url, "events": ["*"]}),
-            )
+            .call(Route::Subscribe, uid, json!({"webhook_url": url, "events": ["*"]}))
             .unwrap();
         assert_eq!(status, 201);
         body
@@ -123,10 +116,7 @@ fn subscribe_returns_the_secret_once_and_stores_it_sealed() {
     assert_eq!(sub["failure_count"], 0);
 
     let listed = api.list("alice").to_string();
-    assert!(
-        !listed.contains(secret) && !listed.contains("secret"),
-        "{listed}"
-    );
+    assert!(!listed.contains(secret) && !listed.contains("secret"), "{listed}");
     let raw = format!("{:?}", api.store.raw());
     assert!(!raw.contains(secret), "the plaintext secret is in storage");
 }
@@ -208,10 +198,7 @@ fn bad_input_is_a_4xx_and_changes_nothing() {
         br#"{"webhook_url":"https://a.example","events":"call.failed"}"#,
     );
     assert!(
-        wrong_type
-            .unwrap_err()
-            .message
-            .starts_with("events: invalid type"),
+        wrong_type.unwrap_err().message.starts_with("events: invalid type"),
         "the message names the field"
     );
     let huge = format!(
@@ -253,10 +240,7 @@ fn another_users_subscription_reads_as_missing() {
         Route::Delete(id.clone()),
         Route::RotateSecret(id.clone()),
     ] {
-        assert_eq!(
-            code(api.call(route, "bob", Value::Null)),
-            (404, "not_found")
-        );
+        assert_eq!(code(api.call(route, "bob", Value::Null)), (404, "not_found"));
     }
     assert_eq!(
         code(api.call(Route::Update(id.clone()), "bob", json!({"active": false}))),
@@ -278,10 +262,7 @@ fn patch_deactivates_reactivates_and_edits() {
         .call(Route::Update(id.clone()), "alice", json!({"active": false}))
         .unwrap();
     assert_eq!(off["subscription"]["active"], false);
-    assert_eq!(
-        off["subscription"]["deactivated_at"],
-        "2025-11-28T18:41:00Z"
-    );
+    assert_eq!(off["subscription"]["deactivated_at"], "2025-11-28T18:41:00Z");
     assert_eq!(off["subscription"]["updated_at"], "2025-11-28T18:41:00Z");
 
     let (_, on) = api
@@ -303,10 +284,7 @@ fn patch_deactivates_reactivates_and_edits() {
             json!({"webhook_url": "https://EXAMPLE.com/new"}),
         )
         .unwrap();
-    assert_eq!(
-        moved["subscription"]["webhook_url"],
-        "https://example.com/new"
-    );
+    assert_eq!(moved["subscription"]["webhook_url"], "https://example.com/new");
 
     assert_eq!(
         code(api.call(Route::Update(id.clone()), "alice", json!({}))),
@@ -343,21 +321,15 @@ fn rotation_issues_a_new_secret_and_keeps_the_old_one_for_a_day() {
     let mut api = Api::new();
     let first = api.subscribe("alice", "https://example.com/hook");
     let id = first["subscription"]["id"].as_str().unwrap().to_owned();
-    let (status, rotated) = api
-        .call(Route::RotateSecret(id.clone()), "alice", Value::Null)
-        .unwrap();
+    let (status, rotated) = api.call(Route::RotateSecret(id.clone()), "alice", Value::Null).unwrap();
     assert_eq!(status, 200);
     assert_ne!(rotated["secret_key"], first["secret_key"]);
-    assert_eq!(
-        rotated["previous_secret_expires_at"],
-        "2025-11-29T18:40:00Z"
-    );
+    assert_eq!(rotated["previous_secret_expires_at"], "2025-11-29T18:40:00Z");
     assert_eq!(
         code(api.call(Route::RotateSecret(id.clone()), "alice", json!({"x": 1}))),
         (400, "invalid_request")
     );
-    api.call(Route::RotateSecret(id), "alice", json!({}))
-        .unwrap();
+    api.call(Route::RotateSecret(id), "alice", json!({})).unwrap();
 }
 
 #[test]
@@ -367,9 +339,7 @@ fn delete_removes() {
         .as_str()
         .unwrap()
         .to_owned();
-    let (_, deleted) = api
-        .call(Route::Delete(id.clone()), "alice", Value::Null)
-        .unwrap();
+    let (_, deleted) = api.call(Route::Delete(id.clone()), "alice", Value::Null).unwrap();
     assert_eq!(deleted, json!({"success": true, "id": id}));
     assert_eq!(
         code(api.call(Route::Get(id.clone()), "alice", Value::Null)),

@@ -21,12 +21,7 @@ fn event(timestamp: i64) -> Event {
 }
 
 fn signed(secrets: &[SecretKey], body: &str, timestamp: i64) -> SignedHeaders {
-    signature::sign(
-        secrets,
-        "evt_01JDQ6W9Z8K4V3N2M1P0Q9R8S7",
-        timestamp,
-        body.as_bytes(),
-    )
+    signature::sign(secrets, "evt_01JDQ6W9Z8K4V3N2M1P0Q9R8S7", timestamp, body.as_bytes())
 }
 
 fn all(h: &SignedHeaders) -> ReceivedHeaders<'_> {
@@ -57,39 +52,25 @@ fn a_signed_event_verifies_and_parses() {
     let body = event(NOW).to_body();
     let h = signed(&[secret(1)], &body, NOW);
     let verifier = Verifier::new(secret(1));
+    assert_eq!(verifier.verify(&body, &all(&h), NOW + 5).unwrap(), event(NOW));
     assert_eq!(
-        verifier.verify(&body, &all(&h), NOW + 5).unwrap(),
-        event(NOW)
-    );
-    assert_eq!(
-        verifier
-            .verify_signature(body.as_bytes(), &all(&h), NOW)
-            .unwrap(),
+        verifier.verify_signature(body.as_bytes(), &all(&h), NOW).unwrap(),
         Scheme::StandardWebhooks
     );
     assert_eq!(
-        verifier
-            .verify_signature(body.as_bytes(), &seed_only(&h), NOW)
-            .unwrap(),
+        verifier.verify_signature(body.as_bytes(), &seed_only(&h), NOW).unwrap(),
         Scheme::BodySignature
     );
-    assert_eq!(
-        verifier.verify(&body, &seed_only(&h), NOW).unwrap(),
-        event(NOW)
-    );
+    assert_eq!(verifier.verify(&body, &seed_only(&h), NOW).unwrap(), event(NOW));
 }
 
 #[test]
 fn a_rewritten_body_names_the_usual_mistake() {
     let body = event(NOW).to_body();
     let h = signed(&[secret(1)], &body, NOW);
-    let pretty =
-        serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&body).unwrap())
-            .unwrap();
+    let pretty = serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&body).unwrap()).unwrap();
     for headers in [all(&h), seed_only(&h)] {
-        let err = Verifier::new(secret(1))
-            .verify(&pretty, &headers, NOW)
-            .unwrap_err();
+        let err = Verifier::new(secret(1)).verify(&pretty, &headers, NOW).unwrap_err();
         assert_eq!(err.code(), "signature_mismatch");
         assert!(err.to_string().contains("raw request body"), "{err}");
     }
@@ -116,17 +97,11 @@ fn during_rotation_either_secret_verifies_the_standard_headers() {
     let h = signed(&[secret(2), secret(1)], &body, NOW);
     assert_eq!(h.webhook_signature.split(' ').count(), 2);
     for s in [secret(1), secret(2)] {
-        Verifier::new(s)
-            .verify(&body, &standard_only(&h), NOW)
-            .unwrap();
+        Verifier::new(s).verify(&body, &standard_only(&h), NOW).unwrap();
     }
     // The body signature holds one value: the current secret's.
-    Verifier::new(secret(2))
-        .verify(&body, &seed_only(&h), NOW)
-        .unwrap();
-    assert!(Verifier::new(secret(1))
-        .verify(&body, &seed_only(&h), NOW)
-        .is_err());
+    Verifier::new(secret(2)).verify(&body, &seed_only(&h), NOW).unwrap();
+    assert!(Verifier::new(secret(1)).verify(&body, &seed_only(&h), NOW).is_err());
 }
 
 #[test]
@@ -168,9 +143,7 @@ fn a_replayed_header_timestamp_cannot_refresh_a_body_signature() {
     let old = NOW - 3600;
     let body = event(old).to_body();
     let h = signed(&[secret(1)], &body, NOW);
-    let err = Verifier::new(secret(1))
-        .verify(&body, &seed_only(&h), NOW)
-        .unwrap_err();
+    let err = Verifier::new(secret(1)).verify(&body, &seed_only(&h), NOW).unwrap_err();
     assert_eq!(err.code(), "timestamp_too_old");
 }
 
@@ -243,9 +216,7 @@ fn any_listed_signature_may_match() {
         webhook_signature: Some(&list),
         ..standard_only(&h)
     };
-    Verifier::new(secret(1))
-        .verify(&body, &headers, NOW)
-        .unwrap();
+    Verifier::new(secret(1)).verify(&body, &headers, NOW).unwrap();
 }
 
 #[test]
@@ -255,9 +226,7 @@ fn the_seed_prefix_may_be_left_out_as_the_seed_allows() {
     assert!(signature::verify_body_signature(b"{}", bare, &secret(1)));
     assert!(signature::verify_body_signature(
         b"{}",
-        &h.x_webhook_signature
-            .to_uppercase()
-            .replace("SHA256=", "sha256="),
+        &h.x_webhook_signature.to_uppercase().replace("SHA256=", "sha256="),
         &secret(1)
     ));
 }
@@ -273,8 +242,7 @@ fn a_body_without_timestamp_is_refused_only_when_freshness_is_checked() {
     );
     let v = Verifier::new(plain);
     assert_eq!(
-        v.verify_signature(body.as_bytes(), &seed_only(&h), NOW)
-            .unwrap(),
+        v.verify_signature(body.as_bytes(), &seed_only(&h), NOW).unwrap(),
         Scheme::BodySignature
     );
     // `verify` needs a full event; its error is about the payload, after the signature checked out.
@@ -290,10 +258,7 @@ fn a_plain_secret_cannot_check_standard_headers() {
     let h = signed(&[secret(1)], &body, NOW);
     let plain = Verifier::new(SecretKey::parse("my-plain-secret").unwrap());
     assert_eq!(
-        plain
-            .verify(&body, &standard_only(&h), NOW)
-            .unwrap_err()
-            .code(),
+        plain.verify(&body, &standard_only(&h), NOW).unwrap_err().code(),
         "invalid_secret"
     );
 }

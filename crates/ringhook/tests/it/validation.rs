@@ -7,10 +7,7 @@ use ringhook::EventType;
 fn public_https_urls_are_accepted_and_normalised() {
     for (input, normalised) in [
         ("https://example.com/hook", "https://example.com/hook"),
-        (
-            "https://EXAMPLE.com:8443/a?b=1",
-            "https://example.com:8443/a?b=1",
-        ),
+        ("https://EXAMPLE.com:8443/a?b=1", "https://example.com:8443/a?b=1"),
         ("https://93.184.216.34/hook", "https://93.184.216.34/hook"),
         (
             "https://[2606:2800:220:1:248:1893:25c8:1946]/",
@@ -91,10 +88,7 @@ fn local_development_allows_loopback_over_http_only() {
         "https://169.254.169.254/",
         "http://user@127.0.0.1/",
     ] {
-        assert!(
-            validate::webhook_url(bad, UrlPolicy::LOCAL).is_err(),
-            "{bad}"
-        );
+        assert!(validate::webhook_url(bad, UrlPolicy::LOCAL).is_err(), "{bad}");
     }
 }
 
@@ -105,22 +99,14 @@ fn names(list: &[&str]) -> Vec<String> {
 #[test]
 fn events_lists_are_checked() {
     assert_eq!(
-        validate::events(&names(&[
-            "call.status.changed",
-            "call.completed",
-            "call.failed"
-        ]))
-        .unwrap(),
+        validate::events(&names(&["call.status.changed", "call.completed", "call.failed"])).unwrap(),
         vec![
             EventSelector::One(EventType::CallStatusChanged),
             EventSelector::One(EventType::CallCompleted),
             EventSelector::One(EventType::CallFailed)
         ]
     );
-    assert_eq!(
-        validate::events(&names(&["*"])).unwrap(),
-        vec![EventSelector::All]
-    );
+    assert_eq!(validate::events(&names(&["*"])).unwrap(), vec![EventSelector::All]);
     for (bad, reason) in [
         (names(&[]), "at least one"),
         (names(&["call.answered"]), "unknown event type"),

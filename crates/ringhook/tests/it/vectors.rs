@@ -30,10 +30,7 @@ struct Rfc4231 {
 }
 
 fn vectors() -> Vectors {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/signatures.json"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/signatures.json");
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     serde_json::from_str(&text).expect("vectors parse")
 }
@@ -55,11 +52,7 @@ fn signing_reproduces_every_vector() {
             case.webhook_timestamp,
             case.body.as_bytes(),
         );
-        assert_eq!(
-            signed.x_webhook_signature, case.x_webhook_signature,
-            "{}",
-            case.name
-        );
+        assert_eq!(signed.x_webhook_signature, case.x_webhook_signature, "{}", case.name);
         assert_eq!(
             signed.webhook_signature,
             case.webhook_signature.clone().unwrap_or_default(),
@@ -130,10 +123,7 @@ fn hmac_matches_rfc_4231() {
     for case in vectors().rfc4231 {
         let mut mac = Hmac::<Sha256>::new_from_slice(case.key_utf8.as_bytes()).unwrap();
         mac.update(case.data_utf8.as_bytes());
-        assert_eq!(
-            hex::encode(mac.finalize().into_bytes()),
-            case.hmac_sha256_hex
-        );
+        assert_eq!(hex::encode(mac.finalize().into_bytes()), case.hmac_sha256_hex);
         // The same through the body signature, whose key is the secret's UTF-8 bytes.
         let secret = SecretKey::parse(&case.key_utf8).unwrap();
         assert_eq!(

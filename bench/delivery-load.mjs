@@ -1,0 +1,110 @@
+// Delivery latency and throughput of the pipeline on local workerd (Miniflare, in-memory KV, local queues):
+// `node bench/delivery-load.mjs [--max-batch-timeout SECONDS]` after the Worker is built. One user with 1, 10 and
+// 100 subscriptions, all to one fast keep-alive receiver on 127.0.0.1 (a path per subscription); N events are
+// published one per request, 8 requests in flight; latency is the receiver's arrival time minus the start of the
+// publish request that carried the event, over every delivery.
+import { BASE, signedToken, startWorker, stopJwksServer } from '../tests/worker/support.mjs';
+import { createReceiver, preciseNow } from '../tests/worker/receivers.mjs';
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const MAX_BATCH_TIMEOUT = Number(arg('--max-batch-timeout', '0.05'));
+const MAX_BATCH_SIZE = 100;
+const PUBLISHERS = 8;
+const SCENARIOS = [
+  { subscriptions: 1, events: 200 },
+  { subscriptions: 10, events: 50 },
+  { subscriptions: 100, events: 10 },
+];
+const WAIT_MS = 120_000; // per scenario, for every delivery to arrive
+const TOKEN = 'bench-publisher-token';
+
+const worker = await startWorker({
+  CALL_EVENTS_TOKEN: TOKEN,
+  MAX_SUBSCRIPTIONS_PER_USER: '200',
+}, { queues: { maxBatchSize: MAX_BATCH_SIZE, maxBatchTimeout: MAX_BATCH_TIMEOUT } });
+const receiver = await createReceiver(() => 200);
+
+async function request(method, path, { token, body }) {
+  const res = await worker.fetch(path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${path} → ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+async function scenario({ subscriptions, events }) {
+  const uid = `bench-${subscriptions}`;
+  const token = signedToken({ sub: uid });
+  for (let k = 0; k < subscriptions; k++) {
+    await request('POST', `${BASE}/subscribe`, { token, body: { webhook_url: `${receiver.url}/${uid}/${k}`, events: ['*'] } });
+  }
+  const firstRequest = receiver.requests.length;
+  const startOf = new Map(); // event id → publish start (epoch ms)
+  const ids = Array.from({ length: events }, (_, i) => `evt_${uid}_${i}`);
+  let next = 0;
+  const started = preciseNow();
+  await Promise.all(Array.from({ length: PUBLISHERS }, async () => {
+    while (next < ids.length) {
+      const id = ids[next++];
+      startOf.set(id, preciseNow());
+      const out = await request('POST', '/api/v6/call/events', {
+        token: TOKEN,
+        body: { event: 'call.status.changed', callId: `call_${id}`, status: 'ringing', uid, id, data: { bench: true } },
+      });
+      if (out.events[0].deliveries !== subscriptions) throw new Error(`${id}: ${JSON.stringify(out)}`);
+    }
+  }));
+  const expected = subscriptions * events;
+  const deadline = Date.now() + WAIT_MS;
+  const ours = () => receiver.requests.slice(firstRequest);
+  while (ours().length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const got = ours();
+  const latencies = got.map((q) => q.time - startOf.get(JSON.parse(q.body).id)).sort((a, b) => a - b);
+  const last = Math.max(...got.map((q) => q.time));
+  return {
+    subscriptions,
+    events,
+    deliveries: got.length,
+    expected,
+    p50_ms: pct(latencies, 50),
+    p99_ms: pct(latencies, 99),
+    per_second: got.length / ((last - started) / 1000),
+  };
+}
+
+// Warm up the isolate and the queue consumer.
+{
+  const token = signedToken({ sub: 'bench-warm' });
+  await request('POST', `${BASE}/subscribe`, { token, body: { webhook_url: `${receiver.url}/warm`, events: ['*'] } });
+  await request('POST', '/api/v6/call/events', { token: TOKEN, body: { event: 'call.initiated', callId: 'warm', status: 'initiated', uid: 'bench-warm' } });
+  const deadline = Date.now() + 30_000;
+  while (receiver.requests.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
+const results = [];
+try {
+  for (const s of SCENARIOS) results.push(await scenario(s));
+} finally {
+  await receiver.close();
+  await worker.close();
+  await stopJwksServer();
+}
+
+console.log(`Delivery pipeline, local workerd (Miniflare), queues maxBatchSize ${MAX_BATCH_SIZE}, maxBatchTimeout ${MAX_BATCH_TIMEOUT} s; ` +
+  `one user, one keep-alive receiver on 127.0.0.1; events published one per request, ${PUBLISHERS} in flight\n`);
+console.log('| subscriptions | events | deliveries | publish→receive p50 | p99 | deliveries/s |');
+console.log('|---:|---:|---:|---:|---:|---:|');
+for (const r of results) {
+  const count = r.deliveries === r.expected ? `${r.deliveries}` : `${r.deliveries} of ${r.expected} (timed out)`;
+  const ms = (x) => (x === undefined ? 'n/a' : `${x.toFixed(1)} ms`);
+  console.log(`| ${r.subscriptions} | ${r.events} | ${count} | ${ms(r.p50_ms)} | ${ms(r.p99_ms)} | ${r.deliveries ? Math.round(r.per_second) : 0} |`);
+}
+process.exitCode = results.every((r) => r.deliveries === r.expected) ? 0 : 1;

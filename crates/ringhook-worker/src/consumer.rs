@@ -1,0 +1,250 @@
+//! The queue consumer. `DELIVERIES` messages are attempts to make; `EVENTS` messages are publish items from
+//! call systems on Workers. A batch's deliveries are grouped by user: the attempts run concurrently, then their
+//! outcomes go into the user's document in one write.
+//!
+//! What is exact and what is not: each attempt's log entry is its own KV key, written once (append-only), so the
+//! log is exact. A subscription's failure count lives in its user's document, read and written once per batch;
+//! two batches for the same user running at the same time can overwrite each other's count (KV has no atomic
+//! update), so the count, and thus the moment of deactivation, can lag by the attempts of a concurrent batch.
+
+use std::collections::BTreeMap;
+
+use futures_util::future::join_all;
+use ringhook::delivery::{self, DeliveryMessage, DeliveryRecord, Outcome, Verdict};
+use ringhook::publish::{self, PublishItem};
+use ringhook::secret_box::StorageKey;
+use ringhook::signature::SecretKey;
+use ringhook::store::{StoredSubscription, SubscriptionStore, UserDocument};
+use ringhook::subscriptions::{ApiError, Random};
+use ringhook::time::rfc3339;
+use serde_json::Value;
+use worker::{console_error, Env, Message, MessageBatch, MessageExt};
+
+use crate::config::Settings;
+use crate::http::{now_seconds, CryptoRandom};
+use crate::kv_store::KvSubscriptions;
+use crate::pipeline::{self, DEAD_LETTERS, DELIVERIES};
+use crate::send::{send, Sent};
+
+pub async fn consume(batch: MessageBatch<Value>, env: &Env) -> worker::Result<()> {
+    let settings = Settings::from_env(env).map_err(worker::Error::RustError)?;
+    let mut deliveries: BTreeMap<String, Vec<(Message<Value>, DeliveryMessage)>> = BTreeMap::new();
+    let mut publishes = Vec::new();
+    for message in batch.messages()? {
+        if let Ok(delivery) = serde_json::from_value::<DeliveryMessage>(message.body().clone()) {
+            deliveries
+                .entry(delivery.uid.clone())
+                .or_default()
+                .push((message, delivery));
+        } else {
+            publishes.push(message);
+        }
+    }
+
+    for message in publishes {
+        match publish_from_queue(env, message.body()).await {
+            Ok(()) => message.ack(),
+            // A malformed item never becomes valid: drop it, loudly. A platform failure is retried.
+            Err(e) if e.status < 500 => {
+                console_error!("EVENTS message dropped: {} {}", e.code, e.message);
+                message.ack();
+            }
+            Err(e) => {
+                console_error!("EVENTS message retried: {}", e.internal.unwrap_or(e.message));
+                message.retry();
+            }
+        }
+    }
+
+    for (uid, group) in deliveries {
+        let (messages, deliveries): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+        match deliver_for_user(env, &settings, &uid, deliveries).await {
+            Ok(()) => messages.iter().for_each(MessageExt::ack),
+            Err(e) => {
+                console_error!("deliveries of a user retried: {}", e.internal.unwrap_or(e.message));
+                messages.iter().for_each(MessageExt::retry);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn publish_from_queue(env: &Env, body: &Value) -> Result<(), ApiError> {
+    let item: PublishItem = serde_json::from_value(body.clone())
+        .map_err(|e| ApiError::new(400, "invalid_request", format!("EVENTS message: {e}")))?;
+    let now = now_seconds();
+    let ready = publish::prepare(vec![item], now, || random_bytes())?;
+    pipeline::publish(env, ready, now).await.map(drop)
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    CryptoRandom.fill(&mut bytes);
+    bytes
+}
+
+/// The signing secrets of a subscription: the current one, and the previous one while its overlap lasts.
+pub fn secrets(key: &StorageKey, stored: &StoredSubscription, now: i64) -> Result<Vec<SecretKey>, ApiError> {
+    let id = &stored.public.id;
+    let mut sealed = vec![&stored.secret];
+    sealed.extend(
+        stored
+            .previous_secret
+            .iter()
+            .filter(|p| p.expires_at > now)
+            .map(|p| &p.sealed),
+    );
+    sealed
+        .into_iter()
+        .map(|s| {
+            let text = key.open(s, id)?;
+            SecretKey::parse(&text).map_err(|e| ApiError::internal(format!("stored secret of {id}: {e}")))
+        })
+        .collect()
+}
+
+enum Done {
+    Skipped(&'static str),
+    Sent(Sent),
+}
+
+async fn deliver_for_user(
+    env: &Env,
+    settings: &Settings,
+    uid: &str,
+    messages: Vec<DeliveryMessage>,
+) -> Result<(), ApiError> {
+    let kv = pipeline::kv(env)?;
+    let store = KvSubscriptions::new(kv.clone());
+    let mut document = store.load(uid).await?;
+    let now = now_seconds();
+
+    let attempts = messages
+        .iter()
+        .map(|message| attempt(settings, &document, message, now));
+    let done: Vec<Done> = join_all(attempts).await.into_iter().collect::<Result<_, _>>()?;
+
+    let policy = &settings.delivery.policy;
+    let mut changed = false;
+    let mut deactivated = Vec::new();
+    let mut retries: BTreeMap<u32, Vec<DeliveryMessage>> = BTreeMap::new();
+    let mut dead = Vec::new();
+    for (message, done) in messages.into_iter().zip(done) {
+        let sent = match done {
+            Done::Skipped(why) => {
+                let record = pipeline::skipped(message.event_id.clone(), message.event, message.attempt, why, now);
+                pipeline::write_log(&kv, uid, &message.subscription_id, &record).await?;
+                continue;
+            }
+            Done::Sent(sent) => sent,
+        };
+        let verdict = delivery::judge(&sent.attempt);
+        let Some(stored) = document
+            .subscriptions
+            .iter_mut()
+            .find(|s| s.public.id == message.subscription_id)
+        else {
+            continue;
+        };
+        let was = (stored.public.failure_count, stored.public.active);
+        if delivery::apply(&mut stored.public, &verdict, policy, now) {
+            deactivated.push(stored.public.clone());
+        }
+        changed |= was != (stored.public.failure_count, stored.public.active);
+
+        let (outcome, next_retry_at) = match &verdict {
+            Verdict::Delivered => (Outcome::Delivered, None),
+            Verdict::Failed { .. } | Verdict::Gone if !stored.public.active => (Outcome::Failed, None),
+            Verdict::Gone => (Outcome::Failed, None),
+            Verdict::Failed { retry_after, .. } => {
+                let jitter = f64::from(u32::from_le_bytes(random_bytes())) / f64::from(u32::MAX) * 2.0 - 1.0;
+                match policy.next_delay(message.attempt, *retry_after, jitter) {
+                    Some(delay) => {
+                        retries.entry(delay).or_default().push(DeliveryMessage {
+                            attempt: message.attempt + 1,
+                            ..message.clone()
+                        });
+                        (Outcome::Failed, Some(rfc3339(now + i64::from(delay))))
+                    }
+                    None => {
+                        dead.push(message.clone());
+                        (Outcome::DeadLettered, None)
+                    }
+                }
+            }
+        };
+        let record = DeliveryRecord {
+            event_id: message.event_id.clone(),
+            event: message.event,
+            attempt: message.attempt,
+            outcome,
+            status_code: sent.attempt.status,
+            duration_ms: Some(sent.duration_ms),
+            error: match verdict {
+                Verdict::Delivered => None,
+                _ => stored.public.last_failure_reason.clone(),
+            },
+            response_excerpt: sent.excerpt,
+            at: rfc3339(now),
+            next_retry_at,
+        };
+        pipeline::write_log(&kv, uid, &message.subscription_id, &record).await?;
+    }
+
+    if changed {
+        store.save(uid, &document).await?;
+    }
+    for (delay, messages) in retries {
+        pipeline::enqueue(env, DELIVERIES, messages, delay).await?;
+    }
+    pipeline::enqueue(env, DEAD_LETTERS, dead, 0).await?;
+    notify_deactivations(env, &kv, uid, &document, deactivated, now).await
+}
+
+async fn attempt(
+    settings: &Settings,
+    document: &UserDocument,
+    message: &DeliveryMessage,
+    now: i64,
+) -> Result<Done, ApiError> {
+    let Some(stored) = document
+        .subscriptions
+        .iter()
+        .find(|s| s.public.id == message.subscription_id)
+    else {
+        return Ok(Done::Skipped("subscription was deleted"));
+    };
+    if !stored.public.active {
+        return Ok(Done::Skipped("subscription is inactive"));
+    }
+    let secrets = secrets(&settings.storage_key, stored, now)?;
+    let sent = send(
+        &stored.public.webhook_url,
+        &message.body,
+        &message.event_id,
+        message.event,
+        &secrets,
+        settings.delivery.timeout_ms,
+    )
+    .await;
+    Ok(Done::Sent(sent))
+}
+
+/// Tells the owner, through their other active subscriptions that listen for it, that one was deactivated.
+async fn notify_deactivations(
+    env: &Env,
+    kv: &worker::kv::KvStore,
+    uid: &str,
+    document: &UserDocument,
+    deactivated: Vec<ringhook::api::Subscription>,
+    now: i64,
+) -> Result<(), ApiError> {
+    let mut messages = Vec::new();
+    for subscription in deactivated {
+        let id = ringhook::event::event_id(now.max(0) as u64 * 1000, random_bytes());
+        let notice = delivery::deactivation_notice(&subscription, id, now);
+        let body = notice.to_body();
+        pipeline::fan_out(kv, uid, document, &notice, &body, now, &mut messages).await?;
+    }
+    pipeline::enqueue(env, DELIVERIES, messages, 0).await
+}

@@ -1,0 +1,193 @@
+//! The user's side of delivery: the test endpoint, the delivery log, redelivery.
+
+use futures_util::future::join_all;
+use ringhook::api::{DeliveriesResponse, RedeliverResponse, TestRequest, TestResponse};
+use ringhook::delivery::{self, DeliveryMessage, DeliveryRecord, Outcome};
+use ringhook::event::event_id;
+use ringhook::store::SubscriptionStore;
+use ringhook::subscriptions::{find, parse_body, reply, ApiError, Random, Reply};
+use ringhook::time::rfc3339;
+use ringhook::{Event, EventType};
+use worker::kv::KvStore;
+use worker::Env;
+
+use crate::config::Settings;
+use crate::http::CryptoRandom;
+use crate::kv_store::KvSubscriptions;
+use crate::pipeline::{self, DELIVERIES};
+
+/// `POST /test`: a signed sample event to one of the user's subscriptions, now.
+pub async fn test(env: &Env, settings: &Settings, uid: &str, body: &[u8], now: i64) -> Result<Reply, ApiError> {
+    let request: TestRequest = parse_body(body)?;
+    let event_type: EventType = request
+        .event_type
+        .parse()
+        .map_err(|e: ringhook::event::UnknownEventType| {
+            ApiError::new(400, "invalid_request", format!("event_type: {e}"))
+        })?;
+    let url = worker::Url::parse(&request.webhook_url)
+        .map_err(|e| ApiError::new(400, "invalid_url", format!("webhook_url is not a valid URL: {e}")))?;
+    let kv = pipeline::kv(env)?;
+    let document = KvSubscriptions::new(kv.clone()).load(uid).await?;
+    let stored = document
+        .subscriptions
+        .iter()
+        .find(|s| s.public.webhook_url == url.as_str())
+        .ok_or_else(|| {
+            ApiError::new(
+                404,
+                "not_found",
+                "no subscription of yours has this webhook_url: subscribe it first",
+            )
+        })?;
+    limit_tests(&kv, uid, settings.delivery.test_per_minute, now).await?;
+
+    let mut random = [0u8; 10];
+    CryptoRandom.fill(&mut random);
+    let event = delivery::sample_event(event_type, event_id(now.max(0) as u64 * 1000, random), now);
+    let secrets = crate::consumer::secrets(&settings.storage_key, stored, now)?;
+    let sent = crate::send::send(
+        &stored.public.webhook_url,
+        &event.to_body(),
+        &event.id,
+        event_type,
+        &secrets,
+        settings.delivery.timeout_ms,
+    )
+    .await;
+    let delivered = matches!(sent.attempt.status, Some(200..=299));
+    let error = match delivery::judge(&sent.attempt) {
+        delivery::Verdict::Delivered => None,
+        delivery::Verdict::Gone => Some("HTTP 410 Gone".to_owned()),
+        delivery::Verdict::Failed { reason, .. } => Some(reason),
+    };
+    let record = DeliveryRecord {
+        event_id: event.id.clone(),
+        event: event_type,
+        attempt: 1,
+        outcome: if delivered { Outcome::Delivered } else { Outcome::Failed },
+        status_code: sent.attempt.status,
+        duration_ms: Some(sent.duration_ms),
+        error: error.clone(),
+        response_excerpt: sent.excerpt.clone(),
+        at: rfc3339(now),
+        next_retry_at: None,
+    };
+    pipeline::write_log(&kv, uid, &stored.public.id, &record).await?;
+    reply(
+        200,
+        &TestResponse {
+            success: delivered,
+            status_code: sent.attempt.status,
+            response_time_ms: sent.duration_ms,
+            response_excerpt: sent.excerpt,
+            error,
+        },
+    )
+}
+
+/// At most `per_minute` test sends per user per clock minute (a KV counter: approximate under concurrency).
+async fn limit_tests(kv: &KvStore, uid: &str, per_minute: u32, now: i64) -> Result<(), ApiError> {
+    let key = format!("ratelimit:test:{uid}:{}", now / 60);
+    let used: u32 = pipeline::get_text(kv, &key)
+        .await?
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    if used >= per_minute {
+        return Err(ApiError::new(
+            429,
+            "rate_limited",
+            format!("at most {per_minute} test sends a minute: try again shortly"),
+        ));
+    }
+    let put = kv
+        .put(&key, (used + 1).to_string())
+        .map_err(|e| ApiError::internal(format!("KV put: {e}")))?;
+    put.expiration_ttl(120)
+        .execute()
+        .await
+        .map_err(|e| ApiError::internal(format!("KV put: {e}")))
+}
+
+/// `GET /subscriptions/{id}/deliveries?limit=&cursor=`: the log, newest first.
+pub async fn log(env: &Env, uid: &str, id: &str, query: &[(String, String)]) -> Result<Reply, ApiError> {
+    let mut limit = 20u64;
+    let mut cursor = None;
+    for (name, value) in query {
+        match name.as_str() {
+            "limit" => {
+                limit = value.parse().ok().filter(|n| (1..=100).contains(n)).ok_or_else(|| {
+                    ApiError::new(400, "invalid_request", "limit must be a whole number from 1 to 100")
+                })?;
+            }
+            "cursor" if !value.is_empty() => cursor = Some(value.clone()),
+            _ => {}
+        }
+    }
+    let kv = pipeline::kv(env)?;
+    let document = KvSubscriptions::new(kv.clone()).load(uid).await?;
+    find(&document, id)?;
+
+    let mut list = kv.list().prefix(delivery::log_prefix(uid, id)).limit(limit);
+    if let Some(cursor) = cursor {
+        list = list.cursor(cursor);
+    }
+    let page = list
+        .execute()
+        .await
+        .map_err(|e| ApiError::internal(format!("KV list: {e}")))?;
+    let values = join_all(page.keys.iter().map(|k| pipeline::get_text(&kv, &k.name))).await;
+    let mut deliveries = Vec::with_capacity(values.len());
+    for value in values {
+        // An entry that expired between the list and the read is simply gone.
+        if let Some(text) = value? {
+            deliveries.push(serde_json::from_str(&text).map_err(|e| ApiError::internal(format!("log entry: {e}")))?);
+        }
+    }
+    let cursor = if page.list_complete {
+        None
+    } else {
+        page.cursor.filter(|c| !c.is_empty())
+    };
+    reply(
+        200,
+        &DeliveriesResponse {
+            success: true,
+            deliveries,
+            cursor,
+        },
+    )
+}
+
+/// `POST /subscriptions/{id}/deliveries/{event_id}/redeliver`: a new series of attempts of a kept event.
+pub async fn redeliver(env: &Env, uid: &str, id: &str, event_id: &str) -> Result<Reply, ApiError> {
+    let kv = pipeline::kv(env)?;
+    let document = KvSubscriptions::new(kv.clone()).load(uid).await?;
+    find(&document, id)?;
+    let body = pipeline::get_text(&kv, &delivery::event_key(uid, event_id))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                404,
+                "not_found",
+                format!("no event {event_id} kept for you (events are kept 7 days)"),
+            )
+        })?;
+    let event = Event::from_body(&body).map_err(|e| ApiError::internal(format!("kept event {event_id}: {e}")))?;
+    let message = DeliveryMessage {
+        uid: uid.to_owned(),
+        subscription_id: id.to_owned(),
+        event_id: event.id.clone(),
+        event: event.event,
+        body,
+        attempt: 1,
+    };
+    pipeline::enqueue(env, DELIVERIES, vec![message], 0).await?;
+    reply(
+        202,
+        &RedeliverResponse {
+            success: true,
+            event_id: event.id,
+        },
+    )
+}

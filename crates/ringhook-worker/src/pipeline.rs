@@ -1,0 +1,160 @@
+//! Publishing and fan-out: an event becomes one queue message per matching active subscription, and a
+//! `skipped` log entry per inactive one. The HTTP publish route, the `EVENTS` queue, redelivery and the
+//! deactivation notice all come through here. Also the append-only delivery log.
+
+use std::collections::HashMap;
+
+use ringhook::delivery::{self, DeliveryMessage, DeliveryRecord, Outcome, LOG_TTL_SECS};
+use ringhook::publish::{Published, Ready};
+use ringhook::store::{SubscriptionStore, UserDocument};
+use ringhook::subscriptions::ApiError;
+use ringhook::time::rfc3339;
+use ringhook::Event;
+use worker::kv::KvStore;
+use worker::{Env, Queue};
+
+use crate::kv_store::{self, KvSubscriptions};
+
+/// The queue of deliveries to make.
+pub const DELIVERIES: &str = "DELIVERIES";
+/// The queue of deliveries that used up every attempt.
+pub const DEAD_LETTERS: &str = "DEAD_LETTERS";
+/// Cloudflare Queues' `sendBatch` limit.
+const SEND_BATCH_MAX: usize = 100;
+
+pub fn kv(env: &Env) -> Result<KvStore, ApiError> {
+    env.kv(kv_store::BINDING)
+        .map_err(|e| ApiError::internal(format!("KV binding {}: {e}", kv_store::BINDING)))
+}
+
+pub fn queue(env: &Env, binding: &str) -> Result<Queue, ApiError> {
+    env.queue(binding)
+        .map_err(|e| ApiError::internal(format!("queue binding {binding}: {e}")))
+}
+
+/// Sends messages to a queue, 100 at a time, each after `delay_seconds`.
+pub async fn enqueue(
+    env: &Env,
+    binding: &str,
+    messages: Vec<DeliveryMessage>,
+    delay_seconds: u32,
+) -> Result<(), ApiError> {
+    let queue = queue(env, binding)?;
+    for chunk in messages.chunks(SEND_BATCH_MAX) {
+        let batch = worker::BatchMessageBuilder::new()
+            .messages(chunk.iter().cloned().map(worker::SendMessage::from))
+            .delay_seconds(delay_seconds)
+            .build();
+        queue
+            .send_batch(batch)
+            .await
+            .map_err(|e| ApiError::internal(format!("sending to {binding}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Publishes checked events: keeps each body for redelivery, recognises repeated caller ids, fans out.
+pub async fn publish(env: &Env, ready: Vec<Ready>, now: i64) -> Result<Vec<Published>, ApiError> {
+    let kv = kv(env)?;
+    let store = KvSubscriptions::new(kv.clone());
+    let mut documents: HashMap<String, UserDocument> = HashMap::new();
+    let mut messages = Vec::new();
+    let mut published = Vec::with_capacity(ready.len());
+    for Ready { uid, event, caller_id } in ready {
+        let key = delivery::event_key(&uid, &event.id);
+        if caller_id && get_text(&kv, &key).await?.is_some() {
+            published.push(Published {
+                id: event.id,
+                deliveries: 0,
+                duplicate: true,
+            });
+            continue;
+        }
+        let body = event.to_body();
+        put_text(&kv, &key, &body).await?;
+        if !documents.contains_key(&uid) {
+            documents.insert(uid.clone(), store.load(&uid).await?);
+        }
+        let document = &documents[&uid];
+        let count = fan_out(&kv, &uid, document, &event, &body, now, &mut messages).await?;
+        published.push(Published {
+            id: event.id,
+            deliveries: count,
+            duplicate: false,
+        });
+    }
+    enqueue(env, DELIVERIES, messages, 0).await?;
+    Ok(published)
+}
+
+/// Adds a message for each active subscription the event matches to `messages`; logs the inactive ones.
+/// Returns how many deliveries it queued.
+pub async fn fan_out(
+    kv: &KvStore,
+    uid: &str,
+    document: &UserDocument,
+    event: &Event,
+    body: &str,
+    now: i64,
+    messages: &mut Vec<DeliveryMessage>,
+) -> Result<usize, ApiError> {
+    let (active, inactive) = delivery::targets(document, event.event);
+    for subscription in &inactive {
+        let record = skipped(event.id.clone(), event.event, 1, "subscription is inactive", now);
+        write_log(kv, uid, &subscription.public.id, &record).await?;
+    }
+    messages.extend(active.iter().map(|s| DeliveryMessage {
+        uid: uid.to_owned(),
+        subscription_id: s.public.id.clone(),
+        event_id: event.id.clone(),
+        event: event.event,
+        body: body.to_owned(),
+        attempt: 1,
+    }));
+    Ok(active.len())
+}
+
+pub fn skipped(event_id: String, event: ringhook::EventType, attempt: u32, why: &str, now: i64) -> DeliveryRecord {
+    DeliveryRecord {
+        event_id,
+        event,
+        attempt,
+        outcome: Outcome::Skipped,
+        status_code: None,
+        duration_ms: None,
+        error: Some(why.to_owned()),
+        response_excerpt: None,
+        at: rfc3339(now),
+        next_retry_at: None,
+    }
+}
+
+/// Appends a log entry (kept 7 days).
+pub async fn write_log(
+    kv: &KvStore,
+    uid: &str,
+    subscription_id: &str,
+    record: &DeliveryRecord,
+) -> Result<(), ApiError> {
+    let millis = js_sys::Date::now() as u64;
+    let key = delivery::log_key(uid, subscription_id, millis, &record.event_id, record.attempt);
+    let text = serde_json::to_string(record).map_err(|e| ApiError::internal(e.to_string()))?;
+    put_text(kv, &key, &text).await
+}
+
+pub async fn get_text(kv: &KvStore, key: &str) -> Result<Option<String>, ApiError> {
+    kv.get(key)
+        .text()
+        .await
+        .map_err(|e| ApiError::internal(format!("KV get: {e}")))
+}
+
+async fn put_text(kv: &KvStore, key: &str, text: &str) -> Result<(), ApiError> {
+    let put = kv
+        .put(key, text)
+        .map_err(|e| ApiError::internal(format!("KV put: {e}")))?;
+    put.expiration_ttl(LOG_TTL_SECS)
+        .execute()
+        .await
+        .map_err(|e| ApiError::internal(format!("KV put: {e}")))
+}

@@ -1,0 +1,100 @@
+//! One delivery attempt: a signed POST with a timeout, and what came of it.
+
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
+use ringhook::delivery::{self, Attempt};
+use ringhook::signature::{self, SecretKey};
+use ringhook::EventType;
+use wasm_bindgen::JsValue;
+use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+
+/// What one attempt came to, with what the log keeps.
+pub struct Sent {
+    pub attempt: Attempt,
+    pub duration_ms: u64,
+    pub excerpt: Option<String>,
+}
+
+/// POSTs `body` to `url`, signed with `secrets` (current first), giving up after `timeout_ms`.
+pub async fn send(
+    url: &str,
+    body: &str,
+    event_id: &str,
+    event: EventType,
+    secrets: &[SecretKey],
+    timeout_ms: u32,
+) -> Sent {
+    let started = js_sys::Date::now();
+    let now = (started / 1000.0).floor() as i64;
+    let signed = signature::sign(secrets, event_id, now, body.as_bytes());
+    let outcome = post(url, body, &delivery::request_headers(&signed, event), timeout_ms).await;
+    let duration_ms = (js_sys::Date::now() - started).max(0.0) as u64;
+    match outcome {
+        Ok((status, retry_after, text)) => Sent {
+            attempt: Attempt {
+                status: Some(status),
+                error: None,
+                retry_after,
+            },
+            duration_ms,
+            excerpt: Some(delivery::excerpt(&text)),
+        },
+        Err(error) => Sent {
+            attempt: Attempt {
+                status: None,
+                error: Some(error),
+                retry_after: None,
+            },
+            duration_ms,
+            excerpt: None,
+        },
+    }
+}
+
+async fn post(
+    url: &str,
+    body: &str,
+    headers: &[(&'static str, String)],
+    timeout_ms: u32,
+) -> Result<(u16, Option<String>, String), String> {
+    let request_headers = Headers::new();
+    for (name, value) in headers {
+        request_headers
+            .set(name, value)
+            .map_err(|e| format!("header {name}: {e}"))?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(request_headers)
+        .with_body(Some(JsValue::from_str(body)));
+    let request = Request::new_with_init(url, &init).map_err(|e| format!("invalid request: {e}"))?;
+
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let fetch = Fetch::Request(request);
+    let exchange = async move {
+        let mut response = fetch
+            .send_with_signal(&signal)
+            .await
+            .map_err(|e| connection_error(&e))?;
+        let status = response.status_code();
+        let retry_after = response.headers().get("retry-after").ok().flatten();
+        let text = response.text().await.unwrap_or_default();
+        Ok::<_, String>((status, retry_after, text))
+    };
+    let timeout = Delay::from(Duration::from_millis(u64::from(timeout_ms)));
+    match select(Box::pin(exchange), timeout).await {
+        Either::Left((result, _)) => result,
+        Either::Right(((), _)) => {
+            controller.abort();
+            Err(format!("timeout after {timeout_ms} ms"))
+        }
+    }
+}
+
+fn connection_error(e: &worker::Error) -> String {
+    let detail = e.to_string();
+    let detail: String = detail.chars().take(200).collect();
+    format!("connection failed: {detail}")
+}

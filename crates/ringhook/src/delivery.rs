@@ -1,0 +1,457 @@
+//! The delivery engine's decisions, as pure functions: what a delivery message holds, which headers a delivery
+//! carries, what a response means, when to try again, when to give up on an endpoint, and what the log keeps.
+//! The Worker does the I/O (fetch, queues, KV) around them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::Subscription;
+use crate::event::EventType;
+use crate::signature::SignedHeaders;
+use crate::store::{StoredSubscription, UserDocument};
+use crate::time::rfc3339;
+
+/// `User-Agent` of every delivery.
+pub const USER_AGENT: &str = concat!("ringhook/", env!("CARGO_PKG_VERSION"));
+/// Seconds between attempts: 11 tries over about 27 hours.
+pub const DEFAULT_SCHEDULE: [u32; 10] = [5, 30, 120, 600, 1800, 3600, 7200, 14_400, 28_800, 43_200];
+/// Consecutive failed attempts after which a subscription is deactivated.
+pub const DEFAULT_DEACTIVATE_AFTER: u32 = 10;
+/// How long a receiver may take to answer, in milliseconds.
+pub const DEFAULT_TIMEOUT_MS: u32 = 5000;
+/// The longest delay a queue message can have (Cloudflare Queues: 12 hours).
+pub const MAX_DELAY_SECS: u32 = 43_200;
+/// The most of a response body the log keeps, in bytes.
+pub const MAX_EXCERPT_BYTES: usize = 1024;
+/// How long log entries and published event bodies are kept, in seconds.
+pub const LOG_TTL_SECS: u64 = 7 * 24 * 60 * 60;
+
+/// One delivery to make: a queue message. The body is the exact text every attempt sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryMessage {
+    /// The subscription's owner.
+    pub uid: String,
+    /// Where to deliver.
+    pub subscription_id: String,
+    /// The event's id (`webhook-id`), the same on every attempt.
+    pub event_id: String,
+    /// The event's type (`x-webhook-event`).
+    pub event: EventType,
+    /// The event body.
+    pub body: String,
+    /// 1 for the first try.
+    pub attempt: u32,
+}
+
+/// How often and how long to try.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Seconds to wait before each further attempt; its length is the number of retries.
+    pub schedule: Vec<u32>,
+    /// Consecutive failed attempts that deactivate a subscription.
+    pub deactivate_after: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            schedule: DEFAULT_SCHEDULE.to_vec(),
+            deactivate_after: DEFAULT_DEACTIVATE_AFTER,
+        }
+    }
+}
+
+/// Parses a schedule such as `5,30,120`: whole seconds from 1 to 43,200, at least one.
+pub fn parse_schedule(text: &str) -> Result<Vec<u32>, String> {
+    let schedule: Vec<u32> = text
+        .split(',')
+        .map(|s| {
+            s.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|d| (1..=MAX_DELAY_SECS).contains(d))
+        })
+        .collect::<Option<_>>()
+        .ok_or_else(|| format!("RETRY_SCHEDULE must be comma-separated seconds from 1 to {MAX_DELAY_SECS}"))?;
+    if schedule.is_empty() {
+        return Err("RETRY_SCHEDULE needs at least one delay".into());
+    }
+    Ok(schedule)
+}
+
+/// What one attempt came to, as the fetch saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// The HTTP status, if an answer came.
+    pub status: Option<u16>,
+    /// The network error or timeout, if no answer came.
+    pub error: Option<String>,
+    /// The `Retry-After` header, if any.
+    pub retry_after: Option<String>,
+}
+
+/// What an attempt means for the subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// A 2xx.
+    Delivered,
+    /// 410 Gone: the receiver asks never to be called again.
+    Gone,
+    /// Anything else; `reason` is what the log and the subscription show.
+    Failed {
+        /// E.g. `HTTP 500`, `timeout after 5000 ms`.
+        reason: String,
+        /// The receiver's own wait, in seconds, if it sent one.
+        retry_after: Option<u32>,
+    },
+}
+
+/// Judges an attempt.
+pub fn judge(attempt: &Attempt) -> Verdict {
+    match attempt.status {
+        Some(200..=299) => Verdict::Delivered,
+        Some(410) => Verdict::Gone,
+        Some(status) => Verdict::Failed {
+            reason: format!("HTTP {status}"),
+            retry_after: attempt.retry_after.as_deref().and_then(|v| v.trim().parse().ok()),
+        },
+        None => Verdict::Failed {
+            reason: attempt.error.clone().unwrap_or_else(|| "no answer".into()),
+            retry_after: None,
+        },
+    }
+}
+
+impl RetryPolicy {
+    /// Seconds before the attempt after `attempt`, or `None` when the schedule is spent. `jitter` in [-1, 1]
+    /// moves the delay by up to ±10 %; a receiver's `Retry-After` replaces the delay, bounded to 1 s .. 12 h.
+    pub fn next_delay(&self, attempt: u32, retry_after: Option<u32>, jitter: f64) -> Option<u32> {
+        let scheduled = *self.schedule.get(attempt.checked_sub(1)? as usize)?;
+        let delay = match retry_after {
+            Some(seconds) => seconds,
+            None => (f64::from(scheduled) * (1.0 + 0.1 * jitter.clamp(-1.0, 1.0))).round() as u32,
+        };
+        Some(delay.clamp(1, MAX_DELAY_SECS))
+    }
+}
+
+/// Records an attempt's verdict on the subscription; returns whether this attempt deactivated it.
+pub fn apply(subscription: &mut Subscription, verdict: &Verdict, policy: &RetryPolicy, now: i64) -> bool {
+    match verdict {
+        Verdict::Delivered => {
+            subscription.failure_count = 0;
+            false
+        }
+        Verdict::Gone | Verdict::Failed { .. } => {
+            subscription.failure_count = subscription.failure_count.saturating_add(1);
+            subscription.last_failure_at = Some(rfc3339(now));
+            subscription.last_failure_reason = Some(match verdict {
+                Verdict::Gone => "HTTP 410 Gone: the receiver asked to be removed".to_owned(),
+                Verdict::Failed { reason, .. } => reason.clone(),
+                Verdict::Delivered => unreachable!(),
+            });
+            let exhausted = matches!(verdict, Verdict::Gone) || subscription.failure_count >= policy.deactivate_after;
+            if exhausted && subscription.active {
+                subscription.active = false;
+                subscription.deactivated_at = Some(rfc3339(now));
+                subscription.updated_at = rfc3339(now);
+                return true;
+            }
+            false
+        }
+    }
+}
+
+/// The request headers of a delivery, lower-case, in sending order.
+pub fn request_headers(signed: &SignedHeaders, event: EventType) -> Vec<(&'static str, String)> {
+    let mut headers = vec![
+        ("content-type", "application/json".to_owned()),
+        ("user-agent", USER_AGENT.to_owned()),
+        ("x-webhook-signature", signed.x_webhook_signature.clone()),
+        ("x-webhook-id", signed.webhook_id.clone()),
+        ("x-webhook-timestamp", signed.webhook_timestamp.clone()),
+        ("x-webhook-event", event.as_str().to_owned()),
+        ("webhook-id", signed.webhook_id.clone()),
+        ("webhook-timestamp", signed.webhook_timestamp.clone()),
+    ];
+    if !signed.webhook_signature.is_empty() {
+        headers.push(("webhook-signature", signed.webhook_signature.clone()));
+    }
+    headers
+}
+
+/// At most [`MAX_EXCERPT_BYTES`] of a response body, cut at a character boundary.
+pub fn excerpt(body: &str) -> String {
+    let mut end = body.len().min(MAX_EXCERPT_BYTES);
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    body[..end].to_owned()
+}
+
+/// The sample event the test endpoint sends for `event`.
+pub fn sample_event(event: EventType, id: String, now: i64) -> crate::Event {
+    use crate::CallStatus;
+    let status = match event {
+        EventType::CallInitiated => CallStatus::Initiated,
+        EventType::CallScheduled => CallStatus::Scheduled,
+        EventType::CallStatusChanged => CallStatus::Ringing,
+        EventType::CallCompleted | EventType::WebhookTest => CallStatus::Completed,
+        EventType::CallFailed | EventType::SubscriptionDeactivated => CallStatus::Failed,
+    };
+    crate::Event {
+        id,
+        event,
+        call_id: "call_test".into(),
+        status,
+        timestamp: now,
+        data: serde_json::json!({"test": true}),
+    }
+}
+
+/// The notice to an owner that `subscription` was deactivated, sent to their other subscriptions.
+pub fn deactivation_notice(subscription: &Subscription, id: String, now: i64) -> crate::Event {
+    crate::Event {
+        id,
+        event: EventType::SubscriptionDeactivated,
+        call_id: String::new(),
+        status: crate::CallStatus::Failed,
+        timestamp: now,
+        data: serde_json::json!({
+            "subscription_id": subscription.id,
+            "webhook_url": subscription.webhook_url,
+            "reason": subscription.last_failure_reason,
+        }),
+    }
+}
+
+/// Which of a user's subscriptions an event goes to: active ones to deliver, inactive ones to log as skipped.
+pub fn targets(document: &UserDocument, event: EventType) -> (Vec<&StoredSubscription>, Vec<&StoredSubscription>) {
+    document
+        .subscriptions
+        .iter()
+        .filter(|s| s.public.events.iter().any(|selector| selector.matches(event)))
+        .partition(|s| s.public.active)
+}
+
+/// How an attempt ended, in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A 2xx.
+    Delivered,
+    /// Failed; another attempt is scheduled unless the subscription was deactivated.
+    Failed,
+    /// The last attempt failed: the message went to the dead-letter queue.
+    DeadLettered,
+    /// Not sent: the subscription is inactive or gone.
+    Skipped,
+}
+
+/// One entry of a subscription's delivery log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryRecord {
+    /// The event's id.
+    pub event_id: String,
+    /// The event's type.
+    pub event: EventType,
+    /// 1 for the first try.
+    pub attempt: u32,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The receiver's status, if it answered.
+    pub status_code: Option<u16>,
+    /// How long the attempt took.
+    pub duration_ms: Option<u64>,
+    /// Why it failed or was skipped.
+    pub error: Option<String>,
+    /// The start of the receiver's answer.
+    pub response_excerpt: Option<String>,
+    /// RFC 3339.
+    pub at: String,
+    /// RFC 3339, when the next attempt is due.
+    pub next_retry_at: Option<String>,
+}
+
+/// The log's key prefix for one subscription.
+pub fn log_prefix(uid: &str, subscription_id: &str) -> String {
+    format!("log:{uid}:{subscription_id}:")
+}
+
+/// A log entry's key. KV lists keys in ascending order, so the time is written inverted: newest first.
+/// Attempt and event id make it unique; nothing is ever overwritten (append-only).
+pub fn log_key(uid: &str, subscription_id: &str, at_millis: u64, event_id: &str, attempt: u32) -> String {
+    let inverted = u64::MAX - at_millis;
+    format!(
+        "{}{inverted:020}:{event_id}:{attempt:04}",
+        log_prefix(uid, subscription_id)
+    )
+}
+
+/// Where a published event's body is kept (for redelivery, and to recognise a repeated id).
+pub fn event_key(uid: &str, event_id: &str) -> String {
+    format!("event:{uid}:{event_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(status: Option<u16>, error: Option<&str>, retry_after: Option<&str>) -> Attempt {
+        Attempt {
+            status,
+            error: error.map(Into::into),
+            retry_after: retry_after.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn responses_are_judged() {
+        assert_eq!(judge(&attempt(Some(200), None, None)), Verdict::Delivered);
+        assert_eq!(judge(&attempt(Some(204), None, None)), Verdict::Delivered);
+        assert_eq!(judge(&attempt(Some(410), None, None)), Verdict::Gone);
+        assert_eq!(
+            judge(&attempt(Some(503), None, Some("120"))),
+            Verdict::Failed {
+                reason: "HTTP 503".into(),
+                retry_after: Some(120)
+            }
+        );
+        assert_eq!(
+            judge(&attempt(Some(301), None, None)),
+            Verdict::Failed {
+                reason: "HTTP 301".into(),
+                retry_after: None
+            }
+        );
+        assert_eq!(
+            judge(&attempt(None, Some("timeout after 5000 ms"), None)),
+            Verdict::Failed {
+                reason: "timeout after 5000 ms".into(),
+                retry_after: None
+            }
+        );
+    }
+
+    #[test]
+    fn the_default_schedule_spans_a_day_within_the_queue_limit() {
+        let total: u32 = DEFAULT_SCHEDULE.iter().sum();
+        assert!(total >= 24 * 3600, "{total}");
+        assert!(DEFAULT_SCHEDULE.iter().all(|d| *d <= MAX_DELAY_SECS));
+    }
+
+    #[test]
+    fn delays_follow_the_schedule_with_bounded_jitter() {
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.next_delay(1, None, 0.0), Some(5));
+        assert_eq!(policy.next_delay(2, None, 0.0), Some(30));
+        assert_eq!(policy.next_delay(2, None, 1.0), Some(33));
+        assert_eq!(policy.next_delay(2, None, -1.0), Some(27));
+        assert_eq!(
+            policy.next_delay(10, None, 1.0),
+            Some(MAX_DELAY_SECS),
+            "never past the queue's limit"
+        );
+        assert_eq!(policy.next_delay(11, None, 0.0), None, "the schedule is spent");
+        assert_eq!(policy.next_delay(0, None, 0.0), None);
+        assert_eq!(policy.next_delay(1, Some(90), 0.0), Some(90), "Retry-After wins");
+        assert_eq!(policy.next_delay(1, Some(0), 0.0), Some(1));
+        assert_eq!(policy.next_delay(1, Some(999_999), 0.0), Some(MAX_DELAY_SECS));
+        let short = RetryPolicy {
+            schedule: vec![1],
+            deactivate_after: 3,
+        };
+        assert_eq!(short.next_delay(1, None, -1.0), Some(1), "never below a second");
+    }
+
+    #[test]
+    fn schedules_parse_strictly() {
+        assert_eq!(parse_schedule("1, 2,3").unwrap(), vec![1, 2, 3]);
+        for bad in ["", "0", "1,,2", "x", "43201", "-1"] {
+            assert!(parse_schedule(bad).is_err(), "{bad}");
+        }
+    }
+
+    fn subscription() -> Subscription {
+        Subscription {
+            id: "sub_1".into(),
+            webhook_url: "https://example.com/".into(),
+            events: vec![crate::validate::EventSelector::All],
+            active: true,
+            created_at: rfc3339(0),
+            updated_at: rfc3339(0),
+            failure_count: 0,
+            last_failure_at: None,
+            last_failure_reason: None,
+            deactivated_at: None,
+        }
+    }
+
+    #[test]
+    fn consecutive_failures_deactivate_and_a_success_resets() {
+        let policy = RetryPolicy {
+            schedule: vec![1],
+            deactivate_after: 3,
+        };
+        let mut sub = subscription();
+        let failed = Verdict::Failed {
+            reason: "HTTP 500".into(),
+            retry_after: None,
+        };
+        assert!(!apply(&mut sub, &failed, &policy, 10));
+        assert!(!apply(&mut sub, &Verdict::Delivered, &policy, 11));
+        assert_eq!(sub.failure_count, 0);
+        assert_eq!(
+            sub.last_failure_reason.as_deref(),
+            Some("HTTP 500"),
+            "the last failure stays visible"
+        );
+        assert!(!apply(&mut sub, &failed, &policy, 12));
+        assert!(!apply(&mut sub, &failed, &policy, 13));
+        assert!(apply(&mut sub, &failed, &policy, 14), "the third in a row deactivates");
+        assert!(!sub.active);
+        assert_eq!(sub.deactivated_at.as_deref(), Some("1970-01-01T00:00:14Z"));
+        assert!(!apply(&mut sub, &failed, &policy, 15), "deactivated once only");
+    }
+
+    #[test]
+    fn gone_deactivates_at_once() {
+        let mut sub = subscription();
+        assert!(apply(&mut sub, &Verdict::Gone, &RetryPolicy::default(), 5));
+        assert!(!sub.active);
+        assert!(sub.last_failure_reason.unwrap().contains("410"));
+    }
+
+    #[test]
+    fn headers_carry_both_signature_schemes() {
+        let secret = crate::SecretKey::generate([1; 32]);
+        let signed = crate::sign(&[secret], "evt_1", 1000, b"{}");
+        let headers = request_headers(&signed, EventType::CallCompleted);
+        let get = |name: &str| headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str());
+        assert_eq!(get("x-webhook-event"), Some("call.completed"));
+        assert_eq!(get("x-webhook-id"), Some("evt_1"));
+        assert_eq!(get("webhook-timestamp"), Some("1000"));
+        assert!(get("x-webhook-signature").unwrap().starts_with("sha256="));
+        assert!(get("webhook-signature").unwrap().starts_with("v1,"));
+        assert_eq!(get("user-agent"), Some(USER_AGENT));
+    }
+
+    #[test]
+    fn excerpts_stop_at_a_character_boundary() {
+        let long = "é".repeat(600);
+        let cut = excerpt(&long);
+        assert!(cut.len() <= MAX_EXCERPT_BYTES && cut.len() >= MAX_EXCERPT_BYTES - 1);
+        assert_eq!(excerpt("short"), "short");
+    }
+
+    #[test]
+    fn log_keys_list_newest_first_and_never_collide() {
+        let older = log_key("u", "sub_1", 1_000, "evt_1", 1);
+        let newer = log_key("u", "sub_1", 2_000, "evt_1", 2);
+        assert!(newer < older);
+        assert!(older.starts_with(&log_prefix("u", "sub_1")));
+        assert_ne!(
+            log_key("u", "sub_1", 1_000, "evt_1", 1),
+            log_key("u", "sub_1", 1_000, "evt_2", 1)
+        );
+    }
+}

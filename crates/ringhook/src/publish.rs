@@ -1,0 +1,245 @@
+//! Publishing: the call system's side. `POST /api/v6/call/events` (or the `EVENTS` queue) takes one event or up
+//! to 100; each becomes a signed delivery to every matching active subscription of its user.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::event::{event_id, CallStatus, Event, EventType};
+use crate::subscriptions::{parse_body, ApiError};
+
+/// The most events one request may publish.
+pub const MAX_BATCH: usize = 100;
+
+/// One event as the call system sends it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishItem {
+    /// One of the five `call.*` types.
+    pub event: String,
+    /// The call.
+    #[serde(rename = "callId")]
+    pub call_id: String,
+    /// The call's status after the event.
+    pub status: String,
+    /// The Firebase user the call belongs to.
+    pub uid: String,
+    /// Anything the call system attaches; an object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+    /// The caller's event id: publishing the same id again for the same user delivers nothing new.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// When it happened, unix seconds; default now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurred_at: Option<i64>,
+}
+
+/// `202` answer: per event, its id and how many deliveries were queued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishResponse {
+    /// Always `true`.
+    pub success: bool,
+    /// In request order.
+    pub events: Vec<Published>,
+}
+
+/// One published event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Published {
+    /// The event id.
+    pub id: String,
+    /// Deliveries queued (active matching subscriptions).
+    pub deliveries: usize,
+    /// The id was published before: nothing new was queued.
+    pub duplicate: bool,
+}
+
+/// A checked event, ready to fan out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ready {
+    /// Whose subscriptions receive it.
+    pub uid: String,
+    /// The event; its id is the caller's or a new one.
+    pub event: Event,
+    /// Whether the caller named the id (then a repeat is recognised).
+    pub caller_id: bool,
+}
+
+/// Parses a request body: one event or an array of 1..=100.
+pub fn parse_request(body: &[u8]) -> Result<Vec<PublishItem>, ApiError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'[') {
+        let items: Vec<PublishItem> = parse_array(body)?;
+        if items.is_empty() || items.len() > MAX_BATCH {
+            return Err(ApiError::new(
+                400,
+                "invalid_request",
+                format!("publish 1 to {MAX_BATCH} events at a time"),
+            ));
+        }
+        Ok(items)
+    } else {
+        Ok(vec![parse_body(body)?])
+    }
+}
+
+fn parse_array(body: &[u8]) -> Result<Vec<PublishItem>, ApiError> {
+    // Each item on its own, so an error names the item that is wrong.
+    let values: Vec<Value> = serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(400, "invalid_json", format!("the request body is not valid JSON: {e}")))?;
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, value)| {
+            serde_json::from_value(value)
+                .map_err(|e| ApiError::new(400, "invalid_request", format!("events[{i}]: {e}")))
+        })
+        .collect()
+}
+
+fn is_event_id(id: &str) -> bool {
+    (1..=100).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Checks every item (the whole request is refused if one is wrong) and builds the events.
+/// `random_id` supplies 10 random bytes for each event without a caller id.
+pub fn prepare(
+    items: Vec<PublishItem>,
+    now: i64,
+    mut random_id: impl FnMut() -> [u8; 10],
+) -> Result<Vec<Ready>, ApiError> {
+    let many = items.len() > 1;
+    let mut ready = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let at = |field: &str| {
+            if many {
+                format!("events[{i}].{field}")
+            } else {
+                field.to_owned()
+            }
+        };
+        let bad = |field: &str, why: String| ApiError::new(400, "invalid_request", format!("{}: {why}", at(field)));
+
+        let event: EventType = item
+            .event
+            .parse()
+            .map_err(|e: crate::event::UnknownEventType| bad("event", e.to_string()))?;
+        if matches!(event, EventType::WebhookTest | EventType::SubscriptionDeactivated) {
+            return Err(bad(
+                "event",
+                format!("{event} is sent by ringhook itself; publish call.* events"),
+            ));
+        }
+        let status: CallStatus = item
+            .status
+            .parse()
+            .map_err(|e: crate::event::UnknownCallStatus| bad("status", e.to_string()))?;
+        if item.uid.is_empty() || item.uid.chars().count() > 128 {
+            return Err(bad("uid", "must be the Firebase user id (1 to 128 characters)".into()));
+        }
+        if item.call_id.is_empty() || item.call_id.len() > 256 {
+            return Err(bad("callId", "must be 1 to 256 bytes".into()));
+        }
+        let data = match item.data {
+            None => Value::Object(Map::new()),
+            Some(Value::Object(map)) => Value::Object(map),
+            Some(_) => return Err(bad("data", "must be an object".into())),
+        };
+        if let Some(id) = &item.id {
+            if !is_event_id(id) {
+                return Err(bad("id", "must be 1 to 100 letters, digits, '_' or '-'".into()));
+            }
+        }
+        let caller_id = item.id.is_some();
+        let id = item
+            .id
+            .unwrap_or_else(|| event_id(now.max(0) as u64 * 1000, random_id()));
+        let timestamp = item.occurred_at.unwrap_or(now);
+        ready.push(Ready {
+            uid: item.uid,
+            event: Event {
+                id,
+                event,
+                call_id: item.call_id,
+                status,
+                timestamp,
+                data,
+            },
+            caller_id,
+        });
+    }
+    Ok(ready)
+}
+
+/// Compares a presented bearer token with the configured one without revealing, by timing, how much matched.
+pub fn token_matches(presented: &str, expected: &str) -> bool {
+    let (a, b) = (presented.as_bytes(), expected.as_bytes());
+    if a.len() != b.len() || b.is_empty() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(extra: Value) -> Value {
+        let mut base =
+            serde_json::json!({"event": "call.completed", "callId": "call_1", "status": "completed", "uid": "alice"});
+        for (k, v) in extra.as_object().unwrap() {
+            base[k] = v.clone();
+        }
+        base
+    }
+
+    fn ready(body: Value) -> Result<Vec<Ready>, ApiError> {
+        prepare(parse_request(body.to_string().as_bytes())?, 1000, || [7; 10])
+    }
+
+    #[test]
+    fn one_event_or_a_batch() {
+        let one = ready(item(serde_json::json!({}))).unwrap();
+        assert_eq!(one.len(), 1);
+        assert!(one[0].event.id.starts_with("evt_"));
+        assert_eq!(one[0].event.timestamp, 1000);
+        assert!(!one[0].caller_id);
+        let batch = ready(serde_json::json!([
+            item(serde_json::json!({"id": "a-1"})),
+            item(serde_json::json!({"occurred_at": 5}))
+        ]))
+        .unwrap();
+        assert_eq!(batch[0].event.id, "a-1");
+        assert!(batch[0].caller_id);
+        assert_eq!(batch[1].event.timestamp, 5);
+    }
+
+    #[test]
+    fn a_bad_item_refuses_the_batch_and_is_named() {
+        let cases = [
+            (serde_json::json!({"event": "call.answered"}), "events[1].event"),
+            (serde_json::json!({"event": "webhook.test"}), "events[1].event"),
+            (serde_json::json!({"status": "exploded"}), "events[1].status"),
+            (serde_json::json!({"uid": ""}), "events[1].uid"),
+            (serde_json::json!({"data": [1]}), "events[1].data"),
+            (serde_json::json!({"id": "no spaces"}), "events[1].id"),
+            (serde_json::json!({"extra": 1}), "events[1]: unknown field"),
+        ];
+        for (change, named) in cases {
+            let err = ready(serde_json::json!([item(serde_json::json!({})), item(change.clone())])).unwrap_err();
+            assert_eq!((err.status, err.code), (400, "invalid_request"), "{change}");
+            assert!(err.message.starts_with(named), "{change}: {}", err.message);
+        }
+        let too_many: Vec<Value> = (0..101).map(|_| item(serde_json::json!({}))).collect();
+        assert_eq!(ready(Value::Array(too_many)).unwrap_err().code, "invalid_request");
+        assert_eq!(ready(serde_json::json!([])).unwrap_err().code, "invalid_request");
+    }
+
+    #[test]
+    fn tokens_compare_exactly() {
+        assert!(token_matches("s3cret", "s3cret"));
+        assert!(!token_matches("s3cres", "s3cret"));
+        assert!(!token_matches("s3cret!", "s3cret"));
+        assert!(!token_matches("", ""));
+    }
+}
