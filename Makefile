@@ -19,25 +19,25 @@ pkg: setup
 worker: setup
 	scripts/build-worker.sh
 
-# The Worker in workerd with local KV on http://127.0.0.1:8787 (state in .wrangler/state).
-dev: worker
-	wrangler dev --ip 127.0.0.1 --port 8787 --persist-to .wrangler/state
+# The Worker in workerd with local KV and Queues, and the dashboard, on http://127.0.0.1:8787 (state in
+# .wrangler/state); the demo receiver on http://127.0.0.1:8788.
+dev: worker pkg
+	scripts/dev.sh
 
 # A Firebase Auth emulator token for local use: make token UID=bob
 token:
 	@node scripts/token.mjs $(UID)
 
 test: setup
-	$(MAKE) --no-print-directory test-native test-wasm pkg test-pkg worker test-worker
+	$(MAKE) --no-print-directory test-native worker test-wasm pkg test-pkg test-worker
 
 # Native unit and integration tests of every crate.
 test-native:
 	cargo test --workspace
 
-# The core's JavaScript surface inside Node and headless Chromium.
+# The core's JavaScript surface inside Node and headless Chromium; the client against the Worker (wrangler dev).
 test-wasm:
-	cd $(CORE) && wasm-pack test --node -- --features wasm
-	cd $(CORE) && WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome -- --features wasm
+	scripts/test-wasm.sh
 
 # The built package through its entry points: Node (ESM and CommonJS), workerd, Chromium.
 test-pkg:

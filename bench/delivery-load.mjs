@@ -1,8 +1,9 @@
 // Delivery latency and throughput of the pipeline on local workerd (Miniflare, in-memory KV, local queues):
 // `node bench/delivery-load.mjs [--max-batch-timeout SECONDS]` after the Worker is built. One user with 1, 10 and
-// 100 subscriptions, all to one fast keep-alive receiver on 127.0.0.1 (a path per subscription); N events are
-// published one per request, 8 requests in flight; latency is the receiver's arrival time minus the start of the
-// publish request that carried the event, over every delivery.
+// 100 subscriptions, all to one fast keep-alive receiver on 127.0.0.1 (a path per subscription). Two modes:
+// latency — one event at a time, the next published once every delivery of the last arrived (an idle pipeline);
+// throughput — N events published one per request, 8 requests in flight (deliveries queue behind each other).
+// Latency is the receiver's arrival time minus the start of the publish request that carried the event.
 import { BASE, signedToken, startWorker, stopJwksServer } from '../tests/worker/support.mjs';
 import { createReceiver, preciseNow } from '../tests/worker/receivers.mjs';
 
@@ -14,9 +15,12 @@ const MAX_BATCH_TIMEOUT = Number(arg('--max-batch-timeout', '0.05'));
 const MAX_BATCH_SIZE = 100;
 const PUBLISHERS = 8;
 const SCENARIOS = [
-  { subscriptions: 1, events: 200 },
-  { subscriptions: 10, events: 50 },
-  { subscriptions: 100, events: 10 },
+  { mode: 'latency', subscriptions: 1, events: 30 },
+  { mode: 'latency', subscriptions: 10, events: 20 },
+  { mode: 'latency', subscriptions: 100, events: 10 },
+  { mode: 'throughput', subscriptions: 1, events: 200 },
+  { mode: 'throughput', subscriptions: 10, events: 50 },
+  { mode: 'throughput', subscriptions: 100, events: 10 },
 ];
 const WAIT_MS = 120_000; // per scenario, for every delivery to arrive
 const TOKEN = 'bench-publisher-token';
@@ -40,8 +44,8 @@ async function request(method, path, { token, body }) {
 
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
-async function scenario({ subscriptions, events }) {
-  const uid = `bench-${subscriptions}`;
+async function scenario({ mode, subscriptions, events }) {
+  const uid = `bench-${mode}-${subscriptions}`;
   const token = signedToken({ sub: uid });
   for (let k = 0; k < subscriptions; k++) {
     await request('POST', `${BASE}/subscribe`, { token, body: { webhook_url: `${receiver.url}/${uid}/${k}`, events: ['*'] } });
@@ -51,7 +55,9 @@ async function scenario({ subscriptions, events }) {
   const ids = Array.from({ length: events }, (_, i) => `evt_${uid}_${i}`);
   let next = 0;
   const started = preciseNow();
-  await Promise.all(Array.from({ length: PUBLISHERS }, async () => {
+  const arrived = () => receiver.requests.length - firstRequest;
+  const publishers = mode === 'latency' ? 1 : PUBLISHERS;
+  await Promise.all(Array.from({ length: publishers }, async () => {
     while (next < ids.length) {
       const id = ids[next++];
       startOf.set(id, preciseNow());
@@ -60,6 +66,11 @@ async function scenario({ subscriptions, events }) {
         body: { event: 'call.status.changed', callId: `call_${id}`, status: 'ringing', uid, id, data: { bench: true } },
       });
       if (out.events[0].deliveries !== subscriptions) throw new Error(`${id}: ${JSON.stringify(out)}`);
+      if (mode === 'latency') {
+        const want = (ids.indexOf(id) + 1) * subscriptions;
+        const until = Date.now() + WAIT_MS;
+        while (arrived() < want && Date.now() < until) await new Promise((r) => setTimeout(r, 1));
+      }
     }
   }));
   const expected = subscriptions * events;
@@ -70,6 +81,7 @@ async function scenario({ subscriptions, events }) {
   const latencies = got.map((q) => q.time - startOf.get(JSON.parse(q.body).id)).sort((a, b) => a - b);
   const last = Math.max(...got.map((q) => q.time));
   return {
+    mode,
     subscriptions,
     events,
     deliveries: got.length,
@@ -99,12 +111,12 @@ try {
 }
 
 console.log(`Delivery pipeline, local workerd (Miniflare), queues maxBatchSize ${MAX_BATCH_SIZE}, maxBatchTimeout ${MAX_BATCH_TIMEOUT} s; ` +
-  `one user, one keep-alive receiver on 127.0.0.1; events published one per request, ${PUBLISHERS} in flight\n`);
-console.log('| subscriptions | events | deliveries | publish→receive p50 | p99 | deliveries/s |');
-console.log('|---:|---:|---:|---:|---:|---:|');
+  `one user, one keep-alive receiver on 127.0.0.1; latency: one event at a time; throughput: ${PUBLISHERS} publishes in flight\n`);
+console.log('| mode | subscriptions | events | deliveries | publish→receive p50 | p99 | deliveries/s |');
+console.log('|---|---:|---:|---:|---:|---:|---:|');
 for (const r of results) {
   const count = r.deliveries === r.expected ? `${r.deliveries}` : `${r.deliveries} of ${r.expected} (timed out)`;
   const ms = (x) => (x === undefined ? 'n/a' : `${x.toFixed(1)} ms`);
-  console.log(`| ${r.subscriptions} | ${r.events} | ${count} | ${ms(r.p50_ms)} | ${ms(r.p99_ms)} | ${r.deliveries ? Math.round(r.per_second) : 0} |`);
+  console.log(`| ${r.mode} | ${r.subscriptions} | ${r.events} | ${count} | ${ms(r.p50_ms)} | ${ms(r.p99_ms)} | ${r.deliveries ? Math.round(r.per_second) : 0} |`);
 }
 process.exitCode = results.every((r) => r.deliveries === r.expected) ? 0 : 1;

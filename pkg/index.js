@@ -3,4 +3,4 @@ import init from './web/ringhook.js';
 
 await init({ module_or_path: new URL('./web/ringhook_bg.wasm', import.meta.url) });
 
-export { verifyWebhookSignature, verifyWebhook, signWebhook } from './web/ringhook.js';
+export { verifyWebhookSignature, verifyWebhook, verifyRequest, signWebhook, WebhookClient, CallEventDispatcher } from './web/ringhook.js';

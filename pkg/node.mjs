@@ -3,4 +3,4 @@ import { createRequire } from 'node:module';
 
 const ringhook = createRequire(import.meta.url)('./node/ringhook.js');
 
-export const { verifyWebhookSignature, verifyWebhook, signWebhook } = ringhook;
+export const { verifyWebhookSignature, verifyWebhook, verifyRequest, signWebhook, WebhookClient, CallEventDispatcher } = ringhook;

@@ -4,4 +4,4 @@ import { initSync } from './web/ringhook.js';
 
 initSync({ module: wasmModule });
 
-export { verifyWebhookSignature, verifyWebhook, signWebhook } from './web/ringhook.js';
+export { verifyWebhookSignature, verifyWebhook, verifyRequest, signWebhook, WebhookClient, CallEventDispatcher } from './web/ringhook.js';

@@ -17,6 +17,7 @@ gz() { gzip -9c "$1" | wc -c; }
 
 node bench/verify.mjs > "$out/node.md"
 node bench/api-load.mjs > "$out/api.md"
+node bench/delivery-load.mjs > "$out/delivery.md"
 
 cargo bench -p ringhook --bench core -- --warm-up-time 1 --measurement-time 3 --noplot > "$out/native.txt" 2>/dev/null
 
@@ -38,6 +39,8 @@ Measured by `make bench` on {cpu}, {subprocess.run(['nproc'], capture_output=Tru
 {(out/'node.md').read_text()}
 ### Subscription API on local workerd (`node bench/api-load.mjs`)
 {(out/'api.md').read_text()}
+### Delivery pipeline on local workerd (`node bench/delivery-load.mjs`)
+{(out/'delivery.md').read_text()}
 ### Native core (`cargo bench -p ringhook --bench core`)
 {native_md}<!-- measured:end -->"""
 text = re.sub(r"<!-- measured:start -->.*<!-- measured:end -->", lambda _: measured, text, flags=re.S)

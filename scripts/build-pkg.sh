@@ -17,3 +17,8 @@ build nodejs node
 # pkg/ is an ES module package; the Node.js build is CommonJS.
 echo '{ "type": "commonjs" }' > pkg/node/package.json
 cp pkg/node/ringhook.d.ts pkg/ringhook.d.ts
+# The dashboard (www/, served by the Worker as static assets) imports the browser build from /pkg/.
+rm -rf www/pkg
+mkdir -p www/pkg/web
+cp pkg/index.js www/pkg/
+cp pkg/web/ringhook.js pkg/web/ringhook_bg.wasm www/pkg/web/

@@ -27,7 +27,7 @@ it('resolves import and require to the Node entry points', () => {
   assert.equal(require.resolve('ringhook'), path.join(pkgDir, 'node', 'ringhook.js'));
   for (const api of [esm, cjs]) {
     assert.deepEqual(Object.keys(api).filter((k) => typeof api[k] === 'function').sort(),
-      ['signWebhook', 'verifyWebhook', 'verifyWebhookSignature']);
+      ['CallEventDispatcher', 'WebhookClient', 'signWebhook', 'verifyRequest', 'verifyWebhook', 'verifyWebhookSignature']);
   }
 });
 
@@ -235,5 +235,29 @@ describe('argument checks', () => {
       const odd = body.replace('"timestamp":1764355200', `"timestamp":${ts}`);
       assert.throws(() => verifyWebhook(odd, { 'x-webhook-signature': xSignature(odd, SECRET) }, SECRET, { now: 1764355200 }), { code: 'invalid_timestamp' }, ts);
     }
+  });
+});
+
+describe('verifyRequest (Fetch API receivers)', () => {
+  const { verifyRequest } = esm;
+  const now = Math.floor(Date.now() / 1000);
+  const body = event(now, { note: 'Grüße 📞' });
+
+  it('reads the raw body once and resolves to the verified event', async () => {
+    const headers = signWebhook(body, SECRET, { id: 'evt_req' });
+    const request = new Request('http://127.0.0.1/api/webhook', { method: 'POST', headers, body });
+    const verified = await verifyRequest(request, SECRET);
+    assert.deepEqual(verified, JSON.parse(body));
+    assert.equal(request.bodyUsed, true);
+  });
+
+  it('rejects a tampered body with a WebhookVerificationError', async () => {
+    const headers = signWebhook(body, SECRET, { id: 'evt_req' });
+    const request = new Request('http://127.0.0.1/api/webhook', { method: 'POST', headers, body: body.replace('ringing', 'failed') });
+    await assert.rejects(verifyRequest(request, SECRET), { name: 'WebhookVerificationError', code: 'signature_mismatch' });
+  });
+
+  it('rejects what is not a Request', async () => {
+    await assert.rejects(verifyRequest({ body }, SECRET), TypeError);
   });
 });

@@ -456,7 +456,11 @@ describe('ringhook delivery pipeline', () => {
         [id, 1, 'failed', 500],
       ]);
       assertNewestFirst(entries, 'flaky log');
-      for (const e of entries.slice(1)) assert.match(e.next_retry_at ?? '', RFC3339, 'a failed try names its retry time');
+      for (const e of entries.slice(1)) {
+        assert.match(e.next_retry_at ?? '', RFC3339, 'a failed try names its retry time');
+        const wait = Date.parse(e.next_retry_at) - Date.parse(e.at);
+        assert.ok(wait >= 0 && wait <= 2500, `next_retry_at ${e.next_retry_at} is about 1 s after ${e.at}`);
+      }
       assert.equal(entries[0].next_retry_at, null);
       const s = await P.subscription('flaky', subscription.id);
       assert.equal(s.failure_count, 0, 'a delivery resets failure_count');
@@ -491,13 +495,22 @@ describe('ringhook delivery pipeline', () => {
       assert.deepEqual(skipped.map((e) => e.outcome), ['skipped']);
       await pause(QUIET_MS);
       assert.equal(r.requests.length, 1, 'the later event was not sent');
+
+      // The test endpoint still sends to an inactive subscription.
+      const res = await W.call('POST', `${BASE}/test`, { token: as('gone'), body: { webhook_url: subscription.webhook_url, event_type: 'call.completed' } });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.json.success, false);
+      assert.equal(res.json.status_code, 410);
+      assert.equal(r.requests.length, 2);
     });
 
     it('always 500: deactivated after 3 failures, the owner is told, and reactivation delivers again', async () => {
       const bad = await open(failing(500));
       const watcher = await open(ok());
       const bystander = await open(ok());
+      const star = await open(ok());
       const { subscription } = await W.subscribe('dead', `${bad.url}/hook`, ['call.completed']);
+      await W.subscribe('dead', `${star.url}/all`, ['*']);
       const { secret: watcherSecret } = await W.subscribe('dead', `${watcher.url}/notices`, ['webhook.subscription.deactivated']);
       await W.subscribe('dead', `${bystander.url}/failed`, ['call.failed']);
 
@@ -536,6 +549,8 @@ describe('ringhook delivery pipeline', () => {
       await pause(300);
       assert.equal(watcher.requests.length, 1, 'one notice');
       assert.equal(bystander.requests.length, 0, 'a subscription not listening to it is not told');
+      await waitFor(() => star.bodies().some((b) => b.event === 'webhook.subscription.deactivated'), 5_000, { message: 'a * subscription is told too' });
+      assert.equal(star.bodies().filter((b) => b.event === 'webhook.subscription.deactivated').length, 1);
 
       // Fixed receiver, PATCH active:true → new events are delivered again.
       bad.recover();
@@ -546,7 +561,7 @@ describe('ringhook delivery pipeline', () => {
       assert.equal(re.json.subscription.deactivated_at, null);
       const next = uniqueId('dead-next');
       const [ack] = await W.published(item('dead', { id: next }));
-      assert.equal(ack.deliveries, 1);
+      assert.equal(ack.deliveries, 2, 'the reactivated subscription and the * one');
       await waitFor(() => bad.bodies().some((b) => b.id === next), SERIES_MS, { message: 'the new event reaches the reactivated subscription' });
       assert.equal(bad.requests.find((q) => JSON.parse(q.body).id === next).status, 200);
       const after = await W.logUntil('dead', subscription.id, (e) => e.some((x) => x.event_id === next && x.outcome === 'delivered'));

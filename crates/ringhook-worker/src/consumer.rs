@@ -129,11 +129,12 @@ async fn deliver_for_user(
     let mut deactivated = Vec::new();
     let mut retries: BTreeMap<u32, Vec<DeliveryMessage>> = BTreeMap::new();
     let mut dead = Vec::new();
+    let mut records = Vec::with_capacity(messages.len());
     for (message, done) in messages.into_iter().zip(done) {
         let sent = match done {
             Done::Skipped(why) => {
                 let record = pipeline::skipped(message.event_id.clone(), message.event, message.attempt, why, now);
-                pipeline::write_log(&kv, uid, &message.subscription_id, &record).await?;
+                records.push((message.subscription_id, record));
                 continue;
             }
             Done::Sent(sent) => sent,
@@ -188,9 +189,14 @@ async fn deliver_for_user(
             at: rfc3339(now),
             next_retry_at,
         };
-        pipeline::write_log(&kv, uid, &message.subscription_id, &record).await?;
+        records.push((message.subscription_id, record));
     }
 
+    // Log entries are separate keys: written together, not one after another.
+    let writes = records
+        .iter()
+        .map(|(subscription_id, record)| pipeline::write_log(&kv, uid, subscription_id, record));
+    join_all(writes).await.into_iter().collect::<Result<Vec<()>, _>>()?;
     if changed {
         store.save(uid, &document).await?;
     }

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod base64;
 pub mod delivery;
+pub mod dispatch;
 pub mod event;
 pub mod firebase;
 pub mod json;

@@ -264,3 +264,115 @@ fn json_writer_matches_javascript_on_generated_inputs() {
         assert_eq!(again, ours);
     }
 }
+
+mod dispatcher {
+    use js_sys::{Function, Object, Reflect, JSON};
+    use ringhook::wasm::CallEventDispatcher;
+    use wasm_bindgen::JsValue;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn event(id: &str, call: &str, ts: i64, event: &str, status: &str) -> JsValue {
+        JSON::parse(&format!(
+            r#"{{"id":"{id}","event":"{event}","callId":"{call}","status":"{status}","timestamp":{ts},"data":{{"n":1}}}}"#
+        ))
+        .unwrap()
+    }
+
+    /// A handler that pushes `callId:status` of each event it gets onto `log`.
+    fn recorder(log: &js_sys::Array) -> Function {
+        Function::new_with_args("log", "return (e) => log.push(e.callId + ':' + e.status);")
+            .call1(&JsValue::NULL, log)
+            .unwrap()
+            .into()
+    }
+
+    #[wasm_bindgen_test]
+    fn drops_duplicates_and_stale_updates_and_routes_by_type() {
+        let d = CallEventDispatcher::new(None).unwrap();
+        let (all, completed) = (js_sys::Array::new(), js_sys::Array::new());
+        d.on("*".into(), recorder(&all));
+        d.on("call.completed".into(), recorder(&completed));
+        assert!(d
+            .dispatch(event("e1", "c1", 10, "call.initiated", "initiated"))
+            .unwrap());
+        assert!(d
+            .dispatch(event("e3", "c1", 12, "call.status.changed", "in-progress"))
+            .unwrap());
+        assert!(
+            !d.dispatch(event("e2", "c1", 11, "call.status.changed", "ringing"))
+                .unwrap(),
+            "older: stale"
+        );
+        assert!(
+            !d.dispatch(event("e3", "c1", 12, "call.status.changed", "in-progress"))
+                .unwrap(),
+            "duplicate id"
+        );
+        assert!(
+            d.dispatch(event("e4", "c1", 12, "call.completed", "completed"))
+                .unwrap(),
+            "same second, later status"
+        );
+        assert!(
+            d.dispatch(event("e5", "c2", 1, "call.failed", "failed")).unwrap(),
+            "another call"
+        );
+        let text = |a: &js_sys::Array| a.join(",").as_string().unwrap();
+        assert_eq!(text(&all), "c1:initiated,c1:in-progress,c1:completed,c2:failed");
+        assert_eq!(text(&completed), "c1:completed");
+        let handler = recorder(&all);
+        d.on("call.failed".into(), handler.clone());
+        d.off("call.failed".into(), handler);
+        d.dispatch(event("e6", "c3", 1, "call.failed", "failed")).unwrap();
+        assert_eq!(all.length(), 5, "off() removed the extra handler");
+    }
+
+    #[wasm_bindgen_test]
+    fn fires_the_seeds_custom_event_on_a_target() {
+        let target: JsValue = Function::new_no_args("return new EventTarget();")
+            .call0(&JsValue::NULL)
+            .unwrap();
+        let seen = js_sys::Array::new();
+        let listen = Function::new_with_args(
+            "t, seen",
+            "t.addEventListener('callStatusChanged', (e) => seen.push(JSON.stringify(e.detail)));",
+        );
+        listen.call2(&JsValue::NULL, &target, &seen).unwrap();
+        let options = Object::new();
+        Reflect::set(&options, &"target".into(), &target).unwrap();
+        let d = CallEventDispatcher::new(Some(options)).unwrap();
+        d.dispatch(event("e1", "c9", 5, "call.completed", "completed")).unwrap();
+        assert_eq!(
+            seen.get(0).as_string().as_deref(),
+            Some(r#"{"event":"call.completed","callId":"c9","status":"completed","data":{"n":1}}"#)
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn receive_verifies_before_dispatching() {
+        let secret = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let options = Object::new();
+        Reflect::set(&options, &"secretKey".into(), &secret.into()).unwrap();
+        let d = CallEventDispatcher::new(Some(options)).unwrap();
+        let now = (js_sys::Date::now() / 1000.0) as i64;
+        let body = format!(
+            r#"{{"id":"evt_r","event":"call.completed","callId":"c1","status":"completed","timestamp":{now},"data":{{}}}}"#
+        );
+        let headers = ringhook::wasm::sign_webhook(body.clone().into(), secret.into(), None).unwrap();
+        assert!(d.receive(body.clone().into(), headers.clone()).unwrap());
+        assert!(
+            !d.receive(body.clone().into(), headers.clone()).unwrap(),
+            "a redelivery is a duplicate"
+        );
+        let forged = d
+            .receive(
+                body.replace("completed\",\"timestamp", "failed\",\"timestamp").into(),
+                headers,
+            )
+            .unwrap_err();
+        assert_eq!(
+            Reflect::get(&forged, &"code".into()).unwrap().as_string().as_deref(),
+            Some("signature_mismatch")
+        );
+    }
+}

@@ -1,6 +1,5 @@
-//! The JavaScript surface of the `ringhook` npm package: verifying and signing deliveries.
-//!
-//! Exported names are camelCase; errors are `Error` objects named `WebhookVerificationError` with a `code`.
+//! Verifying and signing deliveries: `verifyWebhookSignature`, `verifyWebhook`, `signWebhook`.
+//! Errors are `Error` objects named `WebhookVerificationError` with a `code`.
 
 use std::cell::RefCell;
 
@@ -8,6 +7,7 @@ use js_sys::{Array, Function, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::{error_with, now_seconds, type_error};
 use crate::event::event_id;
 use crate::signature::{
     self, ReceivedHeaders, SecretKey, Verifier, VerifyError, DEFAULT_TOLERANCE_SECS, WEBHOOK_ID, WEBHOOK_SIGNATURE,
@@ -75,10 +75,6 @@ export interface WebhookVerificationError extends Error {
 }
 "#;
 
-#[cfg(target_family = "wasm")]
-#[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
-
 #[wasm_bindgen]
 extern "C" {
     /// `JSON.parse` of a JS string (js-sys's binding takes a Rust `&str`, which would copy the body out again).
@@ -101,19 +97,12 @@ fn with_secret<R>(text: &str, f: impl FnOnce(&SecretKey) -> R) -> Result<R, Veri
     })
 }
 
-fn verification_error(e: &VerifyError) -> JsValue {
-    let error = js_sys::Error::new(&e.to_string());
-    error.set_name("WebhookVerificationError");
-    let _ = Reflect::set(&error, &"code".into(), &e.code().into());
-    error.into()
-}
-
-fn type_error(message: &str) -> JsValue {
-    js_sys::TypeError::new(message).into()
+pub(crate) fn verification_error(e: &VerifyError) -> JsValue {
+    error_with("WebhookVerificationError", &e.to_string(), &[("code", e.code().into())])
 }
 
 /// The raw body as bytes: a string (its UTF-8), a `Uint8Array` (Node's `Buffer` included) or an `ArrayBuffer`.
-fn body_bytes(payload: &JsValue) -> Result<Vec<u8>, JsValue> {
+pub(crate) fn body_bytes(payload: &JsValue) -> Result<Vec<u8>, JsValue> {
     if let Some(text) = payload.as_string() {
         Ok(text.into_bytes())
     } else if let Some(bytes) = payload.dyn_ref::<Uint8Array>() {
@@ -125,10 +114,6 @@ fn body_bytes(payload: &JsValue) -> Result<Vec<u8>, JsValue> {
             "the payload must be the raw body as a string, Uint8Array/Buffer or ArrayBuffer (not parsed JSON)",
         ))
     }
-}
-
-fn now_seconds() -> i64 {
-    (js_sys::Date::now() / 1000.0).floor() as i64
 }
 
 /// The seed's `verifyWebhookSignature(payload, signature, secretKey)`: `true` when `signature`
@@ -350,4 +335,23 @@ fn random_bytes() -> [u8; 10] {
         *b = (js_sys::Math::random() * 256.0) as u8;
     }
     bytes
+}
+
+/// For Fetch-API receivers (Workers, Node 18+, Deno, Bun): reads the request's raw body once, verifies it as
+/// `verifyWebhook` does, and resolves to the event (or rejects with a `WebhookVerificationError`).
+#[wasm_bindgen(js_name = verifyRequest, unchecked_return_type = "Promise<WebhookEvent>")]
+pub fn verify_request(
+    #[wasm_bindgen(unchecked_param_type = "Request")] request: JsValue,
+    #[wasm_bindgen(js_name = secretKey, unchecked_param_type = "string")] secret_key: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "VerifyOptions")] options: Option<Object>,
+) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        let read = Reflect::get(&request, &"arrayBuffer".into())?
+            .dyn_into::<Function>()
+            .map_err(|_| type_error("verifyRequest takes a Fetch API Request"))?;
+        let promise: js_sys::Promise = read.call0(&request)?.unchecked_into();
+        let body = wasm_bindgen_futures::JsFuture::from(promise).await?;
+        let headers = Reflect::get(&request, &"headers".into())?;
+        verify_webhook(body, headers, secret_key, options)
+    })
 }

@@ -1,0 +1,94 @@
+//! The JavaScript surface of the `ringhook` npm package (the `wasm` feature): verifying and signing deliveries,
+//! a typed client of the subscription API, and a dispatcher of call events for frontends.
+//! Exported names are camelCase; errors are `Error` objects with a `name` and a `code`.
+
+mod client;
+mod dispatcher;
+mod verify;
+
+use js_sys::Reflect;
+use wasm_bindgen::prelude::*;
+
+pub use client::WebhookClient;
+pub use dispatcher::CallEventDispatcher;
+pub use verify::{sign_webhook, verify_request, verify_webhook, verify_webhook_signature};
+
+#[cfg(target_family = "wasm")]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
+#[wasm_bindgen(typescript_custom_section)]
+const API_TYPES: &str = r#"
+export interface Subscription {
+  id: string;
+  webhook_url: string;
+  events: (CallEventType | "*")[];
+  active: boolean;
+  created_at: string;
+  updated_at: string;
+  failure_count: number;
+  last_failure_at: string | null;
+  last_failure_reason: string | null;
+  deactivated_at: string | null;
+}
+export interface SubscribeRequest { webhook_url: string; events: (CallEventType | "*")[] }
+export interface SubscribeResponse { success: true; subscription: Subscription; secret_key: string }
+export interface SubscriptionPatch { active?: boolean; events?: (CallEventType | "*")[]; webhook_url?: string }
+export interface RotateResponse { success: true; subscription: Subscription; secret_key: string; previous_secret_expires_at: string }
+export interface TestRequest { webhook_url: string; event_type: CallEventType }
+export interface TestResponse { success: boolean; status_code: number | null; response_time_ms: number; response_excerpt: string | null; error?: string }
+export interface DeliveryRecord {
+  event_id: string;
+  event: CallEventType;
+  attempt: number;
+  outcome: "delivered" | "failed" | "dead_lettered" | "skipped";
+  status_code: number | null;
+  duration_ms: number | null;
+  error: string | null;
+  response_excerpt: string | null;
+  at: string;
+  next_retry_at: string | null;
+}
+export interface DeliveriesResponse { success: true; deliveries: DeliveryRecord[]; cursor: string | null }
+export interface RedeliverResponse { success: true; event_id: string }
+export interface ClientOptions {
+  /** Where the API is, e.g. "https://ringhook.example.workers.dev"; default "" (same origin). */
+  baseUrl?: string;
+  /** A Firebase ID token, or a function returning one (e.g. () => auth.currentUser.getIdToken()). */
+  token?: string | (() => string | Promise<string>);
+}
+/** Thrown by WebhookClient for an answer that is not 2xx (status 0 and code "network_error" when fetch failed). */
+export interface RingHookApiError extends Error {
+  name: "RingHookApiError";
+  status: number;
+  code: string;
+}
+export interface DispatcherOptions {
+  /** Needed by receive(), not by dispatch(). */
+  secretKey?: string;
+  /** Also fire a CustomEvent on this target (e.g. window) with detail {event, callId, status, data}. */
+  target?: EventTarget;
+  /** The CustomEvent's name; default "callStatusChanged". */
+  eventName?: string;
+  toleranceSeconds?: number | null;
+}
+export type CallEventHandler = (event: WebhookEvent) => void;
+"#;
+
+/// An `Error` named `name` with extra properties.
+pub(crate) fn error_with(name: &str, message: &str, properties: &[(&str, JsValue)]) -> JsValue {
+    let error = js_sys::Error::new(message);
+    error.set_name(name);
+    for (key, value) in properties {
+        let _ = Reflect::set(&error, &(*key).into(), value);
+    }
+    error.into()
+}
+
+pub(crate) fn type_error(message: &str) -> JsValue {
+    js_sys::TypeError::new(message).into()
+}
+
+pub(crate) fn now_seconds() -> i64 {
+    (js_sys::Date::now() / 1000.0).floor() as i64
+}

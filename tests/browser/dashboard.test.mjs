@@ -1,0 +1,217 @@
+// The dashboard (www/) end to end: wrangler dev with this repo's config serves it and the API, the demo receiver
+// (www/demo-receiver/server.mjs) verifies deliveries and relays them, and Chromium drives the page.
+// Screenshots of the key steps go to tests/artifacts/.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const artifacts = path.join(root, 'tests', 'artifacts');
+const RANK = { scheduled: 0, queued: 1, initiated: 2, ringing: 3, 'in-progress': 4, completed: 5, failed: 5 };
+
+const freePort = () => new Promise((resolve) => {
+  const server = createServer().listen(0, '127.0.0.1', () => {
+    const { port } = server.address();
+    server.close(() => resolve(port));
+  });
+});
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(predicate, timeoutMs, message) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await predicate();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${typeof message === 'function' ? message() : message}`);
+    await pause(100);
+  }
+}
+
+describe('dashboard (wrangler dev + demo receiver + Chromium)', () => {
+  let wrangler, receiver, browser, page, state, base, receiverBase;
+  let wranglerOutput = '';
+  let receiverOutput = '';
+  const problems = [];
+  let shot = 0;
+  const screenshot = (name) => page.screenshot({ path: path.join(artifacts, `dashboard-${String(++shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+  const verifiedLines = (callId) => receiverOutput.split('\n').filter((l) => l.startsWith('verified ') && l.includes(` ${callId} `));
+
+  before(async () => {
+    assert.ok(readFileSync(path.join(root, 'wrangler.toml'), 'utf8').includes('directory = "www"'), 'wrangler.toml serves www/');
+    assert.ok(existsSync(path.join(root, 'www/pkg/index.js')), 'www/pkg/index.js is missing: run make pkg');
+    mkdirSync(artifacts, { recursive: true });
+
+    const [port, receiverPort] = await Promise.all([freePort(), freePort()]);
+    base = `http://127.0.0.1:${port}`;
+    receiverBase = `http://127.0.0.1:${receiverPort}`;
+    state = mkdtempSync(path.join(tmpdir(), 'ringhook-dashboard-'));
+    wrangler = spawn(path.join(root, 'node_modules/.bin/wrangler'),
+      ['dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state, '--log-level', 'warn'],
+      { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' }, detached: true });
+    wrangler.stdout.on('data', (d) => { wranglerOutput += d; });
+    wrangler.stderr.on('data', (d) => { wranglerOutput += d; });
+
+    receiver = spawn(process.execPath, [path.join(root, 'www/demo-receiver/server.mjs')],
+      { cwd: root, env: { ...process.env, PORT: String(receiverPort) } });
+    receiver.stdout.on('data', (d) => { receiverOutput += d; });
+    receiver.stderr.on('data', (d) => { receiverOutput += d; });
+    receiver.on('exit', (code, signal) => { receiverOutput += `[exited: ${code ?? signal}]\n`; });
+    wrangler.on('exit', (code, signal) => { wranglerOutput += `[exited: ${code ?? signal}]\n`; });
+
+    const browserStarted = chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
+    });
+    await waitFor(() => {
+      assert.equal(receiver.exitCode, null, `the demo receiver exited:\n${receiverOutput}`);
+      return receiverOutput.includes(`ringhook demo receiver on ${receiverBase}`);
+    }, 15_000, () => `the demo receiver's ready line:\n${receiverOutput}`);
+    await waitFor(async () => {
+      assert.equal(wrangler.exitCode, null, `wrangler dev exited:\n${wranglerOutput}`);
+      try {
+        return (await fetch(`${base}/healthz`)).ok;
+      } catch {
+        return false; // not listening yet
+      }
+    }, 90_000, () => `wrangler dev did not answer:\n${wranglerOutput}`);
+
+    browser = await browserStarted;
+    page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+    page.on('console', (msg) => ['error', 'warning'].includes(msg.type()) && problems.push(`${msg.type()}: ${msg.text()} (${msg.location().url})`));
+    page.on('dialog', (dialog) => dialog.accept());
+  });
+
+  after(async () => {
+    writeFileSync(path.join(artifacts, 'dashboard-wrangler.log'), wranglerOutput);
+    writeFileSync(path.join(artifacts, 'dashboard-receiver.log'), receiverOutput);
+    await browser?.close().catch(() => {});
+    if (receiver && receiver.exitCode === null) receiver.kill('SIGTERM');
+    if (wrangler && wrangler.exitCode === null) process.kill(-wrangler.pid, 'SIGTERM');
+    if (state) rmSync(state, { recursive: true, force: true });
+  });
+
+  it('serves the dashboard and the package from the Worker, not the demo receiver', async () => {
+    await page.goto(`${base}/?events=${encodeURIComponent(`${receiverBase}/events`)}`);
+    await page.waitForSelector('html[data-ready=true]', { timeout: 15_000 });
+    assert.equal(await page.locator('#events-url').inputValue(), `${receiverBase}/events`);
+    await page.waitForSelector('#stream-state[data-state=open]', { timeout: 10_000 });
+    assert.equal((await fetch(`${base}/demo-receiver/server.mjs`)).ok, false, '.assetsignore keeps the receiver out of the assets');
+    assert.deepEqual(problems, []);
+  });
+
+  it('signs in with an emulator token minted in the page', async () => {
+    await page.locator('#uid').fill('dash-alice');
+    await page.locator('#uid').press('Enter');
+    await page.waitForSelector('#subs-status:has-text("No webhooks yet")', { timeout: 10_000 });
+    assert.equal(await page.locator('#whoami').textContent(), 'Signed in as dash-alice');
+    assert.equal(await page.locator('#simulate').isVisible(), true, 'local mode: simulate controls');
+    await screenshot('signed-in');
+  });
+
+  it('registers the demo receiver, shows the secret once and hands it to the receiver', async () => {
+    const hook = `${receiverBase}/api/webhook`;
+    assert.equal(await page.locator('#webhook-url').inputValue(), hook, 'prefilled from the receiver setting');
+    for (const event of ['call.initiated', 'call.scheduled', 'call.status.changed', 'call.completed', 'call.failed']) {
+      await page.locator(`#register-events input[value="${event}"]`).check();
+    }
+    await page.getByRole('button', { name: 'Register', exact: true }).click();
+    const secret = page.locator('#register-secret .secret-value');
+    await secret.waitFor({ timeout: 10_000 });
+    assert.match(await secret.inputValue(), /^whsec_[A-Za-z0-9+/]{43}=$/);
+    await page.waitForSelector('#register-secret .receiver-note:has-text("Handed to the demo receiver")', { timeout: 5_000 });
+    assert.equal((await (await fetch(`${receiverBase}/`)).json()).secrets, 1);
+    const card = page.locator('#subs [data-sub-id]');
+    assert.equal(await card.count(), 1);
+    assert.equal(await card.locator('.badge').first().textContent(), 'active');
+    assert.equal(await card.locator('.url').textContent(), hook);
+    await screenshot('registered-secret');
+  });
+
+  it('simulates a completed call: its row goes through the statuses to completed', async () => {
+    await page.evaluate(() => {
+      window.seen = {};
+      window.addEventListener('callStatusChanged', (e) => { (window.seen[e.detail.callId] ??= []).push(e.detail.status); });
+    });
+    await page.locator('#sim-completed').click();
+    const row = page.locator('.call-item.status-completed');
+    await row.waitFor({ timeout: 20_000 });
+    assert.equal(await row.getAttribute('class'), 'call-item status-completed');
+    assert.equal(await row.locator('.status').textContent(), 'completed');
+    const callId = await row.getAttribute('data-call-id');
+    await waitFor(() => verifiedLines(callId).length === 4, 15_000, () => `4 verified deliveries of ${callId}:\n${receiverOutput}`);
+    await pause(200);
+    const seen = await page.evaluate((id) => window.seen[id], callId);
+    const trail = await row.locator('.trail li').allTextContents();
+    assert.deepEqual(trail, seen);
+    // Deliveries are concurrent, so one may overtake another: the dispatcher drops the stale ones, and the row
+    // only ever moves forward.
+    assert.equal(seen.at(-1), 'completed');
+    for (let i = 1; i < seen.length; i++) assert.ok(RANK[seen[i]] > RANK[seen[i - 1]], `moves forward: ${seen}`);
+    console.log(`# ${callId}: relayed ${verifiedLines(callId).map((l) => l.split(' ')[3]).join(', ')}; applied ${seen.join(' → ')}`);
+    assert.match(await page.locator('#toasts').textContent(), /completed successfully/);
+    await screenshot('call-completed');
+  });
+
+  it('simulates a failed call: status-failed with a Retry button', async () => {
+    await page.locator('#sim-failed').click();
+    const row = page.locator('.call-item.status-failed');
+    await row.waitFor({ timeout: 20_000 });
+    const retry = row.getByRole('button', { name: 'Retry' });
+    await retry.waitFor({ state: 'visible', timeout: 5_000 });
+    assert.equal(await retry.isEnabled(), true);
+    assert.equal(await row.locator('.status').textContent(), 'failed');
+    await screenshot('call-failed');
+  });
+
+  it('sends a test event and shows the receiver’s 200', async () => {
+    const card = page.locator('#subs [data-sub-id]');
+    await card.getByLabel('Test event type').selectOption('call.completed');
+    await card.getByRole('button', { name: 'Send test' }).click();
+    const result = card.locator('.test-result.ok');
+    await result.waitFor({ timeout: 15_000 });
+    const text = await result.textContent();
+    assert.match(text, /Delivered · HTTP 200 · \d+ ms/);
+    assert.match(text, /"success":true/);
+    await screenshot('test-event');
+  });
+
+  it('opens the delivery log, newest first, with more on demand', async () => {
+    const card = page.locator('#subs [data-sub-id]');
+    await card.getByRole('button', { name: 'Delivery log' }).click();
+    const entries = card.locator('.log .delivery');
+    await entries.first().waitFor({ timeout: 10_000 });
+    assert.ok(await entries.count() >= 1);
+    assert.ok(await card.locator('.log .delivery.outcome-delivered').count() >= 1);
+    const times = await entries.locator('time').evaluateAll((els) => els.map((e) => Date.parse(e.getAttribute('datetime'))));
+    for (let i = 1; i < times.length; i++) assert.ok(times[i] <= times[i - 1], 'newest first');
+    const before = await entries.count();
+    const more = card.getByRole('button', { name: 'More' });
+    if (await more.isVisible()) {
+      await more.click();
+      await waitFor(async () => (await entries.count()) > before, 10_000, 'a second page of the log');
+    }
+    console.log(`# delivery log: ${await entries.count()} entries shown`);
+    await screenshot('delivery-log');
+  });
+
+  it('is readable at 375 px and left no page errors', async () => {
+    await page.setViewportSize({ width: 375, height: 800 });
+    await screenshot('narrow-375');
+    await page.locator('#subs [data-sub-id]').screenshot({ path: path.join(artifacts, `dashboard-${String(++shot).padStart(2, '0')}-narrow-375-webhook.png`) });
+    const { overflow, wide } = await page.evaluate(() => {
+      const width = document.documentElement.clientWidth;
+      const wide = [...document.querySelectorAll('body *')].filter((el) => el.getBoundingClientRect().right > width + 1)
+        .map((el) => `${el.tagName.toLowerCase()}.${el.className}`);
+      return { overflow: document.documentElement.scrollWidth - width, wide: wide.slice(0, 8) };
+    });
+    assert.ok(overflow <= 0, `no horizontal scrolling at 375 px (overflow ${overflow}px: ${wide.join(' ')})`);
+    assert.deepEqual(problems, []);
+  });
+});
