@@ -16,6 +16,7 @@ gz() { gzip -9c "$1" | wc -c; }
 } > "$out/size.md"
 
 node bench/verify.mjs > "$out/node.md"
+node bench/browser-verify.mjs > "$out/browser.md"
 node bench/api-load.mjs > "$out/api.md"
 node bench/delivery-load.mjs > "$out/delivery.md"
 
@@ -37,6 +38,8 @@ Measured by `make bench` on {cpu}, {subprocess.run(['nproc'], capture_output=Tru
 {(out/'size.md').read_text()}
 ### Verification in Node (`node bench/verify.mjs`)
 {(out/'node.md').read_text()}
+### Verification in Chromium against WebCrypto (`node bench/browser-verify.mjs`)
+{(out/'browser.md').read_text()}
 ### Subscription API on local workerd (`node bench/api-load.mjs`)
 {(out/'api.md').read_text()}
 ### Delivery pipeline on local workerd (`node bench/delivery-load.mjs`)

@@ -153,8 +153,13 @@ function eventsFieldset(selected) {
 /** Hands a secret to the demo receiver when the webhook points at it. A local demo shortcut: real secrets stay
  * server-side (e.g. the receiver's WEBHOOK_SECRET), never in a page. */
 async function handToReceiver(secret, webhookUrl) {
-  const receiver = new URL(state.eventsUrl);
-  if (!isLocal() || new URL(webhookUrl).origin !== receiver.origin) return null;
+  let receiver;
+  try {
+    receiver = new URL(state.eventsUrl);
+    if (!isLocal() || new URL(webhookUrl).origin !== receiver.origin) return null;
+  } catch {
+    return null;
+  }
   try {
     const response = await fetch(new URL('/secret', receiver), {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret }),
@@ -202,10 +207,19 @@ function secretPanel(host, secret, webhookUrl, note) {
 
 // ---------------------------------------------------------------- register
 
+/** The demo receiver's webhook URL, beside its event stream. */
+function receiverWebhookUrl(eventsUrl) {
+  try {
+    return new URL('/api/webhook', eventsUrl).href;
+  } catch {
+    return '';
+  }
+}
+
 function setUpRegister() {
   const events = eventsFieldset(CALL_EVENTS);
   $('#register-events').replaceChildren(events);
-  $('#webhook-url').value = new URL('/api/webhook', state.eventsUrl).href;
+  $('#webhook-url').value = receiverWebhookUrl(state.eventsUrl);
   $('#register-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     const error = $('#register-error');
@@ -442,6 +456,7 @@ function subscriptionCard(initial) {
     badge.textContent = sub.active ? 'active' : 'deactivated';
     url.textContent = sub.webhook_url;
     toggle.textContent = sub.active ? 'Deactivate' : 'Reactivate';
+    toggle.className = `toggle-active${sub.active ? ' secondary' : ''}`;
     const row = (term, ...value) => [h('dt', {}, term), h('dd', {}, ...value)];
     meta.replaceChildren(
       ...row('Id', h('code', {}, sub.id)),
@@ -580,7 +595,7 @@ function setUpBoard() {
     if (state.source && value === state.eventsUrl) return disconnectStream();
     state.eventsUrl = value;
     localStorage.setItem('ringhook.eventsUrl', value);
-    $('#webhook-url').value = new URL('/api/webhook', value).href;
+    $('#webhook-url').value = receiverWebhookUrl(value);
     connectStream();
   });
   $('#events-url').addEventListener('input', () => {
@@ -638,6 +653,7 @@ async function start() {
   } catch (err) {
     boot.classList.add('error');
     boot.textContent = `Could not load the ringhook package from /pkg/index.js (${err.message}). Run make pkg, then reload.`;
+    document.querySelectorAll('main > section').forEach((section) => { section.hidden = true; });
     return;
   }
   boot.hidden = true;

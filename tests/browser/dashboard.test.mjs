@@ -45,6 +45,7 @@ describe('dashboard (wrangler dev + demo receiver + Chromium)', () => {
   before(async () => {
     assert.ok(readFileSync(path.join(root, 'wrangler.toml'), 'utf8').includes('directory = "www"'), 'wrangler.toml serves www/');
     assert.ok(existsSync(path.join(root, 'www/pkg/index.js')), 'www/pkg/index.js is missing: run make pkg');
+    assert.ok(existsSync(path.join(root, 'crates/ringhook-worker/build/index.js')), 'the Worker is not built: run make worker');
     mkdirSync(artifacts, { recursive: true });
 
     const [port, receiverPort] = await Promise.all([freePort(), freePort()]);
@@ -168,6 +169,11 @@ describe('dashboard (wrangler dev + demo receiver + Chromium)', () => {
     assert.equal(await retry.isEnabled(), true);
     assert.equal(await row.locator('.status').textContent(), 'failed');
     await screenshot('call-failed');
+    const failedId = await row.getAttribute('data-call-id');
+    await retry.click(); // simulates the call again, as a new call
+    assert.equal(await row.locator('.retry').textContent(), 'Retried');
+    await page.locator('.call-item.status-completed').nth(1).waitFor({ timeout: 20_000 });
+    assert.equal(await page.locator(`[data-call-id="${failedId}"]`).getAttribute('class'), 'call-item status-failed');
   });
 
   it('sends a test event and shows the receiver’s 200', async () => {
@@ -201,10 +207,36 @@ describe('dashboard (wrangler dev + demo receiver + Chromium)', () => {
     await screenshot('delivery-log');
   });
 
+  it('reports API errors, edits events, deactivates and reactivates, rotates the secret', async () => {
+    const card = page.locator('#subs [data-sub-id]');
+    await page.getByRole('button', { name: 'Register', exact: true }).click(); // the same URL again
+    await page.waitForSelector('#register-error:has-text("subscription_exists, HTTP 409")', { timeout: 10_000 });
+
+    await card.getByRole('button', { name: 'Edit events' }).click();
+    await card.locator('.edit-events input[value="*"]').check();
+    await card.getByRole('button', { name: 'Save events' }).click();
+    await card.locator('.meta dd', { hasText: /^\*$/ }).waitFor({ timeout: 10_000 });
+
+    await card.getByRole('button', { name: 'Deactivate' }).click();
+    await card.locator('.badge.deactivated').waitFor({ timeout: 10_000 });
+    await card.getByRole('button', { name: 'Reactivate' }).click();
+    await card.locator('.badge.active').waitFor({ timeout: 10_000 });
+
+    const first = await page.locator('#register-secret .secret-value').inputValue();
+    await card.getByRole('button', { name: 'Rotate secret' }).click(); // confirm() accepted
+    const rotated = card.locator('.secret .secret-value');
+    await rotated.waitFor({ timeout: 10_000 });
+    assert.notEqual(await rotated.inputValue(), first);
+    await card.locator('.receiver-note', { hasText: 'Handed to the demo receiver' }).waitFor({ timeout: 5_000 });
+    assert.equal((await (await fetch(`${receiverBase}/`)).json()).secrets, 2);
+    await card.getByRole('button', { name: 'Send test' }).click();
+    await card.locator('.test-result.ok').waitFor({ timeout: 15_000 });
+    await screenshot('rotated');
+  });
+
   it('is readable at 375 px and left no page errors', async () => {
     await page.setViewportSize({ width: 375, height: 800 });
     await screenshot('narrow-375');
-    await page.locator('#subs [data-sub-id]').screenshot({ path: path.join(artifacts, `dashboard-${String(++shot).padStart(2, '0')}-narrow-375-webhook.png`) });
     const { overflow, wide } = await page.evaluate(() => {
       const width = document.documentElement.clientWidth;
       const wide = [...document.querySelectorAll('body *')].filter((el) => el.getBoundingClientRect().right > width + 1)
@@ -212,6 +244,13 @@ describe('dashboard (wrangler dev + demo receiver + Chromium)', () => {
       return { overflow: document.documentElement.scrollWidth - width, wide: wide.slice(0, 8) };
     });
     assert.ok(overflow <= 0, `no horizontal scrolling at 375 px (overflow ${overflow}px: ${wide.join(' ')})`);
-    assert.deepEqual(problems, []);
+    // The only failed request is the deliberate 409 (Chromium logs every non-2xx fetch).
+    assert.deepEqual(problems.filter((p) => !/status of 409 .*\/subscribe\)$/.test(p)), []);
+  });
+
+  it('deletes the webhook after a confirm', async () => {
+    await page.locator('#subs [data-sub-id]').getByRole('button', { name: 'Delete' }).click();
+    await page.waitForSelector('#subs-status:has-text("No webhooks yet")', { timeout: 10_000 });
+    assert.equal(await page.locator('#subs [data-sub-id]').count(), 0);
   });
 });

@@ -124,7 +124,7 @@ impl WebhookClient {
     /// `new WebhookClient({ baseUrl, token })`.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "ClientOptions")] options: Option<Object>,
+        #[wasm_bindgen(unchecked_optional_param_type = "ClientOptions")] options: Option<Object>,
     ) -> Result<WebhookClient, JsValue> {
         let (mut base_url, mut token) = (String::new(), JsValue::UNDEFINED);
         if let Some(options) = options {
@@ -218,7 +218,7 @@ impl WebhookClient {
     pub fn deliveries(
         &self,
         id: &str,
-        #[wasm_bindgen(unchecked_param_type = "{ limit?: number; cursor?: string }")] page: Option<Object>,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ limit?: number; cursor?: string }")] page: Option<Object>,
     ) -> Promise {
         let mut query = Vec::new();
         if let Some(page) = &page {

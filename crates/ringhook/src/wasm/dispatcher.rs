@@ -32,7 +32,7 @@ impl CallEventDispatcher {
     /// `new CallEventDispatcher({ secretKey, target, eventName, toleranceSeconds })`.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "DispatcherOptions")] options: Option<Object>,
+        #[wasm_bindgen(unchecked_optional_param_type = "DispatcherOptions")] options: Option<Object>,
     ) -> Result<CallEventDispatcher, JsValue> {
         let get = |key: &str| {
             options

@@ -55,14 +55,14 @@ export interface SignOptions {
   timestamp?: number;
 }
 
-/** The signature headers of one delivery, lower-case names. */
-export interface SignedHeaders {
+/** The signature headers of one delivery, lower-case names (a plain object: usable as WebhookHeaders). */
+export type SignedHeaders = {
   "x-webhook-signature": string;
   "webhook-id": string;
   "webhook-timestamp": string;
   /** Space-separated `v1,<base64>` signatures; empty for a secret without the `whsec_` prefix. */
   "webhook-signature": string;
-}
+};
 
 export type VerificationErrorCode =
   | "missing_signature" | "missing_header" | "malformed_signature" | "invalid_timestamp" | "missing_timestamp"
@@ -161,7 +161,7 @@ pub fn verify_webhook(
     #[wasm_bindgen(js_name = rawBody, unchecked_param_type = "string | Uint8Array | ArrayBuffer")] raw_body: JsValue,
     #[wasm_bindgen(unchecked_param_type = "WebhookHeaders")] headers: JsValue,
     #[wasm_bindgen(js_name = secretKey, unchecked_param_type = "string")] secret_key: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "VerifyOptions")] options: Option<Object>,
+    #[wasm_bindgen(unchecked_optional_param_type = "VerifyOptions")] options: Option<Object>,
 ) -> Result<JsValue, JsValue> {
     let secret_key = secret_text(&secret_key)?;
     let (tolerance, now) = verify_options(options.as_ref())?;
@@ -278,7 +278,7 @@ fn header_values(headers: &JsValue) -> Result<[Option<String>; 4], JsValue> {
 pub fn sign_webhook(
     #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | ArrayBuffer")] payload: JsValue,
     #[wasm_bindgen(js_name = secretKeys, unchecked_param_type = "string | string[]")] secret_keys: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "SignOptions")] options: Option<Object>,
+    #[wasm_bindgen(unchecked_optional_param_type = "SignOptions")] options: Option<Object>,
 ) -> Result<JsValue, JsValue> {
     let body = body_bytes(&payload)?;
     let texts: Vec<String> = if let Some(one) = secret_keys.as_string() {
@@ -343,7 +343,7 @@ fn random_bytes() -> [u8; 10] {
 pub fn verify_request(
     #[wasm_bindgen(unchecked_param_type = "Request")] request: JsValue,
     #[wasm_bindgen(js_name = secretKey, unchecked_param_type = "string")] secret_key: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "VerifyOptions")] options: Option<Object>,
+    #[wasm_bindgen(unchecked_optional_param_type = "VerifyOptions")] options: Option<Object>,
 ) -> js_sys::Promise {
     wasm_bindgen_futures::future_to_promise(async move {
         let read = Reflect::get(&request, &"arrayBuffer".into())?
