@@ -270,6 +270,18 @@ describe('ringhook delivery pipeline', () => {
       assert.equal(r2.requests.length, 1);
     });
 
+    it('the same id twice in one request → the first is published, the second is a duplicate', async () => {
+      const r = await open(ok());
+      await W.subscribe('idem-batch', `${r.url}/hook`, ['call.completed']);
+      const id = uniqueId('idem-batch');
+      const answers = await W.published([item('idem-batch', { id }), item('idem-batch', { id, callId: 'call_second' })]);
+      assert.deepEqual(answers.map((a) => [a.id, a.deliveries, a.duplicate]), [[id, 1, false], [id, 0, true]]);
+      await received(r, 1);
+      await pause(QUIET_MS);
+      assert.equal(r.requests.length, 1);
+      assert.equal(JSON.parse(r.requests[0].body).callId, 'call_1', 'the first of the two is the one delivered');
+    });
+
     it('a message on the EVENTS queue is published like the HTTP path', async () => {
       const r = await open(ok());
       const { subscription, secret } = await W.subscribe('queue', `${r.url}/hook`, ['call.scheduled']);

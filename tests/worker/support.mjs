@@ -221,15 +221,8 @@ export async function kvDump(kv) {
   return out;
 }
 
-/** A deterministic PRNG (mulberry32), so a failing random case can be reproduced from its seed. */
-export function rng(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The deterministic PRNG of the package tests, so a failing random case can be reproduced from its seed. */
+export { rng } from '../node/support.mjs';
 
 export const RFC3339_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
 export const SUB_ID = /^sub_[0-9A-Za-z]{26}$/;

@@ -23,7 +23,7 @@ use worker::{console_error, Env, Message, MessageBatch, MessageExt};
 use crate::config::Settings;
 use crate::http::{now_seconds, CryptoRandom};
 use crate::kv_store::KvSubscriptions;
-use crate::pipeline::{self, DEAD_LETTERS, DELIVERIES};
+use crate::pipeline::{self, LogEntry, DEAD_LETTERS, DELIVERIES};
 use crate::send::{send, Sent};
 
 pub async fn consume(batch: MessageBatch<Value>, env: &Env) -> worker::Result<()> {
@@ -134,7 +134,11 @@ async fn deliver_for_user(
         let sent = match done {
             Done::Skipped(why) => {
                 let record = pipeline::skipped(message.event_id.clone(), message.event, message.attempt, why, now);
-                records.push((message.subscription_id, record));
+                records.push(LogEntry {
+                    uid: uid.to_owned(),
+                    subscription_id: message.subscription_id,
+                    record,
+                });
                 continue;
             }
             Done::Sent(sent) => sent,
@@ -189,14 +193,15 @@ async fn deliver_for_user(
             at: rfc3339(now),
             next_retry_at,
         };
-        records.push((message.subscription_id, record));
+        records.push(LogEntry {
+            uid: uid.to_owned(),
+            subscription_id: message.subscription_id.clone(),
+            record,
+        });
     }
 
     // Log entries are separate keys: written together, not one after another.
-    let writes = records
-        .iter()
-        .map(|(subscription_id, record)| pipeline::write_log(&kv, uid, subscription_id, record));
-    join_all(writes).await.into_iter().collect::<Result<Vec<()>, _>>()?;
+    pipeline::write_logs(&kv, &records).await?;
     if changed {
         store.save(uid, &document).await?;
     }
@@ -246,11 +251,13 @@ async fn notify_deactivations(
     now: i64,
 ) -> Result<(), ApiError> {
     let mut messages = Vec::new();
+    let mut skipped = Vec::new();
     for subscription in deactivated {
         let id = ringhook::event::event_id(now.max(0) as u64 * 1000, random_bytes());
         let notice = delivery::deactivation_notice(&subscription, id, now);
         let body = notice.to_body();
-        pipeline::fan_out(kv, uid, document, &notice, &body, now, &mut messages).await?;
+        pipeline::fan_out(uid, document, &notice, &body, now, &mut messages, &mut skipped);
     }
+    pipeline::write_logs(kv, &skipped).await?;
     pipeline::enqueue(env, DELIVERIES, messages, 0).await
 }

@@ -1,6 +1,6 @@
-//! ringhook on Cloudflare Workers: the subscription API, with subscriptions in KV and users signed in with
-//! Firebase. The logic lives in the core crate; this crate is the glue to the platform: requests, KV, the
-//! clock, random bytes, WebCrypto and the JWKS fetch.
+//! ringhook on Cloudflare Workers: the subscription API (subscriptions in KV, users signed in with Firebase),
+//! publishing, and the delivery pipeline on Queues. The logic lives in the core crate; this crate is the glue
+//! to the platform: requests, KV, Queues, outbound fetch, the clock, random bytes, WebCrypto and the JWKS.
 
 mod auth;
 mod config;
@@ -31,8 +31,7 @@ async fn fetch(request: Request, env: Env, _ctx: Context) -> Result<Response> {
         Err(e) => return http::error(&ApiError::internal(e), None),
     };
     let cors = settings.cors.allow(origin.as_deref());
-    let outcome = answer(request, &env, &settings).await;
-    let response = match outcome {
+    match answer(request, &env, &settings).await {
         Ok(Answer::Json(reply)) => http::json(reply.status, &reply.body, cors.as_deref()),
         Ok(Answer::OpenApi) => http::json(200, OPENAPI, cors.as_deref()),
         Ok(Answer::Preflight) => http::preflight(cors.as_deref()),
@@ -42,8 +41,7 @@ async fn fetch(request: Request, env: Env, _ctx: Context) -> Result<Response> {
             }
             http::error(&e, cors.as_deref())
         }
-    };
-    response
+    }
 }
 
 #[event(queue)]

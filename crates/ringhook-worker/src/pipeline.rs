@@ -2,7 +2,9 @@
 //! `skipped` log entry per inactive one. The HTTP publish route, the `EVENTS` queue, redelivery and the
 //! deactivation notice all come through here. Also the append-only delivery log.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use futures_util::future::join_all;
 
 use ringhook::delivery::{self, DeliveryMessage, DeliveryRecord, Outcome, LOG_TTL_SECS};
 use ringhook::publish::{Published, Ready};
@@ -53,56 +55,95 @@ pub async fn enqueue(
     Ok(())
 }
 
-/// Publishes checked events: keeps each body for redelivery, recognises repeated caller ids, fans out.
+/// Publishes checked events: keeps each body for redelivery, recognises repeated caller ids, fans out. The KV
+/// reads and writes of all the events of a request run together.
 pub async fn publish(env: &Env, ready: Vec<Ready>, now: i64) -> Result<Vec<Published>, ApiError> {
     let kv = kv(env)?;
     let store = KvSubscriptions::new(kv.clone());
-    let mut documents: HashMap<String, UserDocument> = HashMap::new();
+
+    // Caller ids published before, or earlier in this same request.
+    let earlier = join_all(ready.iter().map(|r| async {
+        match r.caller_id {
+            true => get_text(&kv, &delivery::event_key(&r.uid, &r.event.id))
+                .await
+                .map(|t| t.is_some()),
+            false => Ok(false),
+        }
+    }))
+    .await;
+    let mut in_request = HashSet::new();
+    let mut duplicate = Vec::with_capacity(ready.len());
+    for (r, seen) in ready.iter().zip(earlier) {
+        duplicate.push(seen? || !in_request.insert((r.uid.as_str(), r.event.id.as_str())));
+    }
+
+    // Each user's document, read once.
+    let uids: BTreeSet<&str> = ready
+        .iter()
+        .zip(&duplicate)
+        .filter(|(_, d)| !**d)
+        .map(|(r, _)| r.uid.as_str())
+        .collect();
+    let loaded = join_all(uids.iter().map(|uid| store.load(uid))).await;
+    let mut documents: HashMap<&str, UserDocument> = HashMap::new();
+    for (uid, document) in uids.into_iter().zip(loaded) {
+        documents.insert(uid, document?);
+    }
+
     let mut messages = Vec::new();
+    let mut skipped = Vec::new();
+    let mut bodies = Vec::new();
     let mut published = Vec::with_capacity(ready.len());
-    for Ready { uid, event, caller_id } in ready {
-        let key = delivery::event_key(&uid, &event.id);
-        if caller_id && get_text(&kv, &key).await?.is_some() {
+    for (Ready { uid, event, .. }, duplicate) in ready.iter().zip(duplicate) {
+        if duplicate {
             published.push(Published {
-                id: event.id,
+                id: event.id.clone(),
                 deliveries: 0,
                 duplicate: true,
             });
             continue;
         }
         let body = event.to_body();
-        put_text(&kv, &key, &body).await?;
-        if !documents.contains_key(&uid) {
-            documents.insert(uid.clone(), store.load(&uid).await?);
-        }
-        let document = &documents[&uid];
-        let count = fan_out(&kv, &uid, document, &event, &body, now, &mut messages).await?;
+        let deliveries = fan_out(
+            uid,
+            &documents[uid.as_str()],
+            event,
+            &body,
+            now,
+            &mut messages,
+            &mut skipped,
+        );
+        bodies.push((delivery::event_key(uid, &event.id), body));
         published.push(Published {
-            id: event.id,
-            deliveries: count,
+            id: event.id.clone(),
+            deliveries,
             duplicate: false,
         });
     }
+    let kept = join_all(bodies.iter().map(|(key, body)| put_text(&kv, key, body))).await;
+    kept.into_iter().collect::<Result<Vec<()>, _>>()?;
+    write_logs(&kv, &skipped).await?;
     enqueue(env, DELIVERIES, messages, 0).await?;
     Ok(published)
 }
 
-/// Adds a message for each active subscription the event matches to `messages`; logs the inactive ones.
-/// Returns how many deliveries it queued.
-pub async fn fan_out(
-    kv: &KvStore,
+/// Adds a message for each active subscription the event matches to `messages`, and a `skipped` log entry for
+/// each inactive one to `skipped`. Returns how many deliveries it added.
+pub fn fan_out(
     uid: &str,
     document: &UserDocument,
     event: &Event,
     body: &str,
     now: i64,
     messages: &mut Vec<DeliveryMessage>,
-) -> Result<usize, ApiError> {
+    skipped: &mut Vec<LogEntry>,
+) -> usize {
     let (active, inactive) = delivery::targets(document, event.event);
-    for subscription in &inactive {
-        let record = skipped(event.id.clone(), event.event, 1, "subscription is inactive", now);
-        write_log(kv, uid, &subscription.public.id, &record).await?;
-    }
+    skipped.extend(inactive.iter().map(|s| LogEntry {
+        uid: uid.to_owned(),
+        subscription_id: s.public.id.clone(),
+        record: self::skipped(event.id.clone(), event.event, 1, "subscription is inactive", now),
+    }));
     messages.extend(active.iter().map(|s| DeliveryMessage {
         uid: uid.to_owned(),
         subscription_id: s.public.id.clone(),
@@ -111,7 +152,25 @@ pub async fn fan_out(
         body: body.to_owned(),
         attempt: 1,
     }));
-    Ok(active.len())
+    active.len()
+}
+
+/// A log entry to append.
+pub struct LogEntry {
+    pub uid: String,
+    pub subscription_id: String,
+    pub record: DeliveryRecord,
+}
+
+/// Appends log entries, all at once (each is its own key).
+pub async fn write_logs(kv: &KvStore, entries: &[LogEntry]) -> Result<(), ApiError> {
+    let writes = join_all(
+        entries
+            .iter()
+            .map(|e| write_log(kv, &e.uid, &e.subscription_id, &e.record)),
+    )
+    .await;
+    writes.into_iter().collect::<Result<Vec<()>, _>>().map(drop)
 }
 
 pub fn skipped(event_id: String, event: ringhook::EventType, attempt: u32, why: &str, now: i64) -> DeliveryRecord {
