@@ -2,7 +2,7 @@
 // `node bench/delivery-load.mjs [--max-batch-timeout SECONDS]` after the Worker is built. One user with 1, 10 and
 // 100 subscriptions, all to one fast keep-alive receiver on 127.0.0.1 (a path per subscription). Two modes:
 // latency — one event at a time, the next published once every delivery of the last arrived (an idle pipeline);
-// throughput — N events published 10 per request, 8 requests in flight (deliveries queue behind each other).
+// throughput — N events published 25 per request, 8 requests in flight (deliveries queue behind each other).
 // Latency is the receiver's arrival time minus the start of the publish request that carried the event.
 import { BASE, signedToken, startWorker, stopJwksServer } from '../tests/worker/support.mjs';
 import { createReceiver, preciseNow } from '../tests/worker/receivers.mjs';
@@ -14,7 +14,7 @@ const arg = (name, fallback) => {
 const MAX_BATCH_TIMEOUT = Number(arg('--max-batch-timeout', '0.05'));
 const MAX_BATCH_SIZE = 100;
 const PUBLISHERS = 8;
-const PUBLISH_BATCH = 10;
+const PUBLISH_BATCH = 25;
 const SCENARIOS = [
   { mode: 'latency', subscriptions: 1, events: 30 },
   { mode: 'latency', subscriptions: 10, events: 20 },
@@ -58,7 +58,7 @@ async function scenario({ mode, subscriptions, events }) {
   const started = preciseNow();
   const arrived = () => receiver.requests.length - firstRequest;
   const publishers = mode === 'latency' ? 1 : PUBLISHERS;
-  // Throughput mode publishes 10 events per request (the API takes up to 100); latency mode one at a time.
+  // Throughput mode publishes 25 events per request (the API takes up to 100); latency mode one at a time.
   const perRequest = mode === 'latency' ? 1 : PUBLISH_BATCH;
   await Promise.all(Array.from({ length: publishers }, async () => {
     while (next < ids.length) {

@@ -159,8 +159,9 @@ async fn deliver_for_user(
 
         let (outcome, next_retry_at) = match &verdict {
             Verdict::Delivered => (Outcome::Delivered, None),
-            Verdict::Failed { .. } | Verdict::Gone if !stored.public.active => (Outcome::Failed, None),
+            // 410 Gone, or a failure that deactivated the subscription: no further attempt.
             Verdict::Gone => (Outcome::Failed, None),
+            Verdict::Failed { .. } if !stored.public.active => (Outcome::Failed, None),
             Verdict::Failed { retry_after, .. } => {
                 let jitter = f64::from(u32::from_le_bytes(random_bytes())) / f64::from(u32::MAX) * 2.0 - 1.0;
                 match policy.next_delay(message.attempt, *retry_after, jitter) {
