@@ -4,23 +4,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { freePort, launchChromium, repoRoot as root, startWranglerDev } from '../support/local.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const artifacts = path.join(root, 'tests', 'artifacts');
 const RANK = { scheduled: 0, queued: 1, initiated: 2, ringing: 3, 'in-progress': 4, completed: 5, failed: 5 };
 
-const freePort = () => new Promise((resolve) => {
-  const server = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = server.address();
-    server.close(() => resolve(port));
-  });
-});
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function waitFor(predicate, timeoutMs, message) {
@@ -34,8 +24,7 @@ async function waitFor(predicate, timeoutMs, message) {
 }
 
 describe('dashboard (wrangler dev + demo receiver + Chromium)', () => {
-  let wrangler, receiver, browser, page, state, base, receiverBase;
-  let wranglerOutput = '';
+  let wrangler, receiver, browser, page, base, receiverBase;
   let receiverOutput = '';
   const problems = [];
   let shot = 0;
@@ -48,40 +37,21 @@ describe('dashboard (wrangler dev + demo receiver + Chromium)', () => {
     assert.ok(existsSync(path.join(root, 'crates/ringhook-worker/build/index.js')), 'the Worker is not built: run make worker');
     mkdirSync(artifacts, { recursive: true });
 
-    const [port, receiverPort] = await Promise.all([freePort(), freePort()]);
-    base = `http://127.0.0.1:${port}`;
+    const receiverPort = await freePort();
     receiverBase = `http://127.0.0.1:${receiverPort}`;
-    state = mkdtempSync(path.join(tmpdir(), 'ringhook-dashboard-'));
-    wrangler = spawn(path.join(root, 'node_modules/.bin/wrangler'),
-      ['dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state, '--log-level', 'warn'],
-      { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' }, detached: true });
-    wrangler.stdout.on('data', (d) => { wranglerOutput += d; });
-    wrangler.stderr.on('data', (d) => { wranglerOutput += d; });
-
     receiver = spawn(process.execPath, [path.join(root, 'www/demo-receiver/server.mjs')],
       { cwd: root, env: { ...process.env, PORT: String(receiverPort) } });
     receiver.stdout.on('data', (d) => { receiverOutput += d; });
     receiver.stderr.on('data', (d) => { receiverOutput += d; });
     receiver.on('exit', (code, signal) => { receiverOutput += `[exited: ${code ?? signal}]\n`; });
-    wrangler.on('exit', (code, signal) => { wranglerOutput += `[exited: ${code ?? signal}]\n`; });
 
-    const browserStarted = chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
-    });
+    const browserStarted = launchChromium();
+    wrangler = await startWranglerDev();
+    base = wrangler.base;
     await waitFor(() => {
       assert.equal(receiver.exitCode, null, `the demo receiver exited:\n${receiverOutput}`);
       return receiverOutput.includes(`ringhook demo receiver on ${receiverBase}`);
     }, 15_000, () => `the demo receiver's ready line:\n${receiverOutput}`);
-    await waitFor(async () => {
-      assert.equal(wrangler.exitCode, null, `wrangler dev exited:\n${wranglerOutput}`);
-      try {
-        return (await fetch(`${base}/healthz`)).ok;
-      } catch {
-        return false; // not listening yet
-      }
-    }, 90_000, () => `wrangler dev did not answer:\n${wranglerOutput}`);
-
     browser = await browserStarted;
     page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
@@ -90,12 +60,11 @@ describe('dashboard (wrangler dev + demo receiver + Chromium)', () => {
   });
 
   after(async () => {
-    writeFileSync(path.join(artifacts, 'dashboard-wrangler.log'), wranglerOutput);
+    if (wrangler) writeFileSync(path.join(artifacts, 'dashboard-wrangler.log'), wrangler.output());
     writeFileSync(path.join(artifacts, 'dashboard-receiver.log'), receiverOutput);
     await browser?.close().catch(() => {});
     if (receiver && receiver.exitCode === null) receiver.kill('SIGTERM');
-    if (wrangler && wrangler.exitCode === null) process.kill(-wrangler.pid, 'SIGTERM');
-    if (state) rmSync(state, { recursive: true, force: true });
+    wrangler?.stop();
   });
 
   it('serves the dashboard and the package from the Worker, not the demo receiver', async () => {
