@@ -209,6 +209,8 @@ describe('ringhook delivery pipeline', () => {
         ['occurred_at not an integer', [good(), item('strict', { occurred_at: 1764355200.5 })], 1],
         ['occurred_at as a string', [good(), item('strict', { occurred_at: '2026-11-28T20:00:00Z' })], 1],
         ['uid is a number', [good(), item('strict', { uid: 42 })], 1],
+        ['an item as an array of its values', [good(), ['call.completed', 'call_x', 'completed', 'strict']], 1],
+        ['an item that is null', [good(), null], 1],
         ['101 items', Array.from({ length: 101 }, () => good()), null],
         ['empty array', [], null],
         ['a single bad object', item('strict', { status: 'exploded' }), null],

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::event::{event_id, CallStatus, Event, EventType};
-use crate::subscriptions::{parse_body, ApiError};
+use crate::subscriptions::{parse_body, parse_json, ApiError};
 
 /// The most events one request may publish.
 pub const MAX_BATCH: usize = 100;
@@ -67,34 +67,27 @@ pub struct Ready {
 
 /// Parses a request body: one event or an array of 1..=100.
 pub fn parse_request(body: &[u8]) -> Result<Vec<PublishItem>, ApiError> {
-    let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    if first == Some(&b'[') {
-        let items: Vec<PublishItem> = parse_array(body)?;
-        if items.is_empty() || items.len() > MAX_BATCH {
-            return Err(ApiError::new(
-                400,
-                "invalid_request",
-                format!("publish 1 to {MAX_BATCH} events at a time"),
-            ));
-        }
-        Ok(items)
-    } else {
-        Ok(vec![parse_body(body)?])
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'[') {
+        return Ok(vec![parse_body(body)?]);
     }
-}
-
-fn parse_array(body: &[u8]) -> Result<Vec<PublishItem>, ApiError> {
-    // Each item on its own, so an error names the item that is wrong.
-    let values: Vec<Value> = serde_json::from_slice(body)
-        .map_err(|e| ApiError::new(400, "invalid_json", format!("the request body is not valid JSON: {e}")))?;
-    values
-        .into_iter()
-        .enumerate()
-        .map(|(i, value)| {
-            serde_json::from_value(value)
-                .map_err(|e| ApiError::new(400, "invalid_request", format!("events[{i}]: {e}")))
-        })
-        .collect()
+    // Items are objects, as a single event is (derived structs would also take an array of field values);
+    // their shape is checked first, then the items are read with errors that name the item and field.
+    let shapes: Vec<Value> = parse_json(body, "events")?;
+    if shapes.is_empty() || shapes.len() > MAX_BATCH {
+        return Err(ApiError::new(
+            400,
+            "invalid_request",
+            format!("publish 1 to {MAX_BATCH} events at a time"),
+        ));
+    }
+    if let Some(i) = shapes.iter().position(|item| !item.is_object()) {
+        return Err(ApiError::new(
+            400,
+            "invalid_request",
+            format!("events[{i}]: each event must be a JSON object"),
+        ));
+    }
+    parse_json(body, "events")
 }
 
 fn is_event_id(id: &str) -> bool {
@@ -223,13 +216,37 @@ mod tests {
             (serde_json::json!({"uid": ""}), "events[1].uid"),
             (serde_json::json!({"data": [1]}), "events[1].data"),
             (serde_json::json!({"id": "no spaces"}), "events[1].id"),
-            (serde_json::json!({"extra": 1}), "events[1]: unknown field"),
+            (serde_json::json!({"extra": 1}), "events[1].extra: unknown field"),
         ];
         for (change, named) in cases {
             let err = ready(serde_json::json!([item(serde_json::json!({})), item(change.clone())])).unwrap_err();
             assert_eq!((err.status, err.code), (400, "invalid_request"), "{change}");
             assert!(err.message.starts_with(named), "{change}: {}", err.message);
         }
+        let err = ready(serde_json::json!([
+            item(serde_json::json!({})),
+            ["call.completed", "c1", "completed", "alice"]
+        ]))
+        .unwrap_err();
+        assert_eq!(
+            (err.code, err.message.as_str()),
+            ("invalid_request", "events[1]: each event must be a JSON object")
+        );
+        let err = ready(serde_json::json!([
+            item(serde_json::json!({})),
+            item(serde_json::json!({"callId": 7}))
+        ]))
+        .unwrap_err();
+        assert!(
+            err.message.starts_with("events[1].callId: invalid type"),
+            "{}",
+            err.message
+        );
+        let huge = format!(
+            "[{}]",
+            vec![item(serde_json::json!({"data": {"pad": "x".repeat(1000)}})).to_string(); 70].join(",")
+        );
+        assert_eq!(parse_request(huge.as_bytes()).unwrap_err().code, "payload_too_large");
         let too_many: Vec<Value> = (0..101).map(|_| item(serde_json::json!({}))).collect();
         assert_eq!(ready(Value::Array(too_many)).unwrap_err().code, "invalid_request");
         assert_eq!(ready(serde_json::json!([])).unwrap_err().code, "invalid_request");

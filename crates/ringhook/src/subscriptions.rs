@@ -129,17 +129,10 @@ pub fn reply<T: Serialize>(status: u16, value: &T) -> Result<Reply, ApiError> {
     })
 }
 
-/// Parses a JSON request body: malformed JSON, wrong types and unknown fields are distinct 4xx errors.
+/// Parses a JSON request body that must be an object: malformed JSON, wrong types, unknown fields and
+/// arrays of field values are distinct 4xx errors, and the message names the field at fault.
 pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::new(
-            413,
-            "payload_too_large",
-            format!("the request body is over {MAX_BODY_BYTES} bytes"),
-        ));
-    }
-    let invalid_json =
-        |e: &serde_json::Error| ApiError::new(400, "invalid_json", format!("the request body is not valid JSON: {e}"));
+    check_size(body)?;
     // Derived structs would also take an array of field values; the API takes objects only.
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
@@ -147,20 +140,49 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             Err(e) => invalid_json(&e),
         });
     }
+    parse_json(body, "")
+}
+
+/// Parses a JSON request body of any shape. A field at fault is named after `prefix`: with `events`, an error
+/// in the second item's status reads `events[1].status: …`.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8], prefix: &str) -> Result<T, ApiError> {
+    check_size(body)?;
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let (field, inner) = (e.path().to_string(), e.inner());
+        let inner = e.inner();
         if !inner.is_data() {
-            invalid_json(inner)
-        } else if field == "." {
-            ApiError::new(400, "invalid_request", inner.to_string())
-        } else {
-            // Name the field: "events: invalid type: string, expected a sequence".
-            ApiError::new(400, "invalid_request", format!("{field}: {inner}"))
+            return invalid_json(inner);
         }
+        let path = e.path().to_string();
+        let field = match path.as_str() {
+            "." => prefix.to_owned(),
+            p if p.starts_with('[') || prefix.is_empty() => format!("{prefix}{p}"),
+            p => format!("{prefix}.{p}"),
+        };
+        let message = if field.is_empty() {
+            inner.to_string()
+        } else {
+            format!("{field}: {inner}")
+        };
+        ApiError::new(400, "invalid_request", message)
     })?;
     deserializer.end().map_err(|e| invalid_json(&e))?;
     Ok(value)
+}
+
+fn check_size(body: &[u8]) -> Result<(), ApiError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(
+            413,
+            "payload_too_large",
+            format!("the request body is over {MAX_BODY_BYTES} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+fn invalid_json(e: &serde_json::Error) -> ApiError {
+    ApiError::new(400, "invalid_json", format!("the request body is not valid JSON: {e}"))
 }
 
 /// The optional body of a rotation: nothing, or `{}`.
