@@ -7,21 +7,20 @@
 //! two batches for the same user running at the same time can overwrite each other's count (KV has no atomic
 //! update), so the count, and thus the moment of deactivation, can lag by the attempts of a concurrent batch.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use futures_util::future::join_all;
 use ringhook::delivery::{self, DeliveryMessage, DeliveryRecord, Outcome, Verdict};
 use ringhook::publish::{self, PublishItem};
-use ringhook::secret_box::StorageKey;
 use ringhook::signature::SecretKey;
-use ringhook::store::{StoredSubscription, SubscriptionStore, UserDocument};
-use ringhook::subscriptions::{ApiError, Random};
+use ringhook::store::{SubscriptionStore, UserDocument};
+use ringhook::subscriptions::ApiError;
 use ringhook::time::rfc3339;
 use serde_json::Value;
 use worker::{console_error, Env, Message, MessageBatch, MessageExt};
 
 use crate::config::Settings;
-use crate::http::{now_seconds, CryptoRandom};
+use crate::http::{now_seconds, random_bytes};
 use crate::kv_store::KvSubscriptions;
 use crate::pipeline::{self, LogEntry, DEAD_LETTERS, DELIVERIES};
 use crate::send::{send, Sent};
@@ -73,34 +72,8 @@ async fn publish_from_queue(env: &Env, body: &Value) -> Result<(), ApiError> {
     let item: PublishItem = serde_json::from_value(body.clone())
         .map_err(|e| ApiError::new(400, "invalid_request", format!("EVENTS message: {e}")))?;
     let now = now_seconds();
-    let ready = publish::prepare(vec![item], now, || random_bytes())?;
+    let ready = publish::prepare(vec![item], now, random_bytes)?;
     pipeline::publish(env, ready, now).await.map(drop)
-}
-
-fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
-    CryptoRandom.fill(&mut bytes);
-    bytes
-}
-
-/// The signing secrets of a subscription: the current one, and the previous one while its overlap lasts.
-pub fn secrets(key: &StorageKey, stored: &StoredSubscription, now: i64) -> Result<Vec<SecretKey>, ApiError> {
-    let id = &stored.public.id;
-    let mut sealed = vec![&stored.secret];
-    sealed.extend(
-        stored
-            .previous_secret
-            .iter()
-            .filter(|p| p.expires_at > now)
-            .map(|p| &p.sealed),
-    );
-    sealed
-        .into_iter()
-        .map(|s| {
-            let text = key.open(s, id)?;
-            SecretKey::parse(&text).map_err(|e| ApiError::internal(format!("stored secret of {id}: {e}")))
-        })
-        .collect()
 }
 
 enum Done {
@@ -119,9 +92,16 @@ async fn deliver_for_user(
     let mut document = store.load(uid).await?;
     let now = now_seconds();
 
+    // Each subscription's secrets are opened once for the batch, however many of its messages it holds.
+    let mut keys: HashMap<&str, Vec<SecretKey>> = HashMap::new();
+    for stored in document.subscriptions.iter().filter(|s| s.public.active) {
+        if messages.iter().any(|m| m.subscription_id == stored.public.id) {
+            keys.insert(&stored.public.id, stored.signing_secrets(&settings.storage_key, now)?);
+        }
+    }
     let attempts = messages
         .iter()
-        .map(|message| attempt(settings, &document, message, now));
+        .map(|message| attempt(settings, &document, &keys, message));
     let done: Vec<Done> = join_all(attempts).await.into_iter().collect::<Result<_, _>>()?;
 
     let policy = &settings.delivery.policy;
@@ -216,8 +196,8 @@ async fn deliver_for_user(
 async fn attempt(
     settings: &Settings,
     document: &UserDocument,
+    keys: &HashMap<&str, Vec<SecretKey>>,
     message: &DeliveryMessage,
-    now: i64,
 ) -> Result<Done, ApiError> {
     let Some(stored) = document
         .subscriptions
@@ -226,16 +206,16 @@ async fn attempt(
     else {
         return Ok(Done::Skipped("subscription was deleted"));
     };
-    if !stored.public.active {
+    // Only active subscriptions have their secrets opened.
+    let Some(secrets) = keys.get(stored.public.id.as_str()) else {
         return Ok(Done::Skipped("subscription is inactive"));
-    }
-    let secrets = secrets(&settings.storage_key, stored, now)?;
+    };
     let sent = send(
         &stored.public.webhook_url,
         &message.body,
         &message.event_id,
         message.event,
-        &secrets,
+        secrets,
         settings.delivery.timeout_ms,
     )
     .await;

@@ -5,14 +5,14 @@ use ringhook::api::{DeliveriesResponse, RedeliverResponse, TestRequest, TestResp
 use ringhook::delivery::{self, DeliveryMessage, DeliveryRecord, Outcome};
 use ringhook::event::event_id;
 use ringhook::store::SubscriptionStore;
-use ringhook::subscriptions::{find, parse_body, reply, ApiError, Random, Reply};
+use ringhook::subscriptions::{find, parse_body, reply, ApiError, Reply};
 use ringhook::time::rfc3339;
 use ringhook::{Event, EventType};
 use worker::kv::KvStore;
 use worker::Env;
 
 use crate::config::Settings;
-use crate::http::CryptoRandom;
+use crate::http::random_bytes;
 use crate::kv_store::KvSubscriptions;
 use crate::pipeline::{self, DELIVERIES};
 
@@ -42,10 +42,8 @@ pub async fn test(env: &Env, settings: &Settings, uid: &str, body: &[u8], now: i
         })?;
     limit_tests(&kv, uid, settings.delivery.test_per_minute, now).await?;
 
-    let mut random = [0u8; 10];
-    CryptoRandom.fill(&mut random);
-    let event = delivery::sample_event(event_type, event_id(now.max(0) as u64 * 1000, random), now);
-    let secrets = crate::consumer::secrets(&settings.storage_key, stored, now)?;
+    let event = delivery::sample_event(event_type, event_id(now.max(0) as u64 * 1000, random_bytes()), now);
+    let secrets = stored.signing_secrets(&settings.storage_key, now)?;
     let sent = crate::send::send(
         &stored.public.webhook_url,
         &event.to_body(),
@@ -55,12 +53,8 @@ pub async fn test(env: &Env, settings: &Settings, uid: &str, body: &[u8], now: i
         settings.delivery.timeout_ms,
     )
     .await;
-    let delivered = matches!(sent.attempt.status, Some(200..=299));
-    let error = match delivery::judge(&sent.attempt) {
-        delivery::Verdict::Delivered => None,
-        delivery::Verdict::Gone => Some("HTTP 410 Gone".to_owned()),
-        delivery::Verdict::Failed { reason, .. } => Some(reason),
-    };
+    let error = delivery::judge(&sent.attempt).failure_reason();
+    let delivered = error.is_none();
     let record = DeliveryRecord {
         event_id: event.id.clone(),
         event: event_type,

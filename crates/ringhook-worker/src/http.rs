@@ -84,6 +84,13 @@ pub fn subtle() -> std::result::Result<SubtleCrypto, ApiError> {
     Ok(crypto()?.subtle())
 }
 
+/// `N` bytes from the platform's CSPRNG.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    CryptoRandom.fill(&mut bytes);
+    bytes
+}
+
 /// `crypto.getRandomValues`: the platform's CSPRNG.
 pub struct CryptoRandom;
 

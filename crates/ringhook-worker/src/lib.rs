@@ -14,7 +14,7 @@ mod send;
 use ringhook::api::HealthResponse;
 use ringhook::publish::{self, PublishResponse};
 use ringhook::routes::{self, Route, RouteError};
-use ringhook::subscriptions::{reply, ApiError, Random, Reply, Service, MAX_BODY_BYTES};
+use ringhook::subscriptions::{reply, ApiError, Reply, Service, MAX_BODY_BYTES};
 use worker::{console_error, event, Context, Env, MessageBatch, Request, Response, Result};
 
 use crate::config::Settings;
@@ -97,11 +97,7 @@ async fn answer(mut request: Request, env: &Env, settings: &Settings) -> std::re
     if route == Route::Publish {
         check_call_system(authorization.as_deref(), settings)?;
         let body = read_body(&mut request).await?;
-        let ready = publish::prepare(publish::parse_request(&body)?, now, || {
-            let mut bytes = [0u8; 10];
-            http::CryptoRandom.fill(&mut bytes);
-            bytes
-        })?;
+        let ready = publish::prepare(publish::parse_request(&body)?, now, http::random_bytes)?;
         let events = pipeline::publish(env, ready, now).await?;
         return reply(202, &PublishResponse { success: true, events }).map(Answer::Json);
     }

@@ -105,6 +105,17 @@ pub enum Verdict {
     },
 }
 
+impl Verdict {
+    /// What the log and the subscription show for a failed attempt; `None` for a delivered one.
+    pub fn failure_reason(&self) -> Option<String> {
+        match self {
+            Self::Delivered => None,
+            Self::Gone => Some("HTTP 410 Gone: the receiver asked to be removed".to_owned()),
+            Self::Failed { reason, .. } => Some(reason.clone()),
+        }
+    }
+}
+
 /// Judges an attempt.
 pub fn judge(attempt: &Attempt) -> Verdict {
     match attempt.status {
@@ -144,11 +155,7 @@ pub fn apply(subscription: &mut Subscription, verdict: &Verdict, policy: &RetryP
         Verdict::Gone | Verdict::Failed { .. } => {
             subscription.failure_count = subscription.failure_count.saturating_add(1);
             subscription.last_failure_at = Some(rfc3339(now));
-            subscription.last_failure_reason = Some(match verdict {
-                Verdict::Gone => "HTTP 410 Gone: the receiver asked to be removed".to_owned(),
-                Verdict::Failed { reason, .. } => reason.clone(),
-                Verdict::Delivered => unreachable!(),
-            });
+            subscription.last_failure_reason = verdict.failure_reason();
             let exhausted = matches!(verdict, Verdict::Gone) || subscription.failure_count >= policy.deactivate_after;
             if exhausted && subscription.active {
                 subscription.active = false;

@@ -12,7 +12,8 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::api::Subscription;
-use crate::secret_box::Sealed;
+use crate::secret_box::{SealError, Sealed, StorageKey};
+use crate::signature::SecretKey;
 
 /// One user's subscriptions as stored.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -32,6 +33,22 @@ pub struct StoredSubscription {
     /// The secret before the last rotation, valid for signing until `expires_at`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_secret: Option<PreviousSecret>,
+}
+
+impl StoredSubscription {
+    /// The secrets that sign a delivery at `now`: the current one first, then the previous one while its
+    /// overlap lasts.
+    pub fn signing_secrets(&self, key: &StorageKey, now: i64) -> Result<Vec<SecretKey>, SealError> {
+        let previous = self
+            .previous_secret
+            .iter()
+            .filter(|p| p.expires_at > now)
+            .map(|p| &p.sealed);
+        std::iter::once(&self.secret)
+            .chain(previous)
+            .map(|sealed| SecretKey::parse(&key.open(sealed, &self.public.id)?).map_err(|_| SealError::Tampered))
+            .collect()
+    }
 }
 
 /// A rotated-out secret still in its overlap window.
@@ -87,5 +104,48 @@ impl SubscriptionStore for MemoryStore {
         let text = serde_json::to_string(document).map_err(|e| StoreError(e.to_string()))?;
         self.values.borrow_mut().insert(user_key(uid), text);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::EventSelector;
+
+    #[test]
+    fn the_previous_secret_signs_until_its_overlap_ends() {
+        let key = StorageKey::from_base64(&crate::base64::encode(&[3; 32])).unwrap();
+        let (current, previous) = (SecretKey::generate([1; 32]), SecretKey::generate([2; 32]));
+        let stored = StoredSubscription {
+            public: Subscription {
+                id: "sub_1".into(),
+                webhook_url: "https://example.com/".into(),
+                events: vec![EventSelector::All],
+                active: true,
+                created_at: String::new(),
+                updated_at: String::new(),
+                failure_count: 0,
+                last_failure_at: None,
+                last_failure_reason: None,
+                deactivated_at: None,
+            },
+            secret: key.seal(current.expose(), "sub_1", [4; 12]),
+            previous_secret: Some(PreviousSecret {
+                sealed: key.seal(previous.expose(), "sub_1", [5; 12]),
+                expires_at: 100,
+            }),
+        };
+        let names = |now| {
+            stored
+                .signing_secrets(&key, now)
+                .unwrap()
+                .iter()
+                .map(|s| s.expose().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(99), vec![current.expose(), previous.expose()]);
+        assert_eq!(names(100), vec![current.expose()]);
+        let other = StorageKey::from_base64(&crate::base64::encode(&[9; 32])).unwrap();
+        assert_eq!(stored.signing_secrets(&other, 0).unwrap_err(), SealError::Tampered);
     }
 }
