@@ -21,7 +21,7 @@ use worker::{console_error, Env, Message, MessageBatch, MessageExt};
 
 use crate::config::Settings;
 use crate::http::{now_seconds, random_bytes};
-use crate::kv_store::KvSubscriptions;
+use crate::kv_store::{self, KvSubscriptions};
 use crate::pipeline::{self, LogEntry, DEAD_LETTERS, DELIVERIES};
 use crate::send::{send, Sent};
 
@@ -87,7 +87,7 @@ async fn deliver_for_user(
     uid: &str,
     messages: Vec<DeliveryMessage>,
 ) -> Result<(), ApiError> {
-    let kv = pipeline::kv(env)?;
+    let kv = kv_store::kv(env)?;
     let store = KvSubscriptions::new(kv.clone());
     let mut document = store.load(uid).await?;
     let now = now_seconds();

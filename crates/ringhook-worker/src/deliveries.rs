@@ -13,7 +13,7 @@ use worker::Env;
 
 use crate::config::Settings;
 use crate::http::random_bytes;
-use crate::kv_store::KvSubscriptions;
+use crate::kv_store::{self, KvSubscriptions};
 use crate::pipeline::{self, DELIVERIES};
 
 /// `POST /test`: a signed sample event to one of the user's subscriptions, now.
@@ -27,19 +27,15 @@ pub async fn test(env: &Env, settings: &Settings, uid: &str, body: &[u8], now: i
         })?;
     let url = worker::Url::parse(&request.webhook_url)
         .map_err(|e| ApiError::new(400, "invalid_url", format!("webhook_url is not a valid URL: {e}")))?;
-    let kv = pipeline::kv(env)?;
+    let kv = kv_store::kv(env)?;
     let document = KvSubscriptions::new(kv.clone()).load(uid).await?;
-    let stored = document
-        .subscriptions
-        .iter()
-        .find(|s| s.public.webhook_url == url.as_str())
-        .ok_or_else(|| {
-            ApiError::new(
-                404,
-                "not_found",
-                "no subscription of yours has this webhook_url: subscribe it first",
-            )
-        })?;
+    let stored = document.with_url(url.as_str(), None).ok_or_else(|| {
+        ApiError::new(
+            404,
+            "not_found",
+            "no subscription of yours has this webhook_url: subscribe it first",
+        )
+    })?;
     limit_tests(&kv, uid, settings.delivery.test_per_minute, now).await?;
 
     let event = delivery::sample_event(event_type, event_id(now.max(0) as u64 * 1000, random_bytes()), now);
@@ -118,7 +114,7 @@ pub async fn log(env: &Env, uid: &str, id: &str, query: &[(String, String)]) -> 
             _ => {}
         }
     }
-    let kv = pipeline::kv(env)?;
+    let kv = kv_store::kv(env)?;
     let document = KvSubscriptions::new(kv.clone()).load(uid).await?;
     find(&document, id)?;
 
@@ -155,7 +151,7 @@ pub async fn log(env: &Env, uid: &str, id: &str, query: &[(String, String)]) -> 
 
 /// `POST /subscriptions/{id}/deliveries/{event_id}/redeliver`: a new series of attempts of a kept event.
 pub async fn redeliver(env: &Env, uid: &str, id: &str, event_id: &str) -> Result<Reply, ApiError> {
-    let kv = pipeline::kv(env)?;
+    let kv = kv_store::kv(env)?;
     let document = KvSubscriptions::new(kv.clone()).load(uid).await?;
     find(&document, id)?;
     let body = pipeline::get_text(&kv, &delivery::event_key(uid, event_id))

@@ -1,10 +1,18 @@
 //! The subscription store on Workers KV (the layout is described in `ringhook::store`).
 
 use ringhook::store::{user_key, StoreError, SubscriptionStore, UserDocument};
+use ringhook::subscriptions::ApiError;
 use worker::kv::KvStore;
+use worker::Env;
 
 /// The KV binding that holds subscriptions.
 pub const BINDING: &str = "SUBSCRIPTIONS";
+
+/// The KV namespace of the `SUBSCRIPTIONS` binding.
+pub fn kv(env: &Env) -> Result<KvStore, ApiError> {
+    env.kv(BINDING)
+        .map_err(|e| ApiError::internal(format!("KV binding {BINDING}: {e}")))
+}
 
 pub struct KvSubscriptions {
     kv: KvStore,

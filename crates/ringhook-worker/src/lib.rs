@@ -118,7 +118,7 @@ async fn answer(mut request: Request, env: &Env, settings: &Settings) -> std::re
         }
         Route::Redeliver(id, event_id) => deliveries::redeliver(env, &uid, id, event_id).await?,
         _ => {
-            let store = KvSubscriptions::new(pipeline::kv(env)?);
+            let store = KvSubscriptions::new(kv_store::kv(env)?);
             let config = &settings.api;
             let mut service = Service {
                 store: &store,

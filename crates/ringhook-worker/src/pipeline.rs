@@ -15,7 +15,7 @@ use ringhook::Event;
 use worker::kv::KvStore;
 use worker::{Env, Queue};
 
-use crate::kv_store::{self, KvSubscriptions};
+use crate::kv_store::{kv, KvSubscriptions};
 
 /// The queue of deliveries to make.
 pub const DELIVERIES: &str = "DELIVERIES";
@@ -23,11 +23,6 @@ pub const DELIVERIES: &str = "DELIVERIES";
 pub const DEAD_LETTERS: &str = "DEAD_LETTERS";
 /// Cloudflare Queues' `sendBatch` limit.
 const SEND_BATCH_MAX: usize = 100;
-
-pub fn kv(env: &Env) -> Result<KvStore, ApiError> {
-    env.kv(kv_store::BINDING)
-        .map_err(|e| ApiError::internal(format!("KV binding {}: {e}", kv_store::BINDING)))
-}
 
 pub fn queue(env: &Env, binding: &str) -> Result<Queue, ApiError> {
     env.queue(binding)

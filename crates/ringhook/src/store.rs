@@ -35,6 +35,15 @@ pub struct StoredSubscription {
     pub previous_secret: Option<PreviousSecret>,
 }
 
+impl UserDocument {
+    /// The subscription that delivers to `url` (a normalised webhook URL), other than `except`.
+    pub fn with_url(&self, url: &str, except: Option<&str>) -> Option<&StoredSubscription> {
+        self.subscriptions
+            .iter()
+            .find(|s| s.public.webhook_url == url && Some(s.public.id.as_str()) != except)
+    }
+}
+
 impl StoredSubscription {
     /// The secrets that sign a delivery at `now`: the current one first, then the previous one while its
     /// overlap lasts.

@@ -268,11 +268,7 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
         let url = validate::webhook_url(&request.webhook_url, self.config.url_policy)?;
         let events = validate::events(&request.events)?;
         let mut document = self.store.load(uid).await?;
-        if let Some(existing) = document
-            .subscriptions
-            .iter()
-            .find(|s| s.public.webhook_url == url.as_str())
-        {
+        if let Some(existing) = document.with_url(url.as_str(), None) {
             return Err(ApiError::new(
                 409,
                 "subscription_exists",
@@ -341,21 +337,13 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
         let events = patch.events.as_deref().map(validate::events).transpose()?;
         let mut document = self.store.load(uid).await?;
         if let Some(url) = &url {
-            if let Some(other) = document
-                .subscriptions
-                .iter()
-                .find(|s| s.public.id != id && s.public.webhook_url == url.as_str())
-            {
+            if let Some(other) = document.with_url(url.as_str(), Some(id)) {
                 let message = format!("{} already has this webhook_url", other.public.id);
                 return Err(ApiError::new(409, "subscription_exists", message));
             }
         }
         let now = rfc3339(self.now);
-        let stored = document
-            .subscriptions
-            .iter_mut()
-            .find(|s| s.public.id == id)
-            .ok_or_else(|| ApiError::no_subscription(id))?;
+        let stored = find_mut(&mut document, id)?;
         let public = &mut stored.public;
         if let Some(url) = url {
             public.webhook_url = url.into();
@@ -392,11 +380,7 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
         let secret = SecretKey::generate(self.bytes());
         let nonce = self.bytes();
         let expires_at = self.now + SECRET_OVERLAP_SECS;
-        let stored = document
-            .subscriptions
-            .iter_mut()
-            .find(|s| s.public.id == id)
-            .ok_or_else(|| ApiError::no_subscription(id))?;
+        let stored = find_mut(&mut document, id)?;
         let sealed = self.key.seal(secret.expose(), id, nonce);
         let previous = std::mem::replace(&mut stored.secret, sealed);
         stored.previous_secret = Some(PreviousSecret {
@@ -422,6 +406,15 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
         self.random.fill(&mut buf);
         buf
     }
+}
+
+/// The user's subscription `id`, to change, or `404 not_found` (also for another user's id).
+fn find_mut<'d>(document: &'d mut UserDocument, id: &str) -> Result<&'d mut StoredSubscription, ApiError> {
+    document
+        .subscriptions
+        .iter_mut()
+        .find(|s| s.public.id == id)
+        .ok_or_else(|| ApiError::no_subscription(id))
 }
 
 /// The user's subscription `id`, or `404 not_found` (also for another user's id).
