@@ -27,7 +27,7 @@ pub struct AuthSettings {
 struct KeyCache {
     url: String,
     keys: HashMap<String, CryptoKey>,
-    expires_at: i64,
+    expires_at_ms: f64,
 }
 
 thread_local! {
@@ -48,13 +48,13 @@ pub async fn user_id(authorization: Option<&str>, settings: &AuthSettings, now: 
     };
     let checked = firebase::check(token, &audience, now).map_err(|AuthError(m)| unauthorized(m))?;
     if let Some(pending) = &checked.signature {
-        verify_signature(pending, settings, now).await?;
+        verify_signature(pending, settings).await?;
     }
     Ok(checked.uid)
 }
 
-async fn verify_signature(pending: &PendingSignature, settings: &AuthSettings, now: i64) -> Result<(), ApiError> {
-    let key = key_for(&pending.kid, settings, now).await?;
+async fn verify_signature(pending: &PendingSignature, settings: &AuthSettings) -> Result<(), ApiError> {
+    let key = key_for(&pending.kid, settings).await?;
     let algorithm = rsa_algorithm()?;
     let promise = subtle()?
         .verify_with_object_and_u8_array_and_u8_array(
@@ -74,26 +74,28 @@ async fn verify_signature(pending: &PendingSignature, settings: &AuthSettings, n
     }
 }
 
-fn cached(kid: &str, url: &str, now: i64) -> Option<Option<CryptoKey>> {
+fn cached(kid: &str, url: &str, now_ms: f64) -> Option<Option<CryptoKey>> {
     KEYS.with(|cell| {
         let cache = cell.borrow();
-        let cache = cache.as_ref().filter(|c| c.url == url && c.expires_at > now)?;
+        let cache = cache.as_ref().filter(|c| c.url == url && c.expires_at_ms > now_ms)?;
         Some(cache.keys.get(kid).cloned())
     })
 }
 
-async fn key_for(kid: &str, settings: &AuthSettings, now: i64) -> Result<CryptoKey, ApiError> {
-    let found = match cached(kid, &settings.jwks_url, now) {
+async fn key_for(kid: &str, settings: &AuthSettings) -> Result<CryptoKey, ApiError> {
+    // Milliseconds: a cache timed in whole seconds could expire a moment after it was filled.
+    let now_ms = js_sys::Date::now();
+    let found = match cached(kid, &settings.jwks_url, now_ms) {
         Some(found) => found,
         None => {
             let (keys, max_age) = fetch_keys(&settings.jwks_url).await?;
             let found = keys.get(kid).cloned();
-            let expires_at = now + max_age as i64;
+            let expires_at_ms = now_ms + max_age as f64 * 1000.0;
             KEYS.with(|cell| {
                 *cell.borrow_mut() = Some(KeyCache {
                     url: settings.jwks_url.clone(),
                     keys,
-                    expires_at,
+                    expires_at_ms,
                 })
             });
             found
