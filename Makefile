@@ -37,7 +37,7 @@ test-native:
 
 # The core's JavaScript surface inside Node and headless Chromium; the client against the Worker (wrangler dev).
 test-wasm:
-	scripts/test-wasm.sh
+	node scripts/test-wasm.mjs
 
 # The built package through its entry points: Node (ESM and CommonJS), workerd, Chromium.
 test-pkg:
