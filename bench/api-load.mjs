@@ -1,6 +1,7 @@
 // Latency of the subscription API on local workerd (Miniflare, in-memory KV) at 1, 10 and 50 concurrent clients,
 // about 1,000 requests per row: `node bench/api-load.mjs [--json FILE]` after `make worker`. Each client is its
 // own users (emulator tokens): every subscribe is a new user's first subscription; list reads a document of one.
+// Each level also measures a three-line JavaScript Worker, the floor any Worker meets on this machine.
 import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
@@ -26,6 +27,13 @@ const mf = new Miniflare({
   },
 });
 const url = await mf.ready;
+// The runtime's floor: a Worker of three lines of JavaScript, answering a constant, in the same local workerd.
+const plain = new Miniflare({
+  modules: true,
+  script: 'export default { fetch: () => new Response(\'{"ok":true}\', { headers: { "content-type": "application/json" } }) };',
+  compatibilityDate: '2025-09-01',
+});
+const plainUrl = await plain.ready;
 
 const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
 function token(uid) {
@@ -62,14 +70,15 @@ const results = [];
 for (const clients of LEVELS) {
   // A user per subscribe request, so every document has one subscription, whatever the concurrency.
   const auth = (c, i = 0) => ({ authorization: `Bearer ${token(`load-${clients}-${c}-${i}`)}`, 'content-type': 'application/json' });
-  // The floor: a route that neither authenticates nor touches KV, through the same runtime and client.
+  // The floors: an empty JavaScript Worker, and ringhook's route that neither authenticates nor touches KV.
+  results.push(await phase('plain JavaScript Worker (the runtime floor)', clients, () => fetch(plainUrl)));
   results.push(await phase('healthz (baseline: no auth, no KV)', clients, () => fetch(`${url}healthz`)));
   results.push(await phase('subscribe', clients, (c, i) => fetch(`${url}api/v6/call/webhook/subscribe`, {
     method: 'POST', headers: auth(c, i), body: JSON.stringify({ webhook_url: 'http://127.0.0.1:9/hook', events: ['*'] }),
   })));
   results.push(await phase('list', clients, (c) => fetch(`${url}api/v6/call/webhook/subscriptions`, { headers: auth(c) })));
 }
-await mf.dispose();
+await Promise.all([mf.dispose(), plain.dispose()]);
 
 const wasm = readFileSync(new URL('index_bg.wasm', build));
 const js = readFileSync(new URL('index.js', build));

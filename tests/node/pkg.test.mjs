@@ -213,6 +213,14 @@ describe('argument checks', () => {
     for (const bad of [12, true, {}, null, undefined, []]) assert.equal(verifyWebhookSignature(body, bad, SECRET), false, String(bad));
   });
 
+  it('string bodies are signed as their UTF-8 bytes, three-byte characters and lone surrogates included', () => {
+    for (const text of ['€'.repeat(5000), 'a\ud800b', '\udfff', '😀'.repeat(700) + 'é', 'x'.repeat(70000)]) {
+      const expected = xSignature(Buffer.from(text), SECRET);
+      assert.equal(verifyWebhookSignature(text, expected, SECRET), true, text.slice(0, 8));
+      assert.equal(verifyWebhookSignature(text + ' ', expected, SECRET), false, text.slice(0, 8));
+    }
+  });
+
   it('a repeated header given as an array is read by its first value', () => {
     assert.equal(verifyWebhookSignature(body, [sig], SECRET), true);
     assert.equal(verifyWebhook(body, { 'x-webhook-signature': [sig] }, SECRET, { now: 1764355200 }).callId, JSON.parse(body).callId);

@@ -6,7 +6,7 @@ mod client;
 mod dispatcher;
 mod verify;
 
-use js_sys::Reflect;
+use js_sys::{JsString, Reflect};
 use wasm_bindgen::prelude::*;
 
 pub use client::WebhookClient;
@@ -74,6 +74,36 @@ export interface DispatcherOptions {
 }
 export type CallEventHandler = (event: WebhookEvent) => void;
 "#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The platform's `TextEncoder` (browsers, Node.js, Workers).
+    type TextEncoder;
+    #[wasm_bindgen(constructor)]
+    fn new() -> TextEncoder;
+    /// Writes `text` as UTF-8 straight into wasm memory.
+    #[wasm_bindgen(method, js_name = encodeInto)]
+    fn encode_into(this: &TextEncoder, text: &JsString, into: &mut [u8]) -> EncodeProgress;
+
+    /// What `encodeInto` returns.
+    type EncodeProgress;
+    #[wasm_bindgen(method, getter)]
+    fn written(this: &EncodeProgress) -> u32;
+}
+
+thread_local! {
+    static ENCODER: TextEncoder = TextEncoder::new();
+}
+
+/// A JS string's UTF-8 bytes, written by the engine's `TextEncoder.encodeInto`: for a request body this is many
+/// times faster than wasm-bindgen's own string passing, which copies ASCII one character at a time in JS.
+pub(crate) fn utf8_bytes(text: &JsString) -> Vec<u8> {
+    // A UTF-16 code unit never takes more than three UTF-8 bytes.
+    let mut bytes = vec![0; text.length() as usize * 3];
+    let written = ENCODER.with(|encoder| encoder.encode_into(text, &mut bytes).written());
+    bytes.truncate(written as usize);
+    bytes
+}
 
 /// An `Error` named `name` with extra properties.
 pub(crate) fn error_with(name: &str, message: &str, properties: &[(&str, JsValue)]) -> JsValue {

@@ -2,12 +2,13 @@
 //! Errors are `Error` objects named `WebhookVerificationError` with a `code`.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
-use js_sys::{Array, Function, Object, Reflect, Uint8Array};
+use js_sys::{Array, Function, JsString, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::{error_with, now_seconds, type_error};
+use super::{error_with, now_seconds, type_error, utf8_bytes};
 use crate::event::event_id;
 use crate::signature::{
     self, ReceivedHeaders, SecretKey, Verifier, VerifyError, DEFAULT_TOLERANCE_SECS, WEBHOOK_ID, WEBHOOK_SIGNATURE,
@@ -83,18 +84,25 @@ extern "C" {
 }
 
 thread_local! {
-    /// The last secret used, with its HMAC keys prepared: receivers verify with the same secret again and again.
-    static LAST_SECRET: RefCell<Option<SecretKey>> = const { RefCell::new(None) };
+    /// The last secret used, as the JS string it came as and with its HMAC keys prepared: receivers verify with
+    /// the same secret again and again, and comparing JS strings costs less than copying one into wasm.
+    static LAST_SECRET: RefCell<Option<(JsValue, Rc<SecretKey>)>> = const { RefCell::new(None) };
 }
 
-fn with_secret<R>(text: &str, f: impl FnOnce(&SecretKey) -> R) -> Result<R, VerifyError> {
-    LAST_SECRET.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        if slot.as_ref().is_none_or(|s| s.expose() != text) {
-            *slot = Some(SecretKey::parse(text)?);
-        }
-        Ok(f(slot.as_ref().expect("set above")))
-    })
+/// The secret with its keys prepared. Throws when it is missing or not a string (an unset environment variable,
+/// typically); the inner error is a string that is not a valid secret.
+fn prepared_secret(given: &JsValue) -> Result<Result<Rc<SecretKey>, VerifyError>, JsValue> {
+    let cached =
+        LAST_SECRET.with_borrow(|last| last.as_ref().filter(|(text, _)| text == given).map(|(_, s)| s.clone()));
+    if let Some(secret) = cached {
+        return Ok(Ok(secret));
+    }
+    let text = secret_text(given)?;
+    Ok(SecretKey::parse(&text).map(|secret| {
+        let secret = Rc::new(secret);
+        LAST_SECRET.set(Some((given.clone(), secret.clone())));
+        secret
+    }))
 }
 
 pub(crate) fn verification_error(e: &VerifyError) -> JsValue {
@@ -103,8 +111,8 @@ pub(crate) fn verification_error(e: &VerifyError) -> JsValue {
 
 /// The raw body as bytes: a string (its UTF-8), a `Uint8Array` (Node's `Buffer` included) or an `ArrayBuffer`.
 pub(crate) fn body_bytes(payload: &JsValue) -> Result<Vec<u8>, JsValue> {
-    if let Some(text) = payload.as_string() {
-        Ok(text.into_bytes())
+    if let Some(text) = payload.dyn_ref::<JsString>() {
+        Ok(utf8_bytes(text))
     } else if let Some(bytes) = payload.dyn_ref::<Uint8Array>() {
         Ok(bytes.to_vec())
     } else if payload.is_instance_of::<js_sys::ArrayBuffer>() {
@@ -125,15 +133,14 @@ pub fn verify_webhook_signature(
     #[wasm_bindgen(unchecked_param_type = "string | string[] | null | undefined")] signature: JsValue,
     #[wasm_bindgen(js_name = secretKey, unchecked_param_type = "string")] secret_key: JsValue,
 ) -> Result<bool, JsValue> {
-    let secret_key = secret_text(&secret_key)?;
+    let Ok(secret) = prepared_secret(&secret_key)? else {
+        return Ok(false);
+    };
     let Some(signature) = header_text(&signature) else {
         return Ok(false);
     };
     let body = body_bytes(&payload)?;
-    Ok(with_secret(&secret_key, |secret| {
-        signature::verify_body_signature(&body, &signature, secret)
-    })
-    .unwrap_or(false))
+    Ok(signature::verify_body_signature(&body, &signature, &secret))
 }
 
 /// The secret as a string; a missing one (an unset environment variable, typically) is an `invalid_secret` error.
@@ -163,7 +170,7 @@ pub fn verify_webhook(
     #[wasm_bindgen(js_name = secretKey, unchecked_param_type = "string")] secret_key: JsValue,
     #[wasm_bindgen(unchecked_optional_param_type = "VerifyOptions")] options: Option<Object>,
 ) -> Result<JsValue, JsValue> {
-    let secret_key = secret_text(&secret_key)?;
+    let secret = prepared_secret(&secret_key)?.map_err(|e| verification_error(&e))?;
     let (tolerance, now) = verify_options(options.as_ref())?;
     let body = String::from_utf8(body_bytes(&raw_body)?)
         .map_err(|_| verification_error(&VerifyError::InvalidPayload("the body is not UTF-8 text".into())))?;
@@ -175,12 +182,10 @@ pub fn verify_webhook(
         webhook_signature: values[3].as_deref(),
     };
 
-    let outcome = with_secret(&secret_key, |secret| {
-        let verifier = Verifier::new(secret.clone()).with_tolerance(tolerance);
-        let scheme = verifier.verify_signature(body.as_bytes(), &received, now)?;
-        Ok::<_, VerifyError>((verifier, scheme))
-    });
-    let (verifier, scheme) = outcome.and_then(|r| r).map_err(|e| verification_error(&e))?;
+    let verifier = Verifier::new(SecretKey::clone(&secret)).with_tolerance(tolerance);
+    let scheme = verifier
+        .verify_signature(body.as_bytes(), &received, now)
+        .map_err(|e| verification_error(&e))?;
 
     // A string body is parsed as given, rather than copied back out of wasm memory.
     let text = if raw_body.is_string() {
