@@ -1,6 +1,6 @@
 //! What a frontend does with events that arrive at least once and in any order: drop an id seen before, and
 //! drop an update older than the last one applied for the same call. Pure; the JS `CallEventDispatcher`
-//! (behind the `wasm` feature) wraps it.
+//! (behind the `wasm` feature) decides with it over its own memory.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -34,29 +34,61 @@ pub enum Decision {
     Stale,
 }
 
-/// The memory of applied events.
-#[derive(Debug, Default)]
-pub struct Deduplicator {
-    seen: HashSet<String>,
-    order: VecDeque<String>,
-    calls: HashMap<String, (i64, u8)>,
+/// Where an update stands in its call's life: its timestamp, then its [`lifecycle_rank`]. A later position
+/// supersedes an earlier one.
+pub type Position = (i64, u8);
+
+/// What a dispatcher remembers: the ids it applied (at most [`REMEMBERED_IDS`], the oldest forgotten first)
+/// and the last position applied for each call. [`InMemory`] keeps it in Rust collections; the npm package's
+/// dispatcher in JavaScript's own `Set` and `Map`, which cost the package no hash table code.
+pub trait Memory {
+    /// Whether `id` was applied (and not yet forgotten).
+    fn seen(&self, id: &str) -> bool;
+    /// Remembers an applied id, forgetting the oldest when [`REMEMBERED_IDS`] are remembered.
+    fn remember(&mut self, id: &str);
+    /// The last position applied for a call.
+    fn position(&self, call_id: &str) -> Option<Position>;
+    /// Records the position just applied for a call.
+    fn set_position(&mut self, call_id: &str, position: Position);
 }
 
-impl Deduplicator {
-    /// Decides about an event, and remembers it if it is to be applied.
-    pub fn accept(&mut self, id: &str, call_id: &str, timestamp: i64, status: Option<CallStatus>) -> Decision {
-        if self.seen.contains(id) {
-            return Decision::Duplicate;
+/// Decides about an event, and remembers it if it is to be applied. An event without a call id is only
+/// deduplicated.
+pub fn decide(
+    memory: &mut impl Memory,
+    id: &str,
+    call_id: &str,
+    timestamp: i64,
+    status: Option<CallStatus>,
+) -> Decision {
+    if memory.seen(id) {
+        return Decision::Duplicate;
+    }
+    let position = (timestamp, status.map_or(0, lifecycle_rank));
+    if !call_id.is_empty() {
+        if memory.position(call_id).is_some_and(|last| position < last) {
+            return Decision::Stale;
         }
-        let position = (timestamp, status.map_or(0, lifecycle_rank));
-        if !call_id.is_empty() {
-            if let Some(last) = self.calls.get(call_id) {
-                if position < *last {
-                    return Decision::Stale;
-                }
-            }
-            self.calls.insert(call_id.to_owned(), position);
-        }
+        memory.set_position(call_id, position);
+    }
+    memory.remember(id);
+    Decision::Apply
+}
+
+/// [`Memory`] in Rust collections.
+#[derive(Debug, Default)]
+pub struct InMemory {
+    seen: HashSet<String>,
+    order: VecDeque<String>,
+    calls: HashMap<String, Position>,
+}
+
+impl Memory for InMemory {
+    fn seen(&self, id: &str) -> bool {
+        self.seen.contains(id)
+    }
+
+    fn remember(&mut self, id: &str) {
         if self.order.len() == REMEMBERED_IDS {
             if let Some(oldest) = self.order.pop_front() {
                 self.seen.remove(&oldest);
@@ -64,7 +96,14 @@ impl Deduplicator {
         }
         self.seen.insert(id.to_owned());
         self.order.push_back(id.to_owned());
-        Decision::Apply
+    }
+
+    fn position(&self, call_id: &str) -> Option<Position> {
+        self.calls.get(call_id).copied()
+    }
+
+    fn set_position(&mut self, call_id: &str, position: Position) {
+        self.calls.insert(call_id.to_owned(), position);
     }
 }
 
@@ -73,16 +112,26 @@ mod tests {
     use super::*;
     use CallStatus::*;
 
+    /// The memory with a decision method, to keep the cases short.
+    #[derive(Default)]
+    struct D(InMemory);
+
+    impl D {
+        fn accept(&mut self, id: &str, call_id: &str, timestamp: i64, status: Option<CallStatus>) -> Decision {
+            decide(&mut self.0, id, call_id, timestamp, status)
+        }
+    }
+
     #[test]
     fn duplicates_are_dropped() {
-        let mut d = Deduplicator::default();
+        let mut d = D::default();
         assert_eq!(d.accept("e1", "c1", 10, Some(Ringing)), Decision::Apply);
         assert_eq!(d.accept("e1", "c1", 10, Some(Ringing)), Decision::Duplicate);
     }
 
     #[test]
     fn older_updates_of_a_call_are_stale_and_others_calls_are_independent() {
-        let mut d = Deduplicator::default();
+        let mut d = D::default();
         assert_eq!(d.accept("e2", "c1", 20, Some(InProgress)), Decision::Apply);
         assert_eq!(
             d.accept("e1", "c1", 10, Some(Ringing)),
@@ -109,11 +158,11 @@ mod tests {
 
     #[test]
     fn memory_of_ids_is_bounded() {
-        let mut d = Deduplicator::default();
+        let mut d = D::default();
         for i in 0..=REMEMBERED_IDS {
             d.accept(&format!("e{i}"), "", 0, None);
         }
-        assert_eq!(d.seen.len(), REMEMBERED_IDS);
+        assert_eq!(d.0.seen.len(), REMEMBERED_IDS);
         assert_eq!(
             d.accept("e0", "", 0, None),
             Decision::Apply,

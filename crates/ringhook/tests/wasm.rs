@@ -328,6 +328,48 @@ mod dispatcher {
     }
 
     #[wasm_bindgen_test]
+    fn remembers_a_bounded_number_of_ids_and_each_calls_position() {
+        let d = CallEventDispatcher::new(None).unwrap();
+        let limit = ringhook::dispatch::REMEMBERED_IDS;
+        for i in 0..=limit {
+            assert!(d
+                .dispatch(event(&format!("e{i}"), "", 0, "webhook.test", "completed"))
+                .unwrap());
+        }
+        assert!(
+            d.dispatch(event("e0", "", 0, "webhook.test", "completed")).unwrap(),
+            "the oldest id was forgotten"
+        );
+        assert!(
+            !d.dispatch(event(&format!("e{limit}"), "", 0, "webhook.test", "completed"))
+                .unwrap(),
+            "the newest is remembered"
+        );
+        // Positions survive packing, for timestamps of any sign and size.
+        for (n, ts) in [(0, -5i64), (1, 1_764_355_200), (2, 1 << 48)] {
+            let call = format!("call{n}");
+            assert!(d
+                .dispatch(event(&format!("a{n}"), &call, ts, "call.status.changed", "ringing"))
+                .unwrap());
+            assert!(
+                !d.dispatch(event(&format!("b{n}"), &call, ts, "call.status.changed", "initiated"))
+                    .unwrap(),
+                "{ts}: same second, earlier status"
+            );
+            assert!(
+                !d.dispatch(event(&format!("c{n}"), &call, ts - 1, "call.completed", "completed"))
+                    .unwrap(),
+                "{ts}: a second earlier"
+            );
+            assert!(
+                d.dispatch(event(&format!("d{n}"), &call, ts, "call.completed", "completed"))
+                    .unwrap(),
+                "{ts}: same second, later status"
+            );
+        }
+    }
+
+    #[wasm_bindgen_test]
     fn fires_the_seeds_custom_event_on_a_target() {
         let target: JsValue = Function::new_no_args("return new EventTarget();")
             .call0(&JsValue::NULL)

@@ -49,13 +49,25 @@ async fn resolve_token(token: &JsValue) -> Result<Option<String>, JsValue> {
         .ok_or_else(|| type_error("token must be a string or a function returning one"))
 }
 
-/// One request to the API; resolves to the parsed JSON answer.
+/// What a method resolves to.
+#[derive(Clone, Copy)]
+enum Answer {
+    /// The parsed JSON answer.
+    Whole,
+    /// One member of it, e.g. `subscription`.
+    Member(&'static str),
+    /// `undefined`.
+    Nothing,
+}
+
+/// One request to the API; resolves to the answer or the part of it that `answer` names.
 async fn call(
     base_url: String,
     token: JsValue,
     method: &str,
     path: String,
     body: Option<JsValue>,
+    answer: Answer,
 ) -> Result<JsValue, JsValue> {
     let headers = Object::new();
     if let Some(token) = resolve_token(&token).await? {
@@ -94,7 +106,11 @@ async fn call(
     };
 
     if (200..300).contains(&status) {
-        return Ok(parsed);
+        return match answer {
+            Answer::Whole => Ok(parsed),
+            Answer::Member(name) => Reflect::get(&parsed, &name.into()),
+            Answer::Nothing => Ok(JsValue::UNDEFINED),
+        };
     }
     let error = Reflect::get(&parsed, &"error".into()).unwrap_or(JsValue::UNDEFINED);
     let field = |name: &str| Reflect::get(&error, &name.into()).ok().and_then(|v| v.as_string());
@@ -112,11 +128,6 @@ fn describe(error: &JsValue) -> String {
 
 fn segment(id: &str) -> String {
     String::from(js_sys::encode_uri_component(id))
-}
-
-/// A member of the answer, e.g. `subscription`.
-fn member(answer: JsValue, name: &'static str) -> Result<JsValue, JsValue> {
-    Reflect::get(&answer, &name.into())
 }
 
 #[wasm_bindgen]
@@ -140,39 +151,39 @@ impl WebhookClient {
         })
     }
 
-    fn request(
-        &self,
-        method: &'static str,
-        path: String,
-        body: Option<JsValue>,
-    ) -> impl std::future::Future<Output = Result<JsValue, JsValue>> {
-        call(
+    /// Sends one request; every method goes through here, so the package holds one instance of the future.
+    fn request(&self, method: &'static str, path: String, body: Option<JsValue>, answer: Answer) -> Promise {
+        future_to_promise(call(
             self.base_url.clone(),
             self.token.clone(),
             method,
             format!("{API_BASE}{path}"),
             body,
-        )
+            answer,
+        ))
     }
 
     /// `POST /subscribe`: resolves to `{success, subscription, secret_key}`.
     #[wasm_bindgen(unchecked_return_type = "Promise<SubscribeResponse>")]
     pub fn subscribe(&self, #[wasm_bindgen(unchecked_param_type = "SubscribeRequest")] request: JsValue) -> Promise {
-        future_to_promise(self.request("POST", "/subscribe".into(), Some(request)))
+        self.request("POST", "/subscribe".into(), Some(request), Answer::Whole)
     }
 
     /// `GET /subscriptions`: resolves to the subscriptions.
     #[wasm_bindgen(unchecked_return_type = "Promise<Subscription[]>")]
     pub fn list(&self) -> Promise {
-        let pending = self.request("GET", "/subscriptions".into(), None);
-        future_to_promise(async move { member(pending.await?, "subscriptions") })
+        self.request("GET", "/subscriptions".into(), None, Answer::Member("subscriptions"))
     }
 
     /// `GET /subscriptions/{id}`.
     #[wasm_bindgen(unchecked_return_type = "Promise<Subscription>")]
     pub fn get(&self, id: &str) -> Promise {
-        let pending = self.request("GET", format!("/subscriptions/{}", segment(id)), None);
-        future_to_promise(async move { member(pending.await?, "subscription") })
+        self.request(
+            "GET",
+            format!("/subscriptions/{}", segment(id)),
+            None,
+            Answer::Member("subscription"),
+        )
     }
 
     /// `PATCH /subscriptions/{id}`.
@@ -182,8 +193,12 @@ impl WebhookClient {
         id: &str,
         #[wasm_bindgen(unchecked_param_type = "SubscriptionPatch")] patch: JsValue,
     ) -> Promise {
-        let pending = self.request("PATCH", format!("/subscriptions/{}", segment(id)), Some(patch));
-        future_to_promise(async move { member(pending.await?, "subscription") })
+        self.request(
+            "PATCH",
+            format!("/subscriptions/{}", segment(id)),
+            Some(patch),
+            Answer::Member("subscription"),
+        )
     }
 
     /// `PATCH /subscriptions/{id}` with `{active: true}`: turns it back on and resets its failure count.
@@ -197,20 +212,29 @@ impl WebhookClient {
     /// `DELETE /subscriptions/{id}`.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn delete(&self, id: &str) -> Promise {
-        let pending = self.request("DELETE", format!("/subscriptions/{}", segment(id)), None);
-        future_to_promise(async move { pending.await.map(|_| JsValue::UNDEFINED) })
+        self.request(
+            "DELETE",
+            format!("/subscriptions/{}", segment(id)),
+            None,
+            Answer::Nothing,
+        )
     }
 
     /// `POST /subscriptions/{id}/rotate-secret`: the new secret; the previous one signs for 24 h more.
     #[wasm_bindgen(js_name = rotateSecret, unchecked_return_type = "Promise<RotateResponse>")]
     pub fn rotate_secret(&self, id: &str) -> Promise {
-        future_to_promise(self.request("POST", format!("/subscriptions/{}/rotate-secret", segment(id)), None))
+        self.request(
+            "POST",
+            format!("/subscriptions/{}/rotate-secret", segment(id)),
+            None,
+            Answer::Whole,
+        )
     }
 
     /// `POST /test`: sends a signed sample event to one of your subscriptions now.
     #[wasm_bindgen(unchecked_return_type = "Promise<TestResponse>")]
     pub fn test(&self, #[wasm_bindgen(unchecked_param_type = "TestRequest")] request: JsValue) -> Promise {
-        future_to_promise(self.request("POST", "/test".into(), Some(request)))
+        self.request("POST", "/test".into(), Some(request), Answer::Whole)
     }
 
     /// `GET /subscriptions/{id}/deliveries`: one page of the delivery log, newest first.
@@ -237,7 +261,12 @@ impl WebhookClient {
         } else {
             format!("?{}", query.join("&"))
         };
-        future_to_promise(self.request("GET", format!("/subscriptions/{}/deliveries{query}", segment(id)), None))
+        self.request(
+            "GET",
+            format!("/subscriptions/{}/deliveries{query}", segment(id)),
+            None,
+            Answer::Whole,
+        )
     }
 
     /// `POST /subscriptions/{id}/deliveries/{eventId}/redeliver`.
@@ -248,6 +277,6 @@ impl WebhookClient {
             segment(id),
             segment(event_id)
         );
-        future_to_promise(self.request("POST", path, None))
+        self.request("POST", path, None, Answer::Whole)
     }
 }

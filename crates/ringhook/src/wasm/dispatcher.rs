@@ -4,13 +4,50 @@
 
 use std::cell::RefCell;
 
-use js_sys::{Function, Object, Reflect};
+use js_sys::{Function, Map, Object, Reflect, Set};
 use wasm_bindgen::prelude::*;
 
 use super::type_error;
 use super::verify::verify_webhook;
-use crate::dispatch::{Decision, Deduplicator};
+use crate::dispatch::{decide, Decision, Memory, Position, REMEMBERED_IDS};
 use crate::event::CallStatus;
+
+/// The dispatcher's memory in JavaScript's own collections. A `Set` iterates in insertion order, so its first
+/// id is the oldest. A call's position is one number, `timestamp * 8 + rank`: exact while the timestamp is
+/// below 2^49 seconds, to which the dispatcher clamps it.
+struct JsMemory {
+    ids: Set,
+    calls: Map,
+}
+
+/// The largest timestamp a position holds exactly.
+const MAX_TIMESTAMP: f64 = (1u64 << 49) as f64;
+
+impl Memory for JsMemory {
+    fn seen(&self, id: &str) -> bool {
+        self.ids.has(&id.into())
+    }
+
+    fn remember(&mut self, id: &str) {
+        if self.ids.size() as usize >= REMEMBERED_IDS {
+            if let Ok(oldest) = self.ids.values().next() {
+                self.ids.delete(&oldest.value());
+            }
+        }
+        self.ids.add(&id.into());
+    }
+
+    fn position(&self, call_id: &str) -> Option<Position> {
+        let packed = self.calls.get(&call_id.into()).as_f64()?;
+        let rank = packed.rem_euclid(8.0);
+        Some((((packed - rank) / 8.0) as i64, rank as u8))
+    }
+
+    fn set_position(&mut self, call_id: &str, (timestamp, rank): Position) {
+        let packed = timestamp as f64 * 8.0 + f64::from(rank);
+        self.calls.set(&call_id.into(), &packed.into());
+    }
+}
 
 /// Verifies (optionally), deduplicates, orders and dispatches call events.
 #[wasm_bindgen]
@@ -20,7 +57,7 @@ pub struct CallEventDispatcher {
     target: JsValue,
     event_name: String,
     handlers: RefCell<Vec<(String, Function)>>,
-    memory: RefCell<Deduplicator>,
+    memory: RefCell<JsMemory>,
 }
 
 fn text(value: &JsValue, key: &str) -> Option<String> {
@@ -61,7 +98,10 @@ impl CallEventDispatcher {
             target,
             event_name,
             handlers: RefCell::new(Vec::new()),
-            memory: RefCell::new(Deduplicator::default()),
+            memory: RefCell::new(JsMemory {
+                ids: Set::new(&JsValue::UNDEFINED),
+                calls: Map::new(),
+            }),
         })
     }
 
@@ -118,8 +158,10 @@ impl CallEventDispatcher {
         let call_id = text(&event, "callId").unwrap_or_default();
         let status_text = text(&event, "status").unwrap_or_default();
         let status = status_text.parse::<CallStatus>().ok();
-        let timestamp = Reflect::get(&event, &"timestamp".into())?.as_f64().unwrap_or(0.0) as i64;
-        if self.memory.borrow_mut().accept(&id, &call_id, timestamp, status) != Decision::Apply {
+        let timestamp = Reflect::get(&event, &"timestamp".into())?.as_f64().unwrap_or(0.0);
+        let timestamp = timestamp.clamp(-MAX_TIMESTAMP, MAX_TIMESTAMP) as i64;
+        let decision = decide(&mut *self.memory.borrow_mut(), &id, &call_id, timestamp, status);
+        if decision != Decision::Apply {
             return Ok(false);
         }
 
