@@ -268,4 +268,13 @@ describe('verifyRequest (Fetch API receivers)', () => {
   it('rejects what is not a Request', async () => {
     await assert.rejects(verifyRequest({ body }, SECRET), TypeError);
   });
+
+  it('rejects with the platform error when the body was already read, and applies its options', async () => {
+    const headers = signWebhook(body, SECRET, { id: 'evt_req' });
+    const used = new Request('http://127.0.0.1/api/webhook', { method: 'POST', headers, body });
+    await used.text();
+    await assert.rejects(verifyRequest(used, SECRET), TypeError);
+    const late = new Request('http://127.0.0.1/api/webhook', { method: 'POST', headers, body });
+    await assert.rejects(verifyRequest(late, SECRET, { now: now + 3600 }), { code: 'timestamp_too_old' });
+  });
 });

@@ -135,6 +135,24 @@ async fn the_token_may_come_from_an_async_function() {
 }
 
 #[wasm_bindgen_test]
+async fn a_failing_or_wrong_token_rejects_before_any_request() {
+    let failing = Function::new_with_args("", "return async () => { throw new Error('signed out'); };")
+        .call0(&JsValue::NULL)
+        .unwrap();
+    let error = err(client(failing).list()).await;
+    assert_eq!(
+        get(&error, "message").as_string().unwrap(),
+        "signed out",
+        "the token function's own error"
+    );
+
+    for wrong in [JsValue::from(42), Function::new_no_args("return undefined;").into()] {
+        let error = err(client(wrong).list()).await;
+        assert!(error.is_instance_of::<js_sys::TypeError>(), "{error:?}");
+    }
+}
+
+#[wasm_bindgen_test]
 async fn an_unreachable_api_is_a_network_error() {
     let options = Object::new();
     Reflect::set(&options, &"baseUrl".into(), &"http://127.0.0.1:9".into()).unwrap();

@@ -1,11 +1,12 @@
 //! `WebhookClient`: the subscription API from browsers, Node and Workers, over the platform's `fetch`.
 //! Request and response bodies are the API's JSON as is (typed in the `.d.ts`); the server validates.
+//! A call is a chain of the platform's Promises: the token, then `fetch`, then the answer's text, then the
+//! result (see [`super::Step`]).
 
-use js_sys::{Function, Object, Promise, Reflect, JSON};
+use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
-use super::{error_with, type_error};
+use super::{after, error_with, recover, type_error, Step};
 use crate::api::API_BASE;
 
 /// A typed client of the subscription API. Every method returns a Promise; a non-2xx answer rejects with a
@@ -28,27 +29,6 @@ fn set(target: &Object, key: &str, value: &JsValue) -> Result<(), JsValue> {
     Reflect::set(target, &key.into(), value).map(drop)
 }
 
-/// The token as a string: given as one, or returned (possibly through a Promise) by a function.
-async fn resolve_token(token: &JsValue) -> Result<Option<String>, JsValue> {
-    if token.is_undefined() || token.is_null() {
-        return Ok(None);
-    }
-    let value = match token.dyn_ref::<Function>() {
-        Some(get) => {
-            let got = get.call0(&JsValue::NULL)?;
-            match got.dyn_into::<Promise>() {
-                Ok(promise) => JsFuture::from(promise).await?,
-                Err(value) => value,
-            }
-        }
-        None => token.clone(),
-    };
-    value
-        .as_string()
-        .map(Some)
-        .ok_or_else(|| type_error("token must be a string or a function returning one"))
-}
-
 /// What a method resolves to.
 #[derive(Clone, Copy)]
 enum Answer {
@@ -60,45 +40,101 @@ enum Answer {
     Nothing,
 }
 
-/// One request to the API; resolves to the answer or the part of it that `answer` names.
-async fn call(
-    base_url: String,
-    token: JsValue,
-    method: &str,
-    path: String,
-    body: Option<JsValue>,
-    answer: Answer,
-) -> Result<JsValue, JsValue> {
+impl Answer {
+    /// As it travels in a call's context: `undefined`, the member's name, or `null`.
+    fn to_js(self) -> JsValue {
+        match self {
+            Answer::Whole => JsValue::UNDEFINED,
+            Answer::Member(name) => name.into(),
+            Answer::Nothing => JsValue::NULL,
+        }
+    }
+
+    fn pick(answer: &JsValue, parsed: JsValue) -> Result<JsValue, JsValue> {
+        if answer.is_null() {
+            Ok(JsValue::UNDEFINED)
+        } else if answer.is_undefined() {
+            Ok(parsed)
+        } else {
+            Reflect::get(&parsed, answer)
+        }
+    }
+}
+
+/// A call's context, the array that travels along its Promises.
+const URL: u32 = 0;
+const METHOD: u32 = 1;
+const BODY: u32 = 2;
+const ANSWER: u32 = 3;
+
+thread_local! {
+    static SEND: Step = Closure::new(|resolved: JsValue| send(resolved.unchecked_into()));
+    static NETWORK_ERROR: Step = Closure::new(|error: JsValue| Err(network_error(&error)));
+    static READ: Step = Closure::new(|resolved: JsValue| read(resolved.unchecked_into()));
+    static FINISH: Step = Closure::new(|resolved: JsValue| finish(resolved.unchecked_into()));
+}
+
+/// The token as given, or as the token function returns it (possibly a Promise, which `Promise.all` awaits);
+/// `false` when the client has none.
+fn token_source(token: &JsValue) -> Result<JsValue, JsValue> {
+    if token.is_undefined() || token.is_null() {
+        return Ok(JsValue::FALSE);
+    }
+    match token.dyn_ref::<Function>() {
+        Some(get) => get.call0(&JsValue::NULL),
+        None => Ok(token.clone()),
+    }
+}
+
+/// `[token, context]` → `fetch(url, init)`, its failure made a `RingHookApiError`.
+fn send(resolved: Array) -> Result<JsValue, JsValue> {
+    let (token, context) = (resolved.get(0), resolved.get(1).unchecked_into::<Array>());
     let headers = Object::new();
-    if let Some(token) = resolve_token(&token).await? {
+    if token != JsValue::FALSE {
+        let token = token
+            .as_string()
+            .ok_or_else(|| type_error("token must be a string or a function returning one"))?;
         set(&headers, "authorization", &format!("Bearer {token}").into())?;
     }
     let init = Object::new();
-    set(&init, "method", &method.into())?;
-    if let Some(body) = body {
+    set(&init, "method", &context.get(METHOD))?;
+    let body = context.get(BODY);
+    if !body.is_undefined() {
         set(&headers, "content-type", &"application/json".into())?;
-        set(&init, "body", &JSON::stringify(&body)?.into())?;
+        set(&init, "body", &body)?;
     }
     set(&init, "headers", &headers)?;
 
     let fetch: Function = Reflect::get(&js_sys::global(), &"fetch".into())?
         .dyn_into()
         .map_err(|_| type_error("this runtime has no fetch()"))?;
-    let url = format!("{base_url}{path}");
-    let pending: Promise = fetch.call2(&JsValue::NULL, &url.into(), &init)?.unchecked_into();
-    let response = JsFuture::from(pending).await.map_err(|e| {
-        api_error(
-            0,
-            "network_error",
-            &format!("the request did not complete: {}", describe(&e)),
-        )
-    })?;
-    let status = Reflect::get(&response, &"status".into())?.as_f64().unwrap_or(0.0) as u16;
-    let read: Function = Reflect::get(&response, &"text".into())?.unchecked_into();
-    let text = JsFuture::from(read.call0(&response)?.unchecked_into::<Promise>())
-        .await?
-        .as_string()
-        .unwrap_or_default();
+    let response: Promise = fetch.call2(&JsValue::NULL, &context.get(URL), &init)?.unchecked_into();
+    let response = recover(&response, &NETWORK_ERROR);
+    Ok(after(&[&response, &context], &READ).into())
+}
+
+fn network_error(error: &JsValue) -> JsValue {
+    let reason = Reflect::get(error, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+        .unwrap_or_else(|| "network error".into());
+    api_error(0, "network_error", &format!("the request did not complete: {reason}"))
+}
+
+/// `[response, context]` → the answer's text, with the status.
+fn read(resolved: Array) -> Result<JsValue, JsValue> {
+    let (response, context) = (resolved.get(0), resolved.get(1));
+    let status = Reflect::get(&response, &"status".into())?;
+    let text: Function = Reflect::get(&response, &"text".into())?.unchecked_into();
+    let text = text.call0(&response)?;
+    Ok(after(&[&text, &status, &context], &FINISH).into())
+}
+
+/// `[text, status, context]` → what the method resolves to, or a `RingHookApiError`.
+fn finish(resolved: Array) -> Result<JsValue, JsValue> {
+    let text = resolved.get(0).as_string().unwrap_or_default();
+    let status = resolved.get(1).as_f64().unwrap_or(0.0) as u16;
+    let context: Array = resolved.get(2).unchecked_into();
     let parsed = if text.is_empty() {
         JsValue::UNDEFINED
     } else {
@@ -106,24 +142,13 @@ async fn call(
     };
 
     if (200..300).contains(&status) {
-        return match answer {
-            Answer::Whole => Ok(parsed),
-            Answer::Member(name) => Reflect::get(&parsed, &name.into()),
-            Answer::Nothing => Ok(JsValue::UNDEFINED),
-        };
+        return Answer::pick(&context.get(ANSWER), parsed);
     }
     let error = Reflect::get(&parsed, &"error".into()).unwrap_or(JsValue::UNDEFINED);
     let field = |name: &str| Reflect::get(&error, &name.into()).ok().and_then(|v| v.as_string());
     let code = field("code").unwrap_or_else(|| "http_error".into());
     let message = field("message").unwrap_or_else(|| format!("the API answered HTTP {status}"));
     Err(api_error(status, &code, &message))
-}
-
-fn describe(error: &JsValue) -> String {
-    Reflect::get(error, &"message".into())
-        .ok()
-        .and_then(|m| m.as_string())
-        .unwrap_or_else(|| "network error".into())
 }
 
 fn segment(id: &str) -> String {
@@ -151,16 +176,19 @@ impl WebhookClient {
         })
     }
 
-    /// Sends one request; every method goes through here, so the package holds one instance of the future.
+    /// Sends one request: `Promise.all([token, context])`, then [`send`].
     fn request(&self, method: &'static str, path: String, body: Option<JsValue>, answer: Answer) -> Promise {
-        future_to_promise(call(
-            self.base_url.clone(),
-            self.token.clone(),
-            method,
-            format!("{API_BASE}{path}"),
-            body,
-            answer,
-        ))
+        let start = || -> Result<Promise, JsValue> {
+            let token = token_source(&self.token)?;
+            let body = match body {
+                Some(body) => JsValue::from(JSON::stringify(&body)?),
+                None => JsValue::UNDEFINED,
+            };
+            let url = JsValue::from(format!("{}{API_BASE}{path}", self.base_url));
+            let context = Array::of4(&url, &method.into(), &body, &answer.to_js());
+            Ok(after(&[&token, &context], &SEND))
+        };
+        start().unwrap_or_else(|error| Promise::reject(&error))
     }
 
     /// `POST /subscribe`: resolves to `{success, subscription, secret_key}`.

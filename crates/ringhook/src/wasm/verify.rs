@@ -4,11 +4,11 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Array, Function, JsString, Object, Reflect, Uint8Array};
+use js_sys::{Array, Function, JsString, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::{error_with, now_seconds, type_error, utf8_bytes};
+use super::{after, error_with, now_seconds, type_error, utf8_bytes, Step};
 use crate::event::event_id;
 use crate::signature::{
     self, ReceivedHeaders, SecretKey, Verifier, VerifyError, DEFAULT_TOLERANCE_SECS, WEBHOOK_ID, WEBHOOK_SIGNATURE,
@@ -349,14 +349,23 @@ pub fn verify_request(
     #[wasm_bindgen(unchecked_param_type = "Request")] request: JsValue,
     #[wasm_bindgen(js_name = secretKey, unchecked_param_type = "string")] secret_key: JsValue,
     #[wasm_bindgen(unchecked_optional_param_type = "VerifyOptions")] options: Option<Object>,
-) -> js_sys::Promise {
-    wasm_bindgen_futures::future_to_promise(async move {
+) -> Promise {
+    let start = || -> Result<Promise, JsValue> {
         let read = Reflect::get(&request, &"arrayBuffer".into())?
             .dyn_into::<Function>()
             .map_err(|_| type_error("verifyRequest takes a Fetch API Request"))?;
-        let promise: js_sys::Promise = read.call0(&request)?.unchecked_into();
-        let body = wasm_bindgen_futures::JsFuture::from(promise).await?;
+        let body = read.call0(&request)?;
         let headers = Reflect::get(&request, &"headers".into())?;
-        verify_webhook(body, headers, secret_key, options)
-    })
+        let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
+        Ok(after(&[&body, &headers, &secret_key, &options], &VERIFY_BODY))
+    };
+    start().unwrap_or_else(|error| Promise::reject(&error))
+}
+
+thread_local! {
+    /// `[body, headers, secretKey, options]` → `verifyWebhook(...)`.
+    static VERIFY_BODY: Step = Closure::new(|resolved: JsValue| {
+        let args: Array = resolved.unchecked_into();
+        verify_webhook(args.get(0), args.get(1), args.get(2), args.get(3).dyn_into().ok())
+    });
 }
