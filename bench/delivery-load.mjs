@@ -19,8 +19,8 @@ const SCENARIOS = [
   { mode: 'latency', subscriptions: 1, events: 30 },
   { mode: 'latency', subscriptions: 10, events: 20 },
   { mode: 'latency', subscriptions: 100, events: 10 },
-  { mode: 'throughput', subscriptions: 1, events: 200 },
-  { mode: 'throughput', subscriptions: 10, events: 50 },
+  { mode: 'throughput', subscriptions: 1, events: 1000 },
+  { mode: 'throughput', subscriptions: 10, events: 100 },
   { mode: 'throughput', subscriptions: 100, events: 10 },
 ];
 const WAIT_MS = 120_000; // per scenario, for every delivery to arrive

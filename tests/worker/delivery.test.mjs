@@ -739,6 +739,39 @@ describe('ringhook delivery pipeline', () => {
       }
     });
 
+    it('a batch of deliveries is one log key; pages split it and show each entry once; a bad cursor → 400', async () => {
+      const r = await open(ok());
+      const { subscription } = await W.subscribe('grouper', `${r.url}/hook`, ['*']);
+      const events = await W.published(Array.from({ length: 25 }, (_, i) => item('grouper', { callId: `call_group_${i}` })));
+      await received(r, 25);
+      const all = await W.logUntil('grouper', subscription.id, (e) => e.length >= 25);
+      assert.deepEqual(all.map((e) => e.event_id).sort(), events.map((e) => e.id).sort());
+
+      const keys = (await w.kv.list({ prefix: `log:grouper:${subscription.id}:` })).keys;
+      assert.ok(keys.length >= 1 && keys.length < 25, `25 deliveries in ${keys.length} log keys`);
+
+      for (const limit of [1, 4, 7]) {
+        const seen = [];
+        let cursor = null;
+        do {
+          const res = await W.log('grouper', subscription.id, `?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+          assert.equal(res.status, 200, res.text);
+          assert.ok(res.json.deliveries.length <= limit);
+          seen.push(...res.json.deliveries);
+          cursor = res.json.cursor;
+          assert.ok(seen.length <= 25 + limit, `limit ${limit}: pagination ends`);
+        } while (cursor);
+        assert.deepEqual(seen, all, `limit ${limit}: the same entries in the same order as one page`);
+        assertNewestFirst(seen, `limit ${limit}`);
+      }
+
+      const first = await W.log('grouper', subscription.id, '?limit=3');
+      const { subscription: other } = await W.subscribe('grouper', `${r.url}/other`, ['*']);
+      for (const [cursor, where] of [['nonsense', 'not base64 JSON'], ['e30', 'an empty object'], [first.json.cursor, "another subscription's cursor"]]) {
+        assertError(assert, await W.log('grouper', other.id, `?cursor=${encodeURIComponent(cursor)}`), 400, 'invalid_request', where);
+      }
+    });
+
     it('redeliver sends the same event id and body again; unknown event or another user → 404', async () => {
       const r = await open(ok());
       const { subscription } = await W.subscribe('redeliver', `${r.url}/hook`, ['call.failed']);

@@ -2,10 +2,11 @@
 //! call systems on Workers. A batch's deliveries are grouped by user: the attempts run concurrently, then their
 //! outcomes go into the user's document in one write.
 //!
-//! What is exact and what is not: each attempt's log entry is its own KV key, written once (append-only), so the
-//! log is exact. A subscription's failure count lives in its user's document, read and written once per batch;
-//! two batches for the same user running at the same time can overwrite each other's count (KV has no atomic
-//! update), so the count, and thus the moment of deactivation, can lag by the attempts of a concurrent batch.
+//! What is exact and what is not: a batch's log entries for a subscription are one new KV key, never rewritten
+//! (append-only; see `ringhook::delivery_log`), so the log is exact. A subscription's failure count lives in its
+//! user's document, read and written once per batch; two batches for the same user running at the same time can
+//! overwrite each other's count (KV has no atomic update), so the count, and thus the moment of deactivation, can
+//! lag by the attempts of a concurrent batch.
 
 use std::collections::{BTreeMap, HashMap};
 

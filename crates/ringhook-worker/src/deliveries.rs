@@ -3,6 +3,7 @@
 use futures_util::future::join_all;
 use ringhook::api::{DeliveriesResponse, RedeliverResponse, TestRequest, TestResponse};
 use ringhook::delivery::{self, DeliveryMessage, DeliveryRecord, Outcome};
+use ringhook::delivery_log;
 use ringhook::event::event_id;
 use ringhook::store::SubscriptionStore;
 use ringhook::subscriptions::{find, parse_body, reply, ApiError, Reply};
@@ -63,7 +64,7 @@ pub async fn test(env: &Env, settings: &Settings, uid: &str, body: &[u8], now: i
         at: rfc3339(now),
         next_retry_at: None,
     };
-    pipeline::write_log(&kv, uid, &stored.public.id, &record).await?;
+    pipeline::write_group(&kv, uid, &stored.public.id, &[record]).await?;
     reply(
         200,
         &TestResponse {
@@ -99,6 +100,9 @@ async fn limit_tests(kv: &KvStore, uid: &str, per_minute: u32, now: i64) -> Resu
         .map_err(|e| ApiError::internal(format!("KV put: {e}")))
 }
 
+/// Keys listed per KV list call while paging the log.
+const LIST_KEYS: u64 = 100;
+
 /// `GET /subscriptions/{id}/deliveries?limit=&cursor=`: the log, newest first.
 pub async fn log(env: &Env, uid: &str, id: &str, query: &[(String, String)]) -> Result<Reply, ApiError> {
     let mut limit = 20u64;
@@ -117,34 +121,65 @@ pub async fn log(env: &Env, uid: &str, id: &str, query: &[(String, String)]) -> 
     let kv = kv_store::kv(env)?;
     let document = KvSubscriptions::new(kv.clone()).load(uid).await?;
     find(&document, id)?;
+    let prefix = delivery_log::prefix(uid, id);
+    let cursor = match cursor {
+        Some(text) => Some(delivery_log::Cursor::parse(&text, &prefix).ok_or_else(|| {
+            ApiError::new(
+                400,
+                "invalid_request",
+                "cursor is not one this API returned for this subscription",
+            )
+        })?),
+        None => None,
+    };
 
-    let mut list = kv.list().prefix(delivery::log_prefix(uid, id)).limit(limit);
-    if let Some(cursor) = cursor {
-        list = list.cursor(cursor);
-    }
-    let page = list
-        .execute()
-        .await
-        .map_err(|e| ApiError::internal(format!("KV list: {e}")))?;
-    let values = join_all(page.keys.iter().map(|k| pipeline::get_text(&kv, &k.name))).await;
-    let mut deliveries = Vec::with_capacity(values.len());
-    for value in values {
-        // An entry that expired between the list and the read is simply gone.
-        if let Some(text) = value? {
-            deliveries.push(serde_json::from_str(&text).map_err(|e| ApiError::internal(format!("log entry: {e}")))?);
+    // Groups are listed in key order and read only as far as the page needs: each holds at least one record.
+    let mut page = delivery_log::Page::new(limit as usize, cursor.as_ref());
+    let mut list_cursor = cursor.and_then(|c| c.list_cursor);
+    let (deliveries, cursor) = loop {
+        let mut list = kv.list().prefix(prefix.clone()).limit(LIST_KEYS);
+        if let Some(at) = &list_cursor {
+            list = list.cursor(at.clone());
         }
-    }
-    let cursor = if page.list_complete {
-        None
-    } else {
-        page.cursor.filter(|c| !c.is_empty())
+        let listed = list
+            .execute()
+            .await
+            .map_err(|e| ApiError::internal(format!("KV list: {e}")))?;
+        let keys: Vec<&str> = listed
+            .keys
+            .iter()
+            .map(|k| k.name.as_str())
+            .filter(|k| page.wants(k))
+            .collect();
+        let next_list = listed.cursor.clone().filter(|c| !c.is_empty() && !listed.list_complete);
+        let mut read = 0;
+        while read < keys.len() && !page.is_full() {
+            let chunk = &keys[read..(read + page.room()).min(keys.len())];
+            let values = join_all(chunk.iter().map(|key| pipeline::get_text(&kv, key))).await;
+            for (key, value) in chunk.iter().zip(values) {
+                read += 1;
+                // A group that expired between the list and the read is simply gone.
+                if let Some(text) = value? {
+                    let group = delivery_log::decode_group(&text)
+                        .map_err(|e| ApiError::internal(format!("log group {key}: {e}")))?;
+                    page.take(key, group);
+                }
+                if page.is_full() {
+                    break;
+                }
+            }
+        }
+        if page.is_full() || next_list.is_none() {
+            break page.finish(list_cursor, read < keys.len() || next_list.is_some());
+        }
+        list_cursor = next_list;
     };
     reply(
         200,
         &DeliveriesResponse {
             success: true,
             deliveries,
-            cursor,
+            cursor: cursor.map(|c| c.encode()),
         },
     )
 }

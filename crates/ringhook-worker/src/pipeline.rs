@@ -2,11 +2,12 @@
 //! `skipped` log entry per inactive one. The HTTP publish route, the `EVENTS` queue, redelivery and the
 //! deactivation notice all come through here. Also the append-only delivery log.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use futures_util::future::join_all;
 
 use ringhook::delivery::{self, DeliveryMessage, DeliveryRecord, Outcome, LOG_TTL_SECS};
+use ringhook::delivery_log;
 use ringhook::publish::{Published, Ready};
 use ringhook::store::{SubscriptionStore, UserDocument};
 use ringhook::subscriptions::ApiError;
@@ -157,12 +158,20 @@ pub struct LogEntry {
     pub record: DeliveryRecord,
 }
 
-/// Appends log entries, all at once (each is its own key).
+/// Appends log entries: one group (one KV key) per subscription, newest first, the groups written together.
+/// `entries` are in the order they happened.
 pub async fn write_logs(kv: &KvStore, entries: &[LogEntry]) -> Result<(), ApiError> {
+    let mut groups: BTreeMap<(&str, &str), Vec<DeliveryRecord>> = BTreeMap::new();
+    for e in entries.iter().rev() {
+        groups
+            .entry((&e.uid, &e.subscription_id))
+            .or_default()
+            .push(e.record.clone());
+    }
     let writes = join_all(
-        entries
+        groups
             .iter()
-            .map(|e| write_log(kv, &e.uid, &e.subscription_id, &e.record)),
+            .map(|((uid, subscription_id), records)| write_group(kv, uid, subscription_id, records)),
     )
     .await;
     writes.into_iter().collect::<Result<Vec<()>, _>>().map(drop)
@@ -183,17 +192,18 @@ pub fn skipped(event_id: String, event: ringhook::EventType, attempt: u32, why: 
     }
 }
 
-/// Appends a log entry (kept 7 days).
-pub async fn write_log(
+/// Appends a group of log records, newest first, as one KV key (kept 7 days).
+pub async fn write_group(
     kv: &KvStore,
     uid: &str,
     subscription_id: &str,
-    record: &DeliveryRecord,
+    records: &[DeliveryRecord],
 ) -> Result<(), ApiError> {
-    let millis = js_sys::Date::now() as u64;
-    let key = delivery::log_key(uid, subscription_id, millis, &record.event_id, record.attempt);
-    let text = serde_json::to_string(record).map_err(|e| ApiError::internal(e.to_string()))?;
-    put_text(kv, &key, &text).await
+    let Some(first) = records.first() else {
+        return Ok(());
+    };
+    let key = delivery_log::group_key(uid, subscription_id, js_sys::Date::now() as u64, first);
+    put_text(kv, &key, &delivery_log::encode_group(records)).await
 }
 
 pub async fn get_text(kv: &KvStore, key: &str) -> Result<Option<String>, ApiError> {

@@ -20,7 +20,7 @@ fn bench(c: &mut Criterion) {
     for len in [1024usize, 65536] {
         let body = body(len);
         let signed = signature::sign(
-            &[secret.clone()],
+            std::slice::from_ref(&secret),
             "evt_01JDQ6W9Z8K4V3N2M1P0Q9R8S7",
             1_764_355_200,
             body.as_bytes(),

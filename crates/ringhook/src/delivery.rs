@@ -279,21 +279,6 @@ pub struct DeliveryRecord {
     pub next_retry_at: Option<String>,
 }
 
-/// The log's key prefix for one subscription.
-pub fn log_prefix(uid: &str, subscription_id: &str) -> String {
-    format!("log:{uid}:{subscription_id}:")
-}
-
-/// A log entry's key. KV lists keys in ascending order, so the time is written inverted: newest first.
-/// Attempt and event id make it unique; nothing is ever overwritten (append-only).
-pub fn log_key(uid: &str, subscription_id: &str, at_millis: u64, event_id: &str, attempt: u32) -> String {
-    let inverted = u64::MAX - at_millis;
-    format!(
-        "{}{inverted:020}:{event_id}:{attempt:04}",
-        log_prefix(uid, subscription_id)
-    )
-}
-
 /// Where a published event's body is kept (for redelivery, and to recognise a repeated id).
 pub fn event_key(uid: &str, event_id: &str) -> String {
     format!("event:{uid}:{event_id}")
@@ -448,17 +433,5 @@ mod tests {
         let cut = excerpt(&long);
         assert!(cut.len() <= MAX_EXCERPT_BYTES && cut.len() >= MAX_EXCERPT_BYTES - 1);
         assert_eq!(excerpt("short"), "short");
-    }
-
-    #[test]
-    fn log_keys_list_newest_first_and_never_collide() {
-        let older = log_key("u", "sub_1", 1_000, "evt_1", 1);
-        let newer = log_key("u", "sub_1", 2_000, "evt_1", 2);
-        assert!(newer < older);
-        assert!(older.starts_with(&log_prefix("u", "sub_1")));
-        assert_ne!(
-            log_key("u", "sub_1", 1_000, "evt_1", 1),
-            log_key("u", "sub_1", 1_000, "evt_2", 1)
-        );
     }
 }

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod base64;
 pub mod delivery;
+pub mod delivery_log;
 pub mod dispatch;
 pub mod event;
 pub mod firebase;

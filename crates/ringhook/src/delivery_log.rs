@@ -1,0 +1,276 @@
+//! The delivery log's layout in KV and its pages.
+//!
+//! A subscription's log is a set of append-only KV keys under [`prefix`]. Each key holds a *group*: the
+//! records one write appended for that subscription (a consumer batch's attempts, a publish request's skipped
+//! events, one test delivery), newest first. One key per group rather than per record is what keeps the log
+//! cheap: a batch of 100 deliveries to one endpoint costs one KV write, not 100. Keys list in ascending order
+//! and carry the time inverted, so the newest group comes first; a key is never written twice.
+//!
+//! A page holds at most `limit` records, so it may end inside a group. Its [`Cursor`] says where the next page
+//! starts: the KV list cursor the page's last group was listed from, that group's key, and how many of its
+//! records were shown. Resuming compares key names, so groups written or expired in between do not shift it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::base64;
+use crate::delivery::DeliveryRecord;
+
+/// The log's key prefix for one subscription.
+pub fn prefix(uid: &str, subscription_id: &str) -> String {
+    format!("log:{uid}:{subscription_id}:")
+}
+
+/// A group's key, named after its first (newest) record: the inverted time, then that record's event id and
+/// attempt, which no other record has.
+pub fn group_key(uid: &str, subscription_id: &str, at_millis: u64, first: &DeliveryRecord) -> String {
+    let inverted = u64::MAX - at_millis;
+    format!(
+        "{}{inverted:020}:{}:{:04}",
+        prefix(uid, subscription_id),
+        first.event_id,
+        first.attempt
+    )
+}
+
+/// A group as stored: a JSON array of records, newest first.
+pub fn encode_group(records: &[DeliveryRecord]) -> String {
+    serde_json::to_string(records).expect("records serialise")
+}
+
+/// A stored group. A single record (how entries were stored before groups) reads as a group of one.
+pub fn decode_group(text: &str) -> Result<Vec<DeliveryRecord>, serde_json::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Group(Vec<DeliveryRecord>),
+        One(DeliveryRecord),
+    }
+    Ok(match serde_json::from_str(text)? {
+        Stored::Group(records) => records,
+        Stored::One(record) => vec![record],
+    })
+}
+
+/// Where the next page of a subscription's log starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// The KV list cursor to list from (`None`: the start of the log).
+    #[serde(rename = "l")]
+    pub list_cursor: Option<String>,
+    /// The key of the group the last page ended in.
+    #[serde(rename = "k")]
+    pub key: String,
+    /// How many of that group's records were shown.
+    #[serde(rename = "s")]
+    pub shown: usize,
+}
+
+impl Cursor {
+    /// The opaque text a client passes back.
+    pub fn encode(&self) -> String {
+        base64::encode_url(serde_json::to_string(self).expect("a cursor serialises").as_bytes())
+    }
+
+    /// A cursor this API gave for the log under `prefix`; `None` for anything else.
+    pub fn parse(text: &str, prefix: &str) -> Option<Cursor> {
+        let bytes = base64::decode_url(text)?;
+        let cursor: Cursor = serde_json::from_slice(&bytes).ok()?;
+        cursor.key.starts_with(prefix).then_some(cursor)
+    }
+}
+
+/// One page of the log, filled from groups in key order.
+#[derive(Debug)]
+pub struct Page {
+    limit: usize,
+    resume: Option<(String, usize)>,
+    records: Vec<DeliveryRecord>,
+    /// The last group taken from: its key, how many of its records are now shown, and whether it has more.
+    last: Option<(String, usize, bool)>,
+}
+
+impl Page {
+    /// A page of at most `limit` records, after where `cursor` ended (or from the newest).
+    pub fn new(limit: usize, cursor: Option<&Cursor>) -> Page {
+        Page {
+            limit,
+            resume: cursor.map(|c| (c.key.clone(), c.shown)),
+            records: Vec::new(),
+            last: None,
+        }
+    }
+
+    /// Whether the group under `key` has records for this page: it is not before where the last page ended.
+    pub fn wants(&self, key: &str) -> bool {
+        self.resume.as_ref().is_none_or(|(resume, _)| key >= resume.as_str())
+    }
+
+    /// How many more records fit.
+    pub fn room(&self) -> usize {
+        self.limit - self.records.len()
+    }
+
+    /// Takes what fits of a group, after the records an earlier page showed.
+    pub fn take(&mut self, key: &str, group: Vec<DeliveryRecord>) {
+        let shown = match &self.resume {
+            Some((resume, shown)) if resume == key => *shown,
+            _ => 0,
+        };
+        let available = group.len().saturating_sub(shown);
+        let taken = available.min(self.room());
+        self.records.extend(group.into_iter().skip(shown).take(taken));
+        self.last = Some((key.to_owned(), shown + taken, taken < available));
+    }
+
+    /// Whether the page holds `limit` records.
+    pub fn is_full(&self) -> bool {
+        self.records.len() == self.limit
+    }
+
+    /// The records, and the cursor of the next page: `None` when `more_after` (whether any group follows the
+    /// last one taken) is false and that group is used up. `list_cursor` is the KV cursor the last group was
+    /// listed from.
+    pub fn finish(self, list_cursor: Option<String>, more_after: bool) -> (Vec<DeliveryRecord>, Option<Cursor>) {
+        let cursor = match self.last {
+            Some((key, shown, rest)) if self.records.len() == self.limit && (rest || more_after) => Some(Cursor {
+                list_cursor,
+                key,
+                shown,
+            }),
+            _ => None,
+        };
+        (self.records, cursor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delivery::Outcome;
+    use crate::EventType;
+
+    fn record(n: u32) -> DeliveryRecord {
+        DeliveryRecord {
+            event_id: format!("evt_{n}"),
+            event: EventType::CallCompleted,
+            attempt: 1,
+            outcome: Outcome::Delivered,
+            status_code: Some(200),
+            duration_ms: Some(3),
+            error: None,
+            response_excerpt: None,
+            at: "2026-11-28T12:00:00Z".into(),
+            next_retry_at: None,
+        }
+    }
+
+    #[test]
+    fn group_keys_list_newest_first_and_never_collide() {
+        let older = group_key("u", "sub_1", 1_000, &record(1));
+        let newer = group_key("u", "sub_1", 2_000, &record(1));
+        assert!(newer < older);
+        assert!(older.starts_with(&prefix("u", "sub_1")));
+        assert_ne!(
+            group_key("u", "sub_1", 1_000, &record(1)),
+            group_key("u", "sub_1", 1_000, &record(2))
+        );
+    }
+
+    #[test]
+    fn groups_round_trip_and_a_single_record_reads_as_a_group() {
+        let group = vec![record(2), record(1)];
+        assert_eq!(decode_group(&encode_group(&group)).unwrap(), group);
+        let one = serde_json::to_string(&record(7)).unwrap();
+        assert_eq!(decode_group(&one).unwrap(), vec![record(7)]);
+        assert!(decode_group("{}").is_err());
+    }
+
+    #[test]
+    fn cursors_round_trip_and_only_for_their_own_log() {
+        let cursor = Cursor {
+            list_cursor: Some("abc".into()),
+            key: format!("{}0001:evt_1:0001", prefix("u", "sub_1")),
+            shown: 3,
+        };
+        let text = cursor.encode();
+        assert_eq!(Cursor::parse(&text, &prefix("u", "sub_1")), Some(cursor));
+        assert_eq!(
+            Cursor::parse(&text, &prefix("u", "sub_2")),
+            None,
+            "another subscription's log"
+        );
+        for bad in ["", "x", "!!!!", &base64::encode_url(b"{}"), &base64::encode_url(b"[1]")] {
+            assert_eq!(Cursor::parse(bad, &prefix("u", "sub_1")), None, "{bad}");
+        }
+    }
+
+    /// Pages through `groups` (key, record numbers) `limit` records at a time, as the Worker does.
+    fn pages(groups: &[(&str, Vec<u32>)], limit: usize) -> Vec<Vec<u32>> {
+        let mut out = Vec::new();
+        let mut cursor: Option<Cursor> = None;
+        loop {
+            let mut page = Page::new(limit, cursor.as_ref());
+            let wanted: Vec<_> = groups.iter().filter(|(key, _)| page.wants(key)).collect();
+            let mut read = 0;
+            for (key, numbers) in &wanted {
+                read += 1;
+                page.take(key, numbers.iter().copied().map(record).collect());
+                if page.is_full() {
+                    break;
+                }
+            }
+            let more_after = read < wanted.len();
+            let (records, next) = page.finish(None, more_after);
+            out.push(records.iter().map(|r| r.event_id[4..].parse().unwrap()).collect());
+            match next {
+                Some(next) => cursor = Some(next),
+                None => return out,
+            }
+            assert!(out.len() < 100, "paging ends");
+        }
+    }
+
+    #[test]
+    fn pages_split_groups_and_show_every_record_once() {
+        let groups = [
+            ("k1", vec![9, 8, 7]),
+            ("k2", vec![6]),
+            ("k3", vec![5, 4, 3, 2]),
+            ("k4", vec![1]),
+        ];
+        assert_eq!(
+            pages(&groups, 2),
+            vec![vec![9, 8], vec![7, 6], vec![5, 4], vec![3, 2], vec![1]]
+        );
+        assert_eq!(pages(&groups, 3), vec![vec![9, 8, 7], vec![6, 5, 4], vec![3, 2, 1]]);
+        assert_eq!(pages(&groups, 100), vec![(1..=9).rev().collect::<Vec<_>>()]);
+        assert_eq!(pages(&groups, 1).len(), 9);
+        assert_eq!(pages(&[], 5), vec![Vec::<u32>::new()]);
+    }
+
+    #[test]
+    fn a_page_that_ends_with_the_log_has_no_cursor() {
+        let mut page = Page::new(2, None);
+        page.take("k1", vec![record(2), record(1)]);
+        assert!(page.is_full());
+        assert_eq!(page.finish(None, false).1, None);
+        let mut page = Page::new(2, None);
+        page.take("k1", vec![record(2), record(1)]);
+        assert!(page.finish(Some("c".into()), true).1.is_some(), "another group follows");
+    }
+
+    #[test]
+    fn a_group_gone_since_the_last_page_does_not_shift_the_next() {
+        let cursor = Cursor {
+            list_cursor: None,
+            key: "k2".into(),
+            shown: 1,
+        };
+        let mut page = Page::new(10, Some(&cursor));
+        assert!(!page.wants("k1"));
+        // k2 expired; k3 is taken whole.
+        assert!(page.wants("k3"));
+        page.take("k3", vec![record(5), record(4)]);
+        assert_eq!(page.finish(None, false).0.len(), 2);
+    }
+}
