@@ -1,7 +1,9 @@
 // Delivery latency and throughput of the pipeline on local workerd (Miniflare, in-memory KV, local queues):
 // `node bench/delivery-load.mjs [--max-batch-timeout SECONDS]` after the Worker is built. One user with 1, 10 and
 // 100 subscriptions, all to one fast keep-alive receiver on 127.0.0.1 (a path per subscription). Two modes:
-// latency — one event at a time, the next published once every delivery of the last arrived (an idle pipeline);
+// latency — one event at a time into an idle pipeline: the next is published 250 ms after every delivery of the
+// last arrived, when the consumer has also written the last one's log (on local KV, writes queue behind each other);
+// back to back — the same, the next published as soon as the deliveries of the last arrived;
 // throughput — N events published 25 per request, 8 requests in flight (deliveries queue behind each other).
 // Latency is the receiver's arrival time minus the start of the publish request that carried the event.
 import { BASE, signedToken, startWorker, stopJwksServer } from '../tests/worker/support.mjs';
@@ -15,10 +17,12 @@ const MAX_BATCH_TIMEOUT = Number(arg('--max-batch-timeout', '0.05'));
 const MAX_BATCH_SIZE = 100;
 const PUBLISHERS = 8;
 const PUBLISH_BATCH = 25;
+const SETTLE_MS = 250;
 const SCENARIOS = [
   { mode: 'latency', subscriptions: 1, events: 30 },
   { mode: 'latency', subscriptions: 10, events: 20 },
   { mode: 'latency', subscriptions: 100, events: 10 },
+  { mode: 'back to back', subscriptions: 100, events: 10 },
   { mode: 'throughput', subscriptions: 1, events: 1000 },
   { mode: 'throughput', subscriptions: 10, events: 100 },
   { mode: 'throughput', subscriptions: 100, events: 10 },
@@ -46,7 +50,7 @@ async function request(method, path, { token, body }) {
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 async function scenario({ mode, subscriptions, events }) {
-  const uid = `bench-${mode}-${subscriptions}`;
+  const uid = `bench-${mode.replaceAll(' ', '-')}-${subscriptions}`;
   const token = signedToken({ sub: uid });
   for (let k = 0; k < subscriptions; k++) {
     await request('POST', `${BASE}/subscribe`, { token, body: { webhook_url: `${receiver.url}/${uid}/${k}`, events: ['*'] } });
@@ -57,9 +61,10 @@ async function scenario({ mode, subscriptions, events }) {
   let next = 0;
   const started = preciseNow();
   const arrived = () => receiver.requests.length - firstRequest;
-  const publishers = mode === 'latency' ? 1 : PUBLISHERS;
-  // Throughput mode publishes 25 events per request (the API takes up to 100); latency mode one at a time.
-  const perRequest = mode === 'latency' ? 1 : PUBLISH_BATCH;
+  const oneAtATime = mode !== 'throughput';
+  const publishers = oneAtATime ? 1 : PUBLISHERS;
+  // Throughput mode publishes 25 events per request (the API takes up to 100); the others one at a time.
+  const perRequest = oneAtATime ? 1 : PUBLISH_BATCH;
   await Promise.all(Array.from({ length: publishers }, async () => {
     while (next < ids.length) {
       const chunk = ids.slice(next, next + perRequest);
@@ -71,10 +76,11 @@ async function scenario({ mode, subscriptions, events }) {
       for (const published of out.events) {
         if (published.deliveries !== subscriptions) throw new Error(`${published.id}: ${JSON.stringify(out)}`);
       }
-      if (mode === 'latency') {
+      if (oneAtATime) {
         const want = next * subscriptions;
         const until = Date.now() + WAIT_MS;
         while (arrived() < want && Date.now() < until) await new Promise((r) => setTimeout(r, 1));
+        if (mode === 'latency') await new Promise((r) => setTimeout(r, SETTLE_MS));
       }
     }
   }));
@@ -116,7 +122,8 @@ try {
 }
 
 console.log(`Delivery pipeline, local workerd (Miniflare), queues maxBatchSize ${MAX_BATCH_SIZE}, maxBatchTimeout ${MAX_BATCH_TIMEOUT} s; ` +
-  `one user, one keep-alive receiver on 127.0.0.1; latency: one event at a time; throughput: ${PUBLISHERS} publish requests of ${PUBLISH_BATCH} events in flight\n`);
+  `one user, one keep-alive receiver on 127.0.0.1; latency: one event at a time, ${SETTLE_MS} ms after the last one's deliveries; ` +
+  `back to back: one event at a time, at once; throughput: ${PUBLISHERS} publish requests of ${PUBLISH_BATCH} events in flight\n`);
 console.log('| mode | subscriptions | events | deliveries | publish→receive p50 | p99 | deliveries/s |');
 console.log('|---|---:|---:|---:|---:|---:|---:|');
 for (const r of results) {
