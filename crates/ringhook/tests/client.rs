@@ -98,6 +98,21 @@ async fn every_endpoint_round_trips() {
     let page = ok(api.deliveries(&id, Some(json(r#"{"limit":5}"#).unchecked_into()))).await;
     let entries: js_sys::Array = get(&page, "deliveries").unchecked_into();
     assert_eq!(entries.length(), 1, "the test send is in the log");
+    ok(api.test(json(&format!(
+        r#"{{"webhook_url":"{url}","event_type":"call.failed"}}"#
+    ))))
+    .await;
+    let first = ok(api.deliveries(&id, Some(json(r#"{"limit":1}"#).unchecked_into()))).await;
+    let cursor = get(&first, "cursor");
+    assert!(cursor.is_string(), "a second page follows");
+    let next = Object::new();
+    Reflect::set(&next, &"limit".into(), &1.into()).unwrap();
+    Reflect::set(&next, &"cursor".into(), &cursor).unwrap();
+    let second = ok(api.deliveries(&id, Some(next))).await;
+    assert!(get(&second, "cursor").is_null(), "the last page");
+    let event_of = |page: &JsValue| get(&js_sys::Array::from(&get(page, "deliveries")).get(0), "event").as_string();
+    assert_eq!(event_of(&first).as_deref(), Some("call.failed"), "newest first");
+    assert_eq!(event_of(&second).as_deref(), Some("call.completed"));
 
     let missing = err(api.redeliver(&id, "evt_never")).await;
     assert_eq!(get(&missing, "status").as_f64(), Some(404.0));

@@ -272,7 +272,7 @@ impl WebhookClient {
         id: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "{ limit?: number; cursor?: string }")] page: Option<Object>,
     ) -> Promise {
-        let mut query = Vec::new();
+        let mut path = format!("/subscriptions/{}/deliveries", segment(id));
         if let Some(page) = &page {
             for key in ["limit", "cursor"] {
                 let value = Reflect::get(page, &key.into()).unwrap_or(JsValue::UNDEFINED);
@@ -280,21 +280,14 @@ impl WebhookClient {
                     .as_string()
                     .or_else(|| value.as_f64().map(|n| (n.max(0.0) as u64).to_string()))
                 {
-                    query.push(format!("{key}={}", segment(&text)));
+                    path.push(if path.contains('?') { '&' } else { '?' });
+                    path.push_str(key);
+                    path.push('=');
+                    path.push_str(&segment(&text));
                 }
             }
         }
-        let query = if query.is_empty() {
-            String::new()
-        } else {
-            format!("?{}", query.join("&"))
-        };
-        self.request(
-            "GET",
-            format!("/subscriptions/{}/deliveries{query}", segment(id)),
-            None,
-            Answer::Whole,
-        )
+        self.request("GET", path, None, Answer::Whole)
     }
 
     /// `POST /subscriptions/{id}/deliveries/{eventId}/redeliver`.

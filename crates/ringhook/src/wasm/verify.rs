@@ -105,6 +105,12 @@ fn prepared_secret(given: &JsValue) -> Result<Result<Rc<SecretKey>, VerifyError>
     }))
 }
 
+thread_local! {
+    // Property names read on every verification, made JS strings once.
+    static TIMESTAMP: JsValue = JsValue::from_str("timestamp");
+    static GET: JsValue = JsValue::from_str("get");
+}
+
 pub(crate) fn verification_error(e: &VerifyError) -> JsValue {
     error_with("WebhookVerificationError", &e.to_string(), &[("code", e.code().into())])
 }
@@ -172,8 +178,16 @@ pub fn verify_webhook(
 ) -> Result<JsValue, JsValue> {
     let secret = prepared_secret(&secret_key)?.map_err(|e| verification_error(&e))?;
     let (tolerance, now) = verify_options(options.as_ref())?;
-    let body = String::from_utf8(body_bytes(&raw_body)?)
-        .map_err(|_| verification_error(&VerifyError::InvalidPayload("the body is not UTF-8 text".into())))?;
+    let body = body_bytes(&raw_body)?;
+    // The text to parse: a string body as given (its UTF-8 from `encodeInto` is valid by construction, and it is
+    // not copied back out of wasm memory); bytes once they are known to be UTF-8.
+    let text = if raw_body.is_string() {
+        raw_body
+    } else {
+        let utf8 = std::str::from_utf8(&body)
+            .map_err(|_| verification_error(&VerifyError::InvalidPayload("the body is not UTF-8 text".into())))?;
+        JsValue::from_str(utf8)
+    };
     let values = header_values(&headers)?;
     let received = ReceivedHeaders {
         x_webhook_signature: values[0].as_deref(),
@@ -184,15 +198,8 @@ pub fn verify_webhook(
 
     let verifier = Verifier::new(SecretKey::clone(&secret)).with_tolerance(tolerance);
     let scheme = verifier
-        .verify_signature(body.as_bytes(), &received, now)
+        .verify_signature(&body, &received, now)
         .map_err(|e| verification_error(&e))?;
-
-    // A string body is parsed as given, rather than copied back out of wasm memory.
-    let text = if raw_body.is_string() {
-        raw_body
-    } else {
-        JsValue::from_str(&body)
-    };
     let event = json_parse(&text)
         .map_err(|_| verification_error(&VerifyError::InvalidPayload("the body is not JSON".into())))?;
     if !event.is_object() || Array::is_array(&event) {
@@ -201,7 +208,7 @@ pub fn verify_webhook(
         )));
     }
     if verifier.needs_body_timestamp(scheme) {
-        let timestamp = Reflect::get(&event, &"timestamp".into())?;
+        let timestamp = TIMESTAMP.with(|key| Reflect::get(&event, key))?;
         if timestamp.is_undefined() {
             return Err(verification_error(&VerifyError::MissingTimestamp));
         }
@@ -257,7 +264,7 @@ fn header_values(headers: &JsValue) -> Result<[Option<String>; 4], JsValue> {
             "headers must be a Headers object or a plain object of header names to values",
         ));
     }
-    let get = Reflect::get(headers, &"get".into())?;
+    let get = GET.with(|key| Reflect::get(headers, key))?;
     if let Some(get) = get.dyn_ref::<Function>() {
         for (value, name) in values.iter_mut().zip(HEADER_NAMES) {
             *value = header_text(&get.call1(headers, &name.into())?);
