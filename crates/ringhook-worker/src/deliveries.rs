@@ -136,15 +136,25 @@ pub async fn log(env: &Env, uid: &str, id: &str, query: &[(String, String)]) -> 
     // Groups are listed in key order and read only as far as the page needs: each holds at least one record.
     let mut page = delivery_log::Page::new(limit as usize, cursor.as_ref());
     let mut list_cursor = cursor.and_then(|c| c.list_cursor);
+    // The first list call may use a KV cursor the client sent back; KV refusing it is the client's error.
+    let mut client_cursor = list_cursor.is_some();
     let (deliveries, cursor) = loop {
         let mut list = kv.list().prefix(prefix.clone()).limit(LIST_KEYS);
         if let Some(at) = &list_cursor {
             list = list.cursor(at.clone());
         }
-        let listed = list
-            .execute()
-            .await
-            .map_err(|e| ApiError::internal(format!("KV list: {e}")))?;
+        let listed = list.execute().await.map_err(|e| {
+            if client_cursor {
+                ApiError::new(
+                    400,
+                    "invalid_request",
+                    "cursor is no longer valid: start again without one",
+                )
+            } else {
+                ApiError::internal(format!("KV list: {e}"))
+            }
+        })?;
+        client_cursor = false;
         let keys: Vec<&str> = listed
             .keys
             .iter()
