@@ -50,6 +50,7 @@ impl Answer {
         }
     }
 
+    /// What the method resolves to, from the parsed answer and the [`Answer::to_js`] its context carried.
     fn pick(answer: &JsValue, parsed: JsValue) -> Result<JsValue, JsValue> {
         if answer.is_null() {
             Ok(JsValue::UNDEFINED)
