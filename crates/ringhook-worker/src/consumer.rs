@@ -21,7 +21,7 @@ use serde_json::Value;
 use worker::{console_error, Env, Message, MessageBatch, MessageExt};
 
 use crate::config::Settings;
-use crate::http::{now_seconds, random_bytes};
+use crate::http::{new_event_id, now_seconds, random_bytes};
 use crate::kv_store::{self, KvSubscriptions};
 use crate::pipeline::{self, LogEntry, DEAD_LETTERS, DELIVERIES};
 use crate::send::{send, Sent};
@@ -103,7 +103,7 @@ async fn deliver_for_user(
     let attempts = messages
         .iter()
         .map(|message| attempt(settings, &document, &keys, message));
-    let done: Vec<Done> = join_all(attempts).await.into_iter().collect::<Result<_, _>>()?;
+    let done: Vec<Done> = join_all(attempts).await;
 
     let policy = &settings.delivery.policy;
     let mut changed = false;
@@ -182,8 +182,7 @@ async fn deliver_for_user(
         });
     }
 
-    // Log entries are separate keys: written together, not one after another.
-    pipeline::write_logs(&kv, &records).await?;
+    pipeline::write_logs(&kv, records).await?;
     if changed {
         store.save(uid, &document).await?;
     }
@@ -199,17 +198,17 @@ async fn attempt(
     document: &UserDocument,
     keys: &HashMap<&str, Vec<SecretKey>>,
     message: &DeliveryMessage,
-) -> Result<Done, ApiError> {
+) -> Done {
     let Some(stored) = document
         .subscriptions
         .iter()
         .find(|s| s.public.id == message.subscription_id)
     else {
-        return Ok(Done::Skipped("subscription was deleted"));
+        return Done::Skipped("subscription was deleted");
     };
     // Only active subscriptions have their secrets opened.
     let Some(secrets) = keys.get(stored.public.id.as_str()) else {
-        return Ok(Done::Skipped("subscription is inactive"));
+        return Done::Skipped("subscription is inactive");
     };
     let sent = send(
         &stored.public.webhook_url,
@@ -220,7 +219,7 @@ async fn attempt(
         settings.delivery.timeout_ms,
     )
     .await;
-    Ok(Done::Sent(sent))
+    Done::Sent(sent)
 }
 
 /// Tells the owner, through their other active subscriptions that listen for it, that one was deactivated.
@@ -235,11 +234,10 @@ async fn notify_deactivations(
     let mut messages = Vec::new();
     let mut skipped = Vec::new();
     for subscription in deactivated {
-        let id = ringhook::event::event_id(now.max(0) as u64 * 1000, random_bytes());
-        let notice = delivery::deactivation_notice(&subscription, id, now);
+        let notice = delivery::deactivation_notice(&subscription, new_event_id(), now);
         let body = notice.to_body();
         pipeline::fan_out(uid, document, &notice, &body, now, &mut messages, &mut skipped);
     }
-    pipeline::write_logs(kv, &skipped).await?;
+    pipeline::write_logs(kv, skipped).await?;
     pipeline::enqueue(env, DELIVERIES, messages, 0).await
 }

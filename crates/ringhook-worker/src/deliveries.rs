@@ -4,7 +4,6 @@ use futures_util::future::join_all;
 use ringhook::api::{DeliveriesResponse, RedeliverResponse, TestRequest, TestResponse};
 use ringhook::delivery::{self, DeliveryMessage, DeliveryRecord, Outcome};
 use ringhook::delivery_log;
-use ringhook::event::event_id;
 use ringhook::store::SubscriptionStore;
 use ringhook::subscriptions::{find, parse_body, reply, ApiError, Reply};
 use ringhook::time::rfc3339;
@@ -13,7 +12,7 @@ use worker::kv::KvStore;
 use worker::Env;
 
 use crate::config::Settings;
-use crate::http::random_bytes;
+use crate::http::new_event_id;
 use crate::kv_store::{self, KvSubscriptions};
 use crate::pipeline::{self, DELIVERIES};
 
@@ -39,7 +38,7 @@ pub async fn test(env: &Env, settings: &Settings, uid: &str, body: &[u8], now: i
     })?;
     limit_tests(&kv, uid, settings.delivery.test_per_minute, now).await?;
 
-    let event = delivery::sample_event(event_type, event_id(now.max(0) as u64 * 1000, random_bytes()), now);
+    let event = delivery::sample_event(event_type, new_event_id(), now);
     let secrets = stored.signing_secrets(&settings.storage_key, now)?;
     let sent = crate::send::send(
         &stored.public.webhook_url,

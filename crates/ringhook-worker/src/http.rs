@@ -91,6 +91,11 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     bytes
 }
 
+/// A new `evt_…` id for an event the service makes itself (a test send, a deactivation notice).
+pub fn new_event_id() -> String {
+    ringhook::event::event_id(js_sys::Date::now() as u64, random_bytes())
+}
+
 /// `crypto.getRandomValues`: the platform's CSPRNG.
 pub struct CryptoRandom;
 

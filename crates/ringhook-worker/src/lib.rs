@@ -14,7 +14,7 @@ mod send;
 use ringhook::api::HealthResponse;
 use ringhook::publish::{self, PublishResponse};
 use ringhook::routes::{self, Route, RouteError};
-use ringhook::subscriptions::{reply, ApiError, Reply, Service, MAX_BODY_BYTES};
+use ringhook::subscriptions::{check_size, reply, ApiError, Reply, Service};
 use worker::{console_error, event, Context, Env, MessageBatch, Request, Response, Result};
 
 use crate::config::Settings;
@@ -86,13 +86,7 @@ async fn answer(mut request: Request, env: &Env, settings: &Settings) -> std::re
         .ok()
         .flatten()
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Err(ApiError::new(
-            413,
-            "payload_too_large",
-            format!("the request body is over {MAX_BODY_BYTES} bytes"),
-        ));
-    }
+    check_size(declared.unwrap_or(0))?;
 
     if route == Route::Publish {
         check_call_system(authorization.as_deref(), settings)?;
@@ -138,13 +132,7 @@ async fn read_body(request: &mut Request) -> std::result::Result<Vec<u8>, ApiErr
         .bytes()
         .await
         .map_err(|e| ApiError::new(400, "invalid_request", format!("unreadable body: {e}")))?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::new(
-            413,
-            "payload_too_large",
-            format!("the request body is over {MAX_BODY_BYTES} bytes"),
-        ));
-    }
+    check_size(body.len())?;
     Ok(body)
 }
 

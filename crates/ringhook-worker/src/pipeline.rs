@@ -118,7 +118,7 @@ pub async fn publish(env: &Env, ready: Vec<Ready>, now: i64) -> Result<Vec<Publi
     }
     let kept = join_all(bodies.iter().map(|(key, body)| put_text(&kv, key, body))).await;
     kept.into_iter().collect::<Result<Vec<()>, _>>()?;
-    write_logs(&kv, &skipped).await?;
+    write_logs(&kv, skipped).await?;
     enqueue(env, DELIVERIES, messages, 0).await?;
     Ok(published)
 }
@@ -160,13 +160,10 @@ pub struct LogEntry {
 
 /// Appends log entries: one group (one KV key) per subscription, newest first, the groups written together.
 /// `entries` are in the order they happened.
-pub async fn write_logs(kv: &KvStore, entries: &[LogEntry]) -> Result<(), ApiError> {
-    let mut groups: BTreeMap<(&str, &str), Vec<DeliveryRecord>> = BTreeMap::new();
-    for e in entries.iter().rev() {
-        groups
-            .entry((&e.uid, &e.subscription_id))
-            .or_default()
-            .push(e.record.clone());
+pub async fn write_logs(kv: &KvStore, entries: Vec<LogEntry>) -> Result<(), ApiError> {
+    let mut groups: BTreeMap<(String, String), Vec<DeliveryRecord>> = BTreeMap::new();
+    for e in entries.into_iter().rev() {
+        groups.entry((e.uid, e.subscription_id)).or_default().push(e.record);
     }
     let writes = join_all(
         groups

@@ -132,7 +132,7 @@ pub fn reply<T: Serialize>(status: u16, value: &T) -> Result<Reply, ApiError> {
 /// Parses a JSON request body that must be an object: malformed JSON, wrong types, unknown fields and
 /// arrays of field values are distinct 4xx errors, and the message names the field at fault.
 pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    check_size(body)?;
+    check_size(body.len())?;
     // Derived structs would also take an array of field values; the API takes objects only.
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
@@ -146,7 +146,7 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 /// Parses a JSON request body of any shape. A field at fault is named after `prefix`: with `events`, an error
 /// in the second item's status reads `events[1].status: …`.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8], prefix: &str) -> Result<T, ApiError> {
-    check_size(body)?;
+    check_size(body.len())?;
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let inner = e.inner();
@@ -170,8 +170,10 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8], prefix: &str) -> Result<T, A
     Ok(value)
 }
 
-fn check_size(body: &[u8]) -> Result<(), ApiError> {
-    if body.len() > MAX_BODY_BYTES {
+/// `413 payload_too_large` for a body of `len` bytes over [`MAX_BODY_BYTES`] (as read, or as declared by
+/// `Content-Length` before reading).
+pub fn check_size(len: usize) -> Result<(), ApiError> {
+    if len > MAX_BODY_BYTES {
         return Err(ApiError::new(
             413,
             "payload_too_large",

@@ -92,6 +92,14 @@ impl Api {
         body
     }
 
+    /// Subscribes and returns the new subscription's id.
+    fn subscribed_id(&mut self, uid: &str, url: &str) -> String {
+        self.subscribe(uid, url)["subscription"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     fn list(&mut self, uid: &str) -> Value {
         self.call(Route::List, uid, Value::Null).unwrap().1["subscriptions"].clone()
     }
@@ -230,10 +238,7 @@ fn the_limit_per_user_holds() {
 #[test]
 fn another_users_subscription_reads_as_missing() {
     let mut api = Api::new();
-    let id = api.subscribe("alice", "https://example.com/hook")["subscription"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.subscribed_id("alice", "https://example.com/hook");
     let before = api.list("alice");
     for route in [
         Route::Get(id.clone()),
@@ -253,10 +258,7 @@ fn another_users_subscription_reads_as_missing() {
 #[test]
 fn patch_deactivates_reactivates_and_edits() {
     let mut api = Api::new();
-    let id = api.subscribe("alice", "https://example.com/hook")["subscription"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.subscribed_id("alice", "https://example.com/hook");
     api.now += 60;
     let (_, off) = api
         .call(Route::Update(id.clone()), "alice", json!({"active": false}))
@@ -302,10 +304,7 @@ fn patch_deactivates_reactivates_and_edits() {
         )),
         (400, "invalid_events")
     );
-    let other = api.subscribe("alice", "https://example.com/other")["subscription"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let other = api.subscribed_id("alice", "https://example.com/other");
     assert_eq!(
         code(api.call(
             Route::Update(other),
@@ -335,10 +334,7 @@ fn rotation_issues_a_new_secret_and_keeps_the_old_one_for_a_day() {
 #[test]
 fn delete_removes() {
     let mut api = Api::new();
-    let id = api.subscribe("alice", "https://example.com/hook")["subscription"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.subscribed_id("alice", "https://example.com/hook");
     let (_, deleted) = api.call(Route::Delete(id.clone()), "alice", Value::Null).unwrap();
     assert_eq!(deleted, json!({"success": true, "id": id}));
     assert_eq!(
