@@ -1,4 +1,4 @@
-// Verification speed of the `ringhook` package in Node against the seed's node:crypto verifier,
+// Verification speed of the `ringhook` package in Node against the setup guide's node:crypto verifier,
 // `standardwebhooks` and `svix`, at 1 KiB and 64 KiB bodies: `node bench/verify.mjs [--json FILE]`.
 // Each contender runs in interleaved rounds; the median round counts.
 import crypto from 'node:crypto';
@@ -15,7 +15,7 @@ const ROUND_MS = 300;
 const SECRET = 'whsec_' + crypto.randomBytes(32).toString('base64');
 
 // The setup guide's verifier, as users copy it.
-function seedVerify(payload, signature, secretKey) {
+function guideVerify(payload, signature, secretKey) {
   const expectedSignature = crypto.createHmac('sha256', secretKey).update(payload).digest('hex');
   return crypto.timingSafeEqual(Buffer.from(signature.replace('sha256=', ''), 'hex'), Buffer.from(expectedSignature, 'hex'));
 }
@@ -51,7 +51,7 @@ for (const size of [1024, 65536]) {
     'ringhook verifyWebhookSignature': () => verifyWebhookSignature(payload, sig, SECRET),
     'ringhook verifyWebhook (Standard Webhooks headers)': () => verifyWebhook(payload, standardHeaders, SECRET) !== undefined,
     'ringhook verifyWebhook (X-Webhook-Signature)': () => verifyWebhook(payload, seedHeaders, SECRET) !== undefined,
-    "node:crypto (the seed's verifyWebhookSignature)": () => seedVerify(payload, sig, SECRET),
+    "node:crypto (the setup guide's verifyWebhookSignature)": () => guideVerify(payload, sig, SECRET),
     'standardwebhooks 1.1.1 verify': () => standard.verify(payload, standardHeaders) !== undefined,
     'svix 2.5.0 verify': () => (svix.verify(payload, standardHeaders), true), // throws on failure
   };

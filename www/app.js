@@ -470,7 +470,7 @@ function subscriptionCard(initial) {
   return { el, update };
 }
 
-// ---------------------------------------------------------------- call board (the seed guide's section 3)
+// ---------------------------------------------------------------- call board (the setup guide's section 3)
 
 function callRow(callId) {
   const existing = document.querySelector(`[data-call-id="${CSS.escape(callId)}"]`);
@@ -534,7 +534,7 @@ function setUpDispatcher() {
     showNotification(`A webhook was deactivated: ${e.data?.webhook_url ?? ''} (${e.data?.reason ?? 'failures'})`, 'error');
     loadSubscriptions();
   });
-  // Exactly as the seed guide's components listen.
+  // Exactly as the setup guide's components listen.
   window.addEventListener('callStatusChanged', (event) => {
     const { callId, status, data } = event.detail;
     updateCallStatus(callId, status);

@@ -1,4 +1,4 @@
-// The npm package in Node.js: both entry points, the shared vectors, the seed's verifier,
+// The npm package in Node.js: both entry points, the shared vectors, the setup guide's verifier,
 // node:crypto, the Standard Webhooks and Svix libraries, rotation and every error code.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import * as esm from 'ringhook';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
 import {
-  pkgDir, vectors, swHeaders, seedVerifyWebhookSignature, rng, randomText, randomWhsec, flipByte, xSignature, nowSeconds,
+  pkgDir, vectors, swHeaders, guideVerifyWebhookSignature, rng, randomText, randomWhsec, flipByte, xSignature, nowSeconds,
 } from './support.mjs';
 
 const require = createRequire(import.meta.url);
@@ -50,7 +50,7 @@ for (const [entry, api] of Object.entries({ import: esm, require: cjs })) {
 
         const now = v.webhook_timestamp;
         if (v.webhook_signature === null) {
-          // A plain (seed-style) secret: only X-Webhook-Signature; this body has no timestamp field.
+          // A plain (setup-guide-style) secret: only X-Webhook-Signature; this body has no timestamp field.
           const headers = { 'x-webhook-signature': sig };
           assert.deepEqual(api.verifyWebhook(v.body, headers, v.secret_key, { toleranceSeconds: null }), JSON.parse(v.body));
           assert.throws(() => api.verifyWebhook(v.body, headers, v.secret_key, { now }), { code: 'missing_timestamp' });
@@ -69,13 +69,13 @@ for (const [entry, api] of Object.entries({ import: esm, require: cjs })) {
 }
 
 describe('random bodies and secrets', () => {
-  it("the seed's verifyWebhookSignature accepts signWebhook output (200 cases)", () => {
+  it("the setup guide's verifyWebhookSignature accepts signWebhook output (200 cases)", () => {
     const rand = rng(1);
     for (let i = 0; i < 200; i++) {
       const body = randomText(rand, 300);
       const secret = rand() < 0.5 ? randomWhsec(rand) : randomText(rand, 40) || 'k';
       const { 'x-webhook-signature': sig } = signWebhook(body, secret, { id: `evt_${i}`, timestamp: 1764355200 + i });
-      assert.ok(seedVerifyWebhookSignature(body, sig, secret), `case ${i}: ${JSON.stringify({ body, secret })}`);
+      assert.ok(guideVerifyWebhookSignature(body, sig, secret), `case ${i}: ${JSON.stringify({ body, secret })}`);
     }
   });
 

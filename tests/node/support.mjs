@@ -18,8 +18,8 @@ export const swHeaders = (v) => ({
   'webhook-signature': v.webhook_signature,
 });
 
-/** The seed's verifier, copied verbatim from the setup guide (shared/reference/000_eb62f7ffed91d03c.txt). */
-export function seedVerifyWebhookSignature(payload, signature, secretKey) {
+/** The setup guide's verifier, copied verbatim from it. */
+export function guideVerifyWebhookSignature(payload, signature, secretKey) {
   const expectedSignature = crypto
     .createHmac('sha256', secretKey)
     .update(payload)
@@ -32,10 +32,10 @@ export function seedVerifyWebhookSignature(payload, signature, secretKey) {
 }
 
 /** A deterministic PRNG (mulberry32), so a failing random case can be reproduced. */
-export function rng(seed) {
+export function rng(state) {
   return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };

@@ -29,8 +29,8 @@ export async function waitFor(predicate, timeoutMs = 10_000, { intervalMs = 25, 
   }
 }
 
-// The seed guide's verifier, as written there (with `require('crypto')` as an import). Node's timingSafeEqual throws
-// when the lengths differ; the seed's Express handler would answer 500 then, which counts as a failure here too.
+// The setup guide's verifier, as written there (with `require('crypto')` as an import). Node's timingSafeEqual throws
+// when the lengths differ; the setup guide's Express handler would answer 500 then, which counts as a failure here too.
 function verifyWebhookSignature(payload, signature, secretKey) {
   const expectedSignature = createHmac('sha256', secretKey)
     .update(payload)
@@ -42,14 +42,14 @@ function verifyWebhookSignature(payload, signature, secretKey) {
   );
 }
 
-/** Both verdicts on one delivery: the seed's verifier (on re-serialised JSON, as its Express code does) and standardwebhooks'. */
+/** Both verdicts on one delivery: the setup guide's verifier (on re-serialised JSON, as its Express code does) and standardwebhooks'. */
 export function verdicts(body, headers, secret) {
-  const out = { seed: false, standard: false, seedError: null, standardError: null };
+  const out = { guide: false, standard: false, guideError: null, standardError: null };
   try {
-    out.seed = verifyWebhookSignature(JSON.stringify(JSON.parse(body)), headers['x-webhook-signature'] ?? '', secret) === true;
-    if (!out.seed) out.seedError = 'signature mismatch';
+    out.guide = verifyWebhookSignature(JSON.stringify(JSON.parse(body)), headers['x-webhook-signature'] ?? '', secret) === true;
+    if (!out.guide) out.guideError = 'signature mismatch';
   } catch (err) {
-    out.seedError = err.message;
+    out.guideError = err.message;
   }
   try {
     new Webhook(secret).verify(body, headers);
@@ -172,14 +172,14 @@ export async function down() {
 }
 
 /**
- * Verifies each request with the seed's `verifyWebhookSignature` (on `JSON.stringify(JSON.parse(body))`) and with
+ * Verifies each request with the setup guide's `verifyWebhookSignature` (on `JSON.stringify(JSON.parse(body))`) and with
  * standardwebhooks' `new Webhook(secret).verify(body, headers)`; answers 200 only if both pass, else 401. Each
  * record gets `verdicts`. The secret can be set later: `r.secret = secret_key` (subscribing needs the URL first).
  */
 export async function verifying(secret) {
   const r = await createReceiver((record) => {
     record.verdicts = verdicts(record.body, record.headers, r.secret ?? '');
-    return record.verdicts.seed && record.verdicts.standard ? 200 : { status: 401, body: JSON.stringify(record.verdicts) };
+    return record.verdicts.guide && record.verdicts.standard ? 200 : { status: 401, body: JSON.stringify(record.verdicts) };
   });
   r.secret = secret;
   return r;

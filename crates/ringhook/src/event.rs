@@ -127,7 +127,7 @@ impl CallStatus {
 
 /// One delivered event, as its receiver sees it.
 ///
-/// The seed's field names (`event`, `callId`, `status`, `data`) are kept exactly; `id` is the dedup key and stays
+/// The setup guide's field names (`event`, `callId`, `status`, `data`) are kept exactly; `id` is the dedup key and stays
 /// the same on every retry, and `timestamp` (unix seconds) lets a receiver that checks only the body signature
 /// reject replays.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,6 +1,6 @@
 //! JSON text exactly as JavaScript's `JSON.stringify` writes it.
 //!
-//! The seed's receivers verify `JSON.stringify(req.body)` rather than the raw bytes, so a delivered body is
+//! The setup guide's receivers verify `JSON.stringify(req.body)` rather than the raw bytes, so a delivered body is
 //! only verifiable there if `JSON.stringify(JSON.parse(body)) === body`. This writer guarantees that:
 //!
 //! - compact output, no whitespace;

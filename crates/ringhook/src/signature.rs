@@ -3,7 +3,7 @@
 //! Every delivery carries two signatures over the same body:
 //!
 //! - `X-Webhook-Signature: sha256=<hex>`: HMAC-SHA256 keyed with the UTF-8 bytes of the whole secret string
-//!   (`whsec_…` included), over the raw body. This is what the seed's `verifyWebhookSignature` checks.
+//!   (`whsec_…` included), over the raw body. This is what the setup guide's `verifyWebhookSignature` checks.
 //! - [Standard Webhooks](https://www.standardwebhooks.com/): `webhook-id`, `webhook-timestamp` and
 //!   `webhook-signature: v1,<base64>`, HMAC-SHA256 keyed with the base64-decoded part of the secret after
 //!   `whsec_`, over `id.timestamp.body`. During a secret rotation it lists one signature per secret, separated by
@@ -19,7 +19,7 @@ use crate::event::Event;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The seed's signature header (`sha256=<hex>` over the raw body).
+/// The setup guide's signature header (`sha256=<hex>` over the raw body).
 pub const X_WEBHOOK_SIGNATURE: &str = "x-webhook-signature";
 /// Standard Webhooks: the event id, the same on every retry.
 pub const WEBHOOK_ID: &str = "webhook-id";
@@ -123,7 +123,7 @@ impl SecretKey {
     }
 
     /// Accepts any non-empty secret. A `whsec_` secret must carry valid base64 and can also sign and verify
-    /// Standard Webhooks signatures; any other string (the seed's plain secrets) signs the body signature only.
+    /// Standard Webhooks signatures; any other string (the setup guide's plain secrets) signs the body signature only.
     pub fn parse(text: &str) -> Result<Self, VerifyError> {
         if text.is_empty() {
             return Err(VerifyError::InvalidSecret("the secret is empty"));
@@ -156,7 +156,7 @@ impl SecretKey {
         self.standard_mac.is_some()
     }
 
-    /// `sha256=<hex>`: the seed's `X-Webhook-Signature` over the raw body.
+    /// `sha256=<hex>`: the setup guide's `X-Webhook-Signature` over the raw body.
     pub fn body_signature(&self, body: &[u8]) -> String {
         let mut mac = self.body_mac.clone();
         mac.update(body);
@@ -426,7 +426,7 @@ impl Verifier {
     }
 }
 
-/// Decodes `sha256=<64 hex digits>`; the prefix may be left out, as the seed's verifier allows.
+/// Decodes `sha256=<64 hex digits>`; the prefix may be left out, as the setup guide's verifier allows.
 fn parse_body_signature(signature: &str) -> Result<[u8; 32], VerifyError> {
     let hex_part = signature.trim();
     let hex_part = hex_part.strip_prefix(SEED_PREFIX).unwrap_or(hex_part);
@@ -437,7 +437,7 @@ fn parse_body_signature(signature: &str) -> Result<[u8; 32], VerifyError> {
     Ok(tag)
 }
 
-/// The seed's `verifyWebhookSignature(payload, signature, secretKey)`: the body signature alone, no timestamp.
+/// The setup guide's `verifyWebhookSignature(payload, signature, secretKey)`: the body signature alone, no timestamp.
 pub fn verify_body_signature(body: &[u8], signature: &str, secret: &SecretKey) -> bool {
     parse_body_signature(signature).is_ok_and(|tag| secret.verify_body(body, &tag))
 }

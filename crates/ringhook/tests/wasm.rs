@@ -256,7 +256,7 @@ fn json_writer_matches_javascript_on_generated_inputs() {
             .as_string()
             .unwrap();
         assert_eq!(ours, theirs, "input: {input}");
-        // And the property the seed's receivers rely on.
+        // And the property the setup guide's receivers rely on.
         let again = JSON::stringify(&JSON::parse(&ours).unwrap())
             .unwrap()
             .as_string()

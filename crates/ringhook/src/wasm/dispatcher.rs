@@ -1,6 +1,6 @@
-//! `CallEventDispatcher`: the seed's `CallWebhookManager`, done properly. Events arrive at least once and in any
+//! `CallEventDispatcher`: the setup guide's `CallWebhookManager`, done properly. Events arrive at least once and in any
 //! order; it drops repeated ids and updates older than the last applied for the same call, then calls the
-//! handlers for the event's type and, in browsers, fires the seed's `callStatusChanged` CustomEvent.
+//! handlers for the event's type and, in browsers, fires the setup guide's `callStatusChanged` CustomEvent.
 
 use std::cell::RefCell;
 

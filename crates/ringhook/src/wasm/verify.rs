@@ -130,7 +130,7 @@ pub(crate) fn body_bytes(payload: &JsValue) -> Result<Vec<u8>, JsValue> {
     }
 }
 
-/// The seed's `verifyWebhookSignature(payload, signature, secretKey)`: `true` when `signature`
+/// The setup guide's `verifyWebhookSignature(payload, signature, secretKey)`: `true` when `signature`
 /// (`sha256=<hex>`, the `X-Webhook-Signature` header) is the HMAC-SHA256 of `payload` under `secretKey`.
 /// Compares in constant time; returns `false` rather than throwing for a missing or malformed signature.
 #[wasm_bindgen(js_name = verifyWebhookSignature)]
