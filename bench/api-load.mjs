@@ -19,6 +19,8 @@ const mf = new Miniflare({
   compatibilityDate: '2025-09-01',
   kvNamespaces: ['SUBSCRIPTIONS'],
   kvPersist: false,
+  durableObjects: { USERS: { className: 'UserState', useSQLite: true } },
+  durableObjectsPersist: false,
   bindings: {
     FIREBASE_PROJECT_ID: 'demo-ringhook',
     FIREBASE_AUTH_EMULATOR_HOST: '127.0.0.1:9099',

@@ -1,4 +1,4 @@
-// The ringhook delivery pipeline end to end (/tmp/delivery-spec.md): the built Worker in Miniflare with its queues,
+// The ringhook delivery pipeline end to end: the built Worker in Miniflare with its queues,
 // publishing call events over HTTP and through the EVENTS queue, delivering them to real HTTP receivers on
 // 127.0.0.1, retrying, deactivating, logging, testing, redelivering and signing through a secret rotation.
 import { after, before, describe, it } from 'node:test';
@@ -302,7 +302,7 @@ describe('ringhook delivery pipeline', () => {
       assert.ok(q, `the queued event was delivered: ${[...byId.keys()]}`);
       assert.ok(h, 'the HTTP event was delivered');
       assert.equal(q.body.replace(viaQueue.id, viaHttp.id), h.body, 'the same body but for the id');
-      assert.deepEqual(verdicts(q.body, q.headers, secret), { seed: true, standard: true, seedError: null, standardError: null });
+      assert.deepEqual(verdicts(q.body, q.headers, secret), { guide: true, standard: true, guideError: null, standardError: null });
       assert.equal(q.headers['x-webhook-event'], 'call.scheduled');
       await W.logUntil('queue', subscription.id, (entries) => entries.some((e) => e.event_id === viaQueue.id && e.outcome === 'delivered'));
     });
@@ -416,7 +416,7 @@ describe('ringhook delivery pipeline', () => {
       assert.equal(first.error, null);
     });
 
-    it('a receiver running both verifiers (seed, on re-serialised JSON; standardwebhooks) accepts every delivery', async () => {
+    it('a receiver running both verifiers (the setup guide\'s, on re-serialised JSON; standardwebhooks) accepts every delivery', async () => {
       const r = await open(verifying());
       const { secret } = await W.subscribe('verify', `${r.url}/api/webhook`, ['*']);
       r.secret = secret;
@@ -434,7 +434,7 @@ describe('ringhook delivery pipeline', () => {
       await pause(QUIET_MS);
       assert.equal(r.requests.length, datas.length, 'every delivery accepted at the first try');
       for (const q of r.requests) {
-        assert.deepEqual(q.verdicts, { seed: true, standard: true, seedError: null, standardError: null }, `verdicts on ${q.body}`);
+        assert.deepEqual(q.verdicts, { guide: true, standard: true, guideError: null, standardError: null }, `verdicts on ${q.body}`);
         assert.equal(q.status, 200);
       }
       assert.deepEqual(r.bodies().map((b) => b.id).sort(), events.map((e) => e.id).sort());
@@ -559,7 +559,7 @@ describe('ringhook delivery pipeline', () => {
       assert.equal(body.data.webhook_url, subscription.webhook_url);
       assert.ok(typeof body.data.reason === 'string' && body.data.reason.length > 0, `reason: ${body.data.reason}`);
       assert.equal(notice.headers['x-webhook-event'], 'webhook.subscription.deactivated');
-      assert.deepEqual(verdicts(notice.body, notice.headers, watcherSecret), { seed: true, standard: true, seedError: null, standardError: null });
+      assert.deepEqual(verdicts(notice.body, notice.headers, watcherSecret), { guide: true, standard: true, guideError: null, standardError: null });
       await pause(300);
       assert.equal(watcher.requests.length, 1, 'one notice');
       assert.equal(bystander.requests.length, 0, 'a subscription not listening to it is not told');
@@ -672,7 +672,7 @@ describe('ringhook delivery pipeline', () => {
       assert.equal(body.callId, 'call_test');
       assert.deepEqual(body.data, { test: true });
       assert.equal(q.headers['x-webhook-event'], 'call.status.changed');
-      assert.deepEqual(verdicts(q.body, q.headers, secret), { seed: true, standard: true, seedError: null, standardError: null });
+      assert.deepEqual(verdicts(q.body, q.headers, secret), { guide: true, standard: true, guideError: null, standardError: null });
 
       const failed = await test('tester', { webhook_url: `${bad.url}/hook`, event_type: 'call.completed' });
       assert.equal(failed.status, 200, failed.text);

@@ -3,7 +3,7 @@
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateKeyPairSync, createHmac, randomBytes, sign } from 'node:crypto';
+import { createCipheriv, generateKeyPairSync, createHmac, randomBytes, sign } from 'node:crypto';
 import { Miniflare } from 'miniflare';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -130,12 +130,41 @@ export function queueOptions({ maxBatchSize = 100, maxBatchTimeout = 0.05 } = {}
 }
 
 /**
- * Starts the built Worker in Miniflare with a fresh in-memory KV. `vars` override or add bindings; a value of
+ * The Worker's KV binding, with production's limit made strict: a key written (put or deleted) a second time
+ * within a second is refused, so any path that would exceed KV's one write per second per key fails the test
+ * or benchmark that takes it. Tests read and seed the namespace behind it directly.
+ */
+const KV_WRITE_METER = `
+const lastWrite = new Map();
+function written(key) {
+  const now = Date.now();
+  if (now - (lastWrite.get(key) ?? -Infinity) < 1000) {
+    throw new Error('KV key written twice within a second: ' + key);
+  }
+  lastWrite.set(key, now);
+}
+export default function (env) {
+  const kv = env.KV;
+  return {
+    get: (key, options) => kv.get(key, options),
+    getWithMetadata: (key, options) => kv.getWithMetadata(key, options),
+    list: (options) => kv.list(options),
+    put: async (key, value, options) => { written(key); return kv.put(key, value, options); },
+    delete: async (key) => { written(key); return kv.delete(key); },
+  };
+}`;
+
+/** The per-user Durable Object binding, SQLite-backed as in wrangler.toml. */
+export const DURABLE_OBJECTS = { USERS: { className: 'UserState', useSQLite: true } };
+
+/**
+ * Starts the built Worker in Miniflare with a fresh in-memory KV (behind KV_WRITE_METER) and fresh per-user objects (kept in the
+ * directory `objectsDir` when given, so a test can look at what they store). `vars` override or add bindings; a value of
  * `undefined` removes a default. `queues` (true, or `{ maxBatchSize, maxBatchTimeout }`) adds the delivery
  * pipeline's queues (see queueOptions). `jwksMaxAge` is the max-age of this Worker's JWKS responses (default
  * 3600). Returns { mf, fetch(path, init), kv, bindings, jwksRequests(), close }.
  */
-export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600 } = {}) {
+export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, objectsDir } = {}) {
   const jwksPath = `/jwks/${process.pid}/${++workerCount}`;
   const bindings = {
     FIREBASE_PROJECT_ID: PROJECT,
@@ -148,19 +177,27 @@ export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600 } = {})
     else bindings[name] = value;
   }
   const mf = new Miniflare({
-    modules: true,
-    scriptPath: path.join(buildDir, 'index.js'),
-    modulesRoot: buildDir,
-    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
-    compatibilityDate: '2025-09-01',
-    kvNamespaces: ['SUBSCRIPTIONS'],
     kvPersist: false,
+    durableObjectsPersist: objectsDir ?? false,
     cachePersist: false,
-    bindings,
-    ...(queues ? queueOptions(queues === true ? {} : queues) : {}),
+    workers: [
+      {
+        name: 'ringhook',
+        modules: true,
+        scriptPath: path.join(buildDir, 'index.js'),
+        modulesRoot: buildDir,
+        modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
+        compatibilityDate: '2025-09-01',
+        wrappedBindings: { SUBSCRIPTIONS: { scriptName: 'kv-write-meter' } },
+        durableObjects: DURABLE_OBJECTS,
+        bindings,
+        ...(queues ? queueOptions(queues === true ? {} : queues) : {}),
+      },
+      { name: 'kv-write-meter', modules: true, script: KV_WRITE_METER, kvNamespaces: { KV: 'ringhook-kv' } },
+    ],
   });
   await mf.ready;
-  const kv = await mf.getKVNamespace('SUBSCRIPTIONS');
+  const kv = await mf.getKVNamespace('KV', 'kv-write-meter');
   return {
     mf,
     kv,
@@ -221,7 +258,7 @@ export async function kvDump(kv) {
   return out;
 }
 
-/** The deterministic PRNG of the package tests, so a failing random case can be reproduced from its seed. */
+/** The deterministic PRNG of the package tests, so a failing random case can be reproduced from its starting number. */
 export { rng } from '../node/support.mjs';
 
 export const RFC3339_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
@@ -230,3 +267,43 @@ export const SUBSCRIPTION_FIELDS = [
   'active', 'created_at', 'deactivated_at', 'events', 'failure_count', 'id', 'last_failure_at',
   'last_failure_reason', 'updated_at', 'webhook_url',
 ];
+
+/** A secret sealed as the Worker seals it: AES-256-GCM under SECRETS_KEY, bound to the subscription id. */
+export function sealSecret(secretsKey, subscriptionId, secret) {
+  const nonce = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', Buffer.from(secretsKey, 'base64'), nonce);
+  cipher.setAAD(Buffer.from(subscriptionId));
+  const ciphertext = Buffer.concat([cipher.update(secret), cipher.final(), cipher.getAuthTag()]);
+  return { nonce: nonce.toString('base64'), ciphertext: ciphertext.toString('base64') };
+}
+
+/**
+ * Writes a user's subscriptions into KV as earlier versions kept them (one document under `user:<uid>`), for a
+ * user the Worker has not seen yet. `subscriptions` are the API's fields plus `secret` (plaintext, sealed here).
+ */
+export async function writeOldLayout(worker, uid, subscriptions) {
+  const document = {
+    subscriptions: subscriptions.map(({ secret, ...fields }) => ({
+      ...fields,
+      secret: sealSecret(worker.bindings.SECRETS_KEY, fields.id, secret),
+    })),
+  };
+  await worker.kv.put(`user:${uid}`, JSON.stringify(document));
+}
+
+/** A subscription's fields as the API shows them, for writeOldLayout. */
+export function oldSubscription(id, webhookUrl, over = {}) {
+  return {
+    id,
+    webhook_url: webhookUrl,
+    events: ['*'],
+    active: true,
+    created_at: '2026-01-01T00:00:00Z',
+    updated_at: '2026-01-01T00:00:00Z',
+    failure_count: 0,
+    last_failure_at: null,
+    last_failure_reason: null,
+    deactivated_at: null,
+    ...over,
+  };
+}

@@ -1,8 +1,10 @@
-//! The Worker's settings, from its environment (`[vars]` and secrets in wrangler.toml).
+//! The Worker's settings, from its environment (`[vars]` and secrets in wrangler.toml), read once per isolate.
+
+use std::rc::Rc;
 
 use ringhook::delivery::{self, RetryPolicy, DEFAULT_TIMEOUT_MS};
 use ringhook::secret_box::StorageKey;
-use ringhook::subscriptions::{Config, DEFAULT_MAX_PER_USER};
+use ringhook::subscriptions::{ApiError, Config, DEFAULT_MAX_PER_USER};
 use ringhook::validate::UrlPolicy;
 use worker::Env;
 
@@ -44,6 +46,21 @@ fn text(env: &Env, name: &str) -> Option<String> {
         .map(|v| v.to_string())
         .ok()
         .filter(|v| !v.trim().is_empty())
+}
+
+thread_local! {
+    static SETTINGS: std::cell::OnceCell<Rc<Settings>> = const { std::cell::OnceCell::new() };
+}
+
+/// The settings of this isolate: read from `env` on first use, then kept (an isolate's bindings never change).
+/// A setting that does not parse is a 500 naming the binding, every time until it is fixed.
+pub fn settings(env: &Env) -> Result<Rc<Settings>, ApiError> {
+    if let Some(settings) = SETTINGS.with(|cell| cell.get().cloned()) {
+        return Ok(settings);
+    }
+    let settings = Rc::new(Settings::from_env(env).map_err(ApiError::internal)?);
+    SETTINGS.with(|cell| cell.set(settings.clone()).ok());
+    Ok(settings)
 }
 
 impl Settings {

@@ -1,33 +1,32 @@
 //! The queue consumer. `DELIVERIES` messages are attempts to make; `EVENTS` messages are publish items from
-//! call systems on Workers. A batch's deliveries are grouped by user: the attempts run concurrently, then their
-//! outcomes go into the user's document in one write.
+//! call systems on Workers. A batch's deliveries are grouped by user, and the users' groups run together.
 //!
-//! What is exact and what is not: a batch's log entries for a subscription are one new KV key, never rewritten
-//! (append-only; see `ringhook::delivery_log`), so the log is exact. A subscription's failure count lives in its
-//! user's document, read and written once per batch; two batches for the same user running at the same time can
-//! overwrite each other's count (KV has no atomic update), so the count, and thus the moment of deactivation, can
-//! lag by the attempts of a concurrent batch.
+//! Nothing here writes back state it read: the user's object says where each attempt goes at the moment of
+//! sending, and applies each attempt's outcome to the subscription as it is when the outcome arrives (a
+//! subscription deleted, moved to another URL or given a new secret meanwhile stays so). The log is
+//! append-only on KV: each batch's entries for a subscription are one new key.
 
 use std::collections::{BTreeMap, HashMap};
 
 use futures_util::future::join_all;
-use ringhook::delivery::{self, DeliveryMessage, DeliveryRecord, Outcome, Verdict};
+use ringhook::delivery::{self, DeliveryMessage, DeliveryRecord, Outcome, Report, Sent, Target};
+use ringhook::object::{Command, Settlement};
 use ringhook::publish::{self, PublishItem};
 use ringhook::signature::SecretKey;
-use ringhook::store::{SubscriptionStore, UserDocument};
 use ringhook::subscriptions::ApiError;
-use ringhook::time::rfc3339;
+use ringhook::EventType;
 use serde_json::Value;
 use worker::{console_error, Env, Message, MessageBatch, MessageExt};
 
-use crate::config::Settings;
-use crate::http::{new_event_id, now_seconds, random_bytes};
-use crate::kv_store::{self, KvSubscriptions};
+use crate::config::{self, Settings};
+use crate::http::{now_seconds, random_bytes};
+use crate::kv_store;
 use crate::pipeline::{self, LogEntry, DEAD_LETTERS, DELIVERIES};
-use crate::send::{send, Sent};
+use crate::send::send;
+use crate::users;
 
 pub async fn consume(batch: MessageBatch<Value>, env: &Env) -> worker::Result<()> {
-    let settings = Settings::from_env(env).map_err(worker::Error::RustError)?;
+    let settings = config::settings(env).map_err(|e| worker::Error::RustError(e.internal.unwrap_or(e.message)))?;
     let mut deliveries: BTreeMap<String, Vec<(Message<Value>, DeliveryMessage)>> = BTreeMap::new();
     let mut publishes = Vec::new();
     for message in batch.messages()? {
@@ -56,16 +55,20 @@ pub async fn consume(batch: MessageBatch<Value>, env: &Env) -> worker::Result<()
         }
     }
 
-    for (uid, group) in deliveries {
-        let (messages, deliveries): (Vec<_>, Vec<_>) = group.into_iter().unzip();
-        match deliver_for_user(env, &settings, &uid, deliveries).await {
-            Ok(()) => messages.iter().for_each(MessageExt::ack),
-            Err(e) => {
-                console_error!("deliveries of a user retried: {}", e.internal.unwrap_or(e.message));
-                messages.iter().for_each(MessageExt::retry);
+    let groups = deliveries.into_iter().map(|(uid, group)| {
+        let settings = &settings;
+        async move {
+            let (messages, deliveries): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+            match deliver_for_user(env, settings, &uid, deliveries).await {
+                Ok(()) => messages.iter().for_each(MessageExt::ack),
+                Err(e) => {
+                    console_error!("deliveries of a user retried: {}", e.internal.unwrap_or(e.message));
+                    messages.iter().for_each(MessageExt::retry);
+                }
             }
         }
-    }
+    });
+    join_all(groups).await;
     Ok(())
 }
 
@@ -77,167 +80,110 @@ async fn publish_from_queue(env: &Env, body: &Value) -> Result<(), ApiError> {
     pipeline::publish(env, ready, now).await.map(drop)
 }
 
-enum Done {
-    Skipped(&'static str),
-    Sent(Sent),
-}
-
+/// Delivers a batch's messages for one user: asks the user's object where each goes now, makes the attempts
+/// together, reports them to the object (which applies each to the subscription as it is then), and carries out
+/// what it decided: log entries, retries, dead letters and deactivation notices.
 async fn deliver_for_user(
     env: &Env,
     settings: &Settings,
     uid: &str,
     messages: Vec<DeliveryMessage>,
 ) -> Result<(), ApiError> {
-    let kv = kv_store::kv(env)?;
-    let store = KvSubscriptions::new(kv.clone());
-    let mut document = store.load(uid).await?;
+    let subscription_ids = messages.iter().map(|m| m.subscription_id.clone()).collect();
+    let targets: Vec<Target> = users::ask(env, uid, Command::Targets { subscription_ids }).await?;
     let now = now_seconds();
 
     // Each subscription's secrets are opened once for the batch, however many of its messages it holds.
     let mut keys: HashMap<&str, Vec<SecretKey>> = HashMap::new();
-    for stored in document.subscriptions.iter().filter(|s| s.public.active) {
-        if messages.iter().any(|m| m.subscription_id == stored.public.id) {
-            keys.insert(&stored.public.id, stored.signing_secrets(&settings.storage_key, now)?);
+    for target in &targets {
+        if let Target::Send(stored) = target {
+            if !keys.contains_key(stored.public.id.as_str()) {
+                keys.insert(&stored.public.id, stored.signing_secrets(&settings.storage_key, now)?);
+            }
         }
     }
+    let timeout_ms = settings.delivery.timeout_ms;
+    let keys = &keys;
     let attempts = messages
         .iter()
-        .map(|message| attempt(settings, &document, &keys, message));
-    let done: Vec<Done> = join_all(attempts).await;
+        .zip(&targets)
+        .filter_map(|(message, target)| match target {
+            Target::Send(stored) => Some(async move {
+                let url = &stored.public.webhook_url;
+                let secrets = &keys[stored.public.id.as_str()];
+                let (result, sent) = send(
+                    url,
+                    &message.body,
+                    &message.event_id,
+                    message.event,
+                    secrets,
+                    timeout_ms,
+                )
+                .await;
+                let report = Report {
+                    subscription_id: message.subscription_id.clone(),
+                    url: url.clone(),
+                    attempt: message.attempt,
+                    result,
+                };
+                (message, report, sent)
+            }),
+            Target::Skip(_) => None,
+        });
+    let attempted: Vec<(&DeliveryMessage, Report, Sent)> = join_all(attempts).await;
 
-    let policy = &settings.delivery.policy;
-    let mut changed = false;
-    let mut deactivated = Vec::new();
+    let reports = attempted.iter().map(|(_, report, _)| report.clone()).collect();
+    let settlement: Settlement = users::ask(env, uid, Command::Settle { reports }).await?;
+    let now = now_seconds();
+
+    let mut records = Vec::with_capacity(messages.len());
+    for (message, target) in messages.iter().zip(&targets) {
+        if let Target::Skip(why) = target {
+            let record = DeliveryRecord::skipped(&message.event_id, message.event, message.attempt, why, now);
+            records.push(entry(uid, &message.subscription_id, record));
+        }
+    }
     let mut retries: BTreeMap<u32, Vec<DeliveryMessage>> = BTreeMap::new();
     let mut dead = Vec::new();
-    let mut records = Vec::with_capacity(messages.len());
-    for (message, done) in messages.into_iter().zip(done) {
-        let sent = match done {
-            Done::Skipped(why) => {
-                let record = pipeline::skipped(message.event_id.clone(), message.event, message.attempt, why, now);
-                records.push(LogEntry {
-                    uid: uid.to_owned(),
-                    subscription_id: message.subscription_id,
-                    record,
-                });
-                continue;
-            }
-            Done::Sent(sent) => sent,
-        };
-        let verdict = delivery::judge(&sent.attempt);
-        let Some(stored) = document
-            .subscriptions
-            .iter_mut()
-            .find(|s| s.public.id == message.subscription_id)
-        else {
-            continue;
-        };
-        let was = (stored.public.failure_count, stored.public.active);
-        if delivery::apply(&mut stored.public, &verdict, policy, now) {
-            deactivated.push(stored.public.clone());
+    for ((message, report, sent), settled) in attempted.iter().zip(&settlement.settled) {
+        let record = DeliveryRecord::attempted(&message.event_id, message.event, report, settled, sent, now);
+        records.push(entry(uid, &message.subscription_id, record));
+        if let Some(delay) = settled.retry_in {
+            retries.entry(delay).or_default().push(DeliveryMessage {
+                attempt: message.attempt + 1,
+                ..(*message).clone()
+            });
+        } else if settled.outcome == Outcome::DeadLettered {
+            dead.push((*message).clone());
         }
-        changed |= was != (stored.public.failure_count, stored.public.active);
-
-        let (outcome, next_retry_at) = match &verdict {
-            Verdict::Delivered => (Outcome::Delivered, None),
-            // 410 Gone, or a failure that deactivated the subscription: no further attempt.
-            Verdict::Gone => (Outcome::Failed, None),
-            Verdict::Failed { .. } if !stored.public.active => (Outcome::Failed, None),
-            Verdict::Failed { retry_after, .. } => {
-                let jitter = f64::from(u32::from_le_bytes(random_bytes())) / f64::from(u32::MAX) * 2.0 - 1.0;
-                match policy.next_delay(message.attempt, *retry_after, jitter) {
-                    Some(delay) => {
-                        retries.entry(delay).or_default().push(DeliveryMessage {
-                            attempt: message.attempt + 1,
-                            ..message.clone()
-                        });
-                        (Outcome::Failed, Some(rfc3339(now + i64::from(delay))))
-                    }
-                    None => {
-                        dead.push(message.clone());
-                        (Outcome::DeadLettered, None)
-                    }
-                }
-            }
-        };
-        let record = DeliveryRecord {
-            event_id: message.event_id.clone(),
-            event: message.event,
-            attempt: message.attempt,
-            outcome,
-            status_code: sent.attempt.status,
-            duration_ms: Some(sent.duration_ms),
-            error: match verdict {
-                Verdict::Delivered => None,
-                _ => stored.public.last_failure_reason.clone(),
-            },
-            response_excerpt: sent.excerpt,
-            at: rfc3339(now),
-            next_retry_at,
-        };
-        records.push(LogEntry {
-            uid: uid.to_owned(),
-            subscription_id: message.subscription_id.clone(),
-            record,
-        });
     }
 
+    let mut notices = Vec::new();
+    for notice in &settlement.notices {
+        let event = EventType::SubscriptionDeactivated;
+        notices.extend(delivery::messages(
+            uid,
+            &notice.fan_out,
+            &notice.event_id,
+            event,
+            &notice.body,
+        ));
+        records.extend(pipeline::skips(uid, &notice.fan_out, &notice.event_id, event, now));
+    }
+
+    let kv = kv_store::kv(env)?;
     pipeline::write_logs(&kv, records).await?;
-    if changed {
-        store.save(uid, &document).await?;
-    }
     for (delay, messages) in retries {
         pipeline::enqueue(env, DELIVERIES, messages, delay).await?;
     }
     pipeline::enqueue(env, DEAD_LETTERS, dead, 0).await?;
-    notify_deactivations(env, &kv, uid, &document, deactivated, now).await
+    pipeline::enqueue(env, DELIVERIES, notices, 0).await
 }
 
-async fn attempt(
-    settings: &Settings,
-    document: &UserDocument,
-    keys: &HashMap<&str, Vec<SecretKey>>,
-    message: &DeliveryMessage,
-) -> Done {
-    let Some(stored) = document
-        .subscriptions
-        .iter()
-        .find(|s| s.public.id == message.subscription_id)
-    else {
-        return Done::Skipped("subscription was deleted");
-    };
-    // Only active subscriptions have their secrets opened.
-    let Some(secrets) = keys.get(stored.public.id.as_str()) else {
-        return Done::Skipped("subscription is inactive");
-    };
-    let sent = send(
-        &stored.public.webhook_url,
-        &message.body,
-        &message.event_id,
-        message.event,
-        secrets,
-        settings.delivery.timeout_ms,
-    )
-    .await;
-    Done::Sent(sent)
-}
-
-/// Tells the owner, through their other active subscriptions that listen for it, that one was deactivated.
-async fn notify_deactivations(
-    env: &Env,
-    kv: &worker::kv::KvStore,
-    uid: &str,
-    document: &UserDocument,
-    deactivated: Vec<ringhook::api::Subscription>,
-    now: i64,
-) -> Result<(), ApiError> {
-    let mut messages = Vec::new();
-    let mut skipped = Vec::new();
-    for subscription in deactivated {
-        let notice = delivery::deactivation_notice(&subscription, new_event_id(), now);
-        let body = notice.to_body();
-        pipeline::fan_out(uid, document, &notice, &body, now, &mut messages, &mut skipped);
+fn entry(uid: &str, subscription_id: &str, record: DeliveryRecord) -> LogEntry {
+    LogEntry {
+        uid: uid.to_owned(),
+        subscription_id: subscription_id.to_owned(),
+        record,
     }
-    pipeline::write_logs(kv, skipped).await?;
-    pipeline::enqueue(env, DELIVERIES, messages, 0).await
 }

@@ -2,19 +2,19 @@
 
 use futures_util::future::join_all;
 use ringhook::api::{DeliveriesResponse, RedeliverResponse, TestRequest, TestResponse};
-use ringhook::delivery::{self, DeliveryMessage, DeliveryRecord, Outcome};
+use ringhook::delivery::{self, DeliveryMessage, DeliveryRecord, Report};
 use ringhook::delivery_log;
-use ringhook::store::SubscriptionStore;
-use ringhook::subscriptions::{find, parse_body, reply, ApiError, Reply};
-use ringhook::time::rfc3339;
+use ringhook::object::Command;
+use ringhook::store::StoredSubscription;
+use ringhook::subscriptions::{parse_body, reply, ApiError, Reply};
 use ringhook::{Event, EventType};
-use worker::kv::KvStore;
 use worker::Env;
 
 use crate::config::Settings;
 use crate::http::new_event_id;
-use crate::kv_store::{self, KvSubscriptions};
+use crate::kv_store;
 use crate::pipeline::{self, DELIVERIES};
+use crate::users;
 
 /// `POST /test`: a signed sample event to one of the user's subscriptions, now.
 pub async fn test(env: &Env, settings: &Settings, uid: &str, body: &[u8], now: i64) -> Result<Reply, ApiError> {
@@ -27,20 +27,15 @@ pub async fn test(env: &Env, settings: &Settings, uid: &str, body: &[u8], now: i
         })?;
     let url = worker::Url::parse(&request.webhook_url)
         .map_err(|e| ApiError::new(400, "invalid_url", format!("webhook_url is not a valid URL: {e}")))?;
-    let kv = kv_store::kv(env)?;
-    let document = KvSubscriptions::new(kv.clone()).load(uid).await?;
-    let stored = document.with_url(url.as_str(), None).ok_or_else(|| {
-        ApiError::new(
-            404,
-            "not_found",
-            "no subscription of yours has this webhook_url: subscribe it first",
-        )
-    })?;
-    limit_tests(&kv, uid, settings.delivery.test_per_minute, now).await?;
+    let command = Command::TestTarget {
+        url: url.as_str().to_owned(),
+        per_minute: settings.delivery.test_per_minute,
+    };
+    let stored: StoredSubscription = users::ask(env, uid, command).await?;
 
     let event = delivery::sample_event(event_type, new_event_id(), now);
     let secrets = stored.signing_secrets(&settings.storage_key, now)?;
-    let sent = crate::send::send(
+    let (attempt, sent) = crate::send::send(
         &stored.public.webhook_url,
         &event.to_body(),
         &event.id,
@@ -49,54 +44,27 @@ pub async fn test(env: &Env, settings: &Settings, uid: &str, body: &[u8], now: i
         settings.delivery.timeout_ms,
     )
     .await;
-    let error = delivery::judge(&sent.attempt).failure_reason();
-    let delivered = error.is_none();
-    let record = DeliveryRecord {
-        event_id: event.id.clone(),
-        event: event_type,
+    // A test send is logged, and changes nothing of the subscription: no failure counted, no retry.
+    let report = Report {
+        subscription_id: stored.public.id.clone(),
+        url: stored.public.webhook_url.clone(),
         attempt: 1,
-        outcome: if delivered { Outcome::Delivered } else { Outcome::Failed },
-        status_code: sent.attempt.status,
-        duration_ms: Some(sent.duration_ms),
-        error: error.clone(),
-        response_excerpt: sent.excerpt.clone(),
-        at: rfc3339(now),
-        next_retry_at: None,
+        result: attempt,
     };
-    pipeline::write_group(&kv, uid, &stored.public.id, &[record]).await?;
+    let settled = delivery::settle(None, &report, &settings.delivery.policy, now, 0.0);
+    let record = DeliveryRecord::attempted(&event.id, event_type, &report, &settled, &sent, now);
+    pipeline::write_group(&kv_store::kv(env)?, uid, &stored.public.id, &[record]).await?;
+    let error = settled.error;
     reply(
         200,
         &TestResponse {
-            success: delivered,
-            status_code: sent.attempt.status,
+            success: error.is_none(),
+            status_code: report.result.status,
             response_time_ms: sent.duration_ms,
             response_excerpt: sent.excerpt,
             error,
         },
     )
-}
-
-/// At most `per_minute` test sends per user per clock minute (a KV counter: approximate under concurrency).
-async fn limit_tests(kv: &KvStore, uid: &str, per_minute: u32, now: i64) -> Result<(), ApiError> {
-    let key = format!("ratelimit:test:{uid}:{}", now / 60);
-    let used: u32 = pipeline::get_text(kv, &key)
-        .await?
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(0);
-    if used >= per_minute {
-        return Err(ApiError::new(
-            429,
-            "rate_limited",
-            format!("at most {per_minute} test sends a minute: try again shortly"),
-        ));
-    }
-    let put = kv
-        .put(&key, (used + 1).to_string())
-        .map_err(|e| ApiError::internal(format!("KV put: {e}")))?;
-    put.expiration_ttl(120)
-        .execute()
-        .await
-        .map_err(|e| ApiError::internal(format!("KV put: {e}")))
 }
 
 /// Keys listed per KV list call while paging the log.
@@ -117,9 +85,8 @@ pub async fn log(env: &Env, uid: &str, id: &str, query: &[(String, String)]) -> 
             _ => {}
         }
     }
+    exists(env, uid, id).await?;
     let kv = kv_store::kv(env)?;
-    let document = KvSubscriptions::new(kv.clone()).load(uid).await?;
-    find(&document, id)?;
     let prefix = delivery_log::prefix(uid, id);
     let cursor = match cursor {
         Some(text) => Some(delivery_log::Cursor::parse(&text, &prefix).ok_or_else(|| {
@@ -195,9 +162,8 @@ pub async fn log(env: &Env, uid: &str, id: &str, query: &[(String, String)]) -> 
 
 /// `POST /subscriptions/{id}/deliveries/{event_id}/redeliver`: a new series of attempts of a kept event.
 pub async fn redeliver(env: &Env, uid: &str, id: &str, event_id: &str) -> Result<Reply, ApiError> {
+    exists(env, uid, id).await?;
     let kv = kv_store::kv(env)?;
-    let document = KvSubscriptions::new(kv.clone()).load(uid).await?;
-    find(&document, id)?;
     let body = pipeline::get_text(&kv, &delivery::event_key(uid, event_id))
         .await?
         .ok_or_else(|| {
@@ -224,4 +190,11 @@ pub async fn redeliver(env: &Env, uid: &str, id: &str, event_id: &str) -> Result
             event_id: event.id,
         },
     )
+}
+
+/// The user's subscription `id` exists (or `404 not_found`).
+async fn exists(env: &Env, uid: &str, id: &str) -> Result<(), ApiError> {
+    users::call(env, uid, Command::Subscription { id: id.to_owned() })
+        .await
+        .map(drop)
 }

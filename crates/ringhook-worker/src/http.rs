@@ -53,9 +53,13 @@ pub fn json(status: u16, body: &str, allow_origin: Option<&str>) -> Result<Respo
     Ok(Response::ok(body)?.with_status(status).with_headers(headers))
 }
 
-/// An error response: `{success: false, error: {code, message}}`.
+/// An error response: `{success: false, error: {code, message}}`, with `Retry-After` when the caller should wait.
 pub fn error(e: &ApiError, allow_origin: Option<&str>) -> Result<Response> {
-    json(e.status, &e.body(), allow_origin)
+    let response = json(e.status, &e.body(), allow_origin)?;
+    if let Some(seconds) = e.retry_after {
+        response.headers().set("retry-after", &seconds.to_string())?;
+    }
+    Ok(response)
 }
 
 /// The answer to a CORS preflight.

@@ -1,49 +1,15 @@
-//! The subscription store on Workers KV (the layout is described in `ringhook::store`).
+//! Workers KV: what is written once and read later (event bodies, the delivery log). Users' mutable state is
+//! not here: each user's object holds it.
 
-use ringhook::store::{user_key, StoreError, SubscriptionStore, UserDocument};
 use ringhook::subscriptions::ApiError;
 use worker::kv::KvStore;
 use worker::Env;
 
-/// The KV binding that holds subscriptions.
+/// The KV binding of event bodies and the delivery log (the name is kept from the old layout).
 pub const BINDING: &str = "SUBSCRIPTIONS";
 
 /// The KV namespace of the `SUBSCRIPTIONS` binding.
 pub fn kv(env: &Env) -> Result<KvStore, ApiError> {
     env.kv(BINDING)
         .map_err(|e| ApiError::internal(format!("KV binding {BINDING}: {e}")))
-}
-
-pub struct KvSubscriptions {
-    kv: KvStore,
-}
-
-impl KvSubscriptions {
-    pub fn new(kv: KvStore) -> Self {
-        Self { kv }
-    }
-}
-
-impl SubscriptionStore for KvSubscriptions {
-    async fn load(&self, uid: &str) -> Result<UserDocument, StoreError> {
-        let text = self
-            .kv
-            .get(&user_key(uid))
-            .text()
-            .await
-            .map_err(|e| StoreError(e.to_string()))?;
-        match text {
-            Some(text) => serde_json::from_str(&text).map_err(|e| StoreError(format!("document of a user: {e}"))),
-            None => Ok(UserDocument::default()),
-        }
-    }
-
-    async fn save(&self, uid: &str, document: &UserDocument) -> Result<(), StoreError> {
-        let text = serde_json::to_string(document).map_err(|e| StoreError(e.to_string()))?;
-        let put = self
-            .kv
-            .put(&user_key(uid), text)
-            .map_err(|e| StoreError(e.to_string()))?;
-        put.execute().await.map_err(|e| StoreError(e.to_string()))
-    }
 }

@@ -1,6 +1,8 @@
-//! ringhook on Cloudflare Workers: the subscription API (subscriptions in KV, users signed in with Firebase),
-//! publishing, and the delivery pipeline on Queues. The logic lives in the core crate; this crate is the glue
-//! to the platform: requests, KV, Queues, outbound fetch, the clock, random bytes, WebCrypto and the JWKS.
+//! ringhook on Cloudflare Workers: the subscription API (users signed in with Firebase), publishing, and the
+//! delivery pipeline on Queues. Each user's mutable state has one writer, that user's Durable Object
+//! (`user_object`); KV keeps what is written once (event bodies, the delivery log). The logic lives in the core
+//! crate; this crate is the glue to the platform: requests, the objects, KV, Queues, outbound fetch, the clock,
+//! random bytes, WebCrypto and the JWKS.
 
 mod auth;
 mod config;
@@ -10,15 +12,17 @@ mod http;
 mod kv_store;
 mod pipeline;
 mod send;
+mod user_object;
+mod users;
 
 use ringhook::api::HealthResponse;
+use ringhook::object::Command;
 use ringhook::publish::{self, PublishResponse};
 use ringhook::routes::{self, Route, RouteError};
-use ringhook::subscriptions::{check_size, reply, ApiError, Reply, Service};
+use ringhook::subscriptions::{check_size, reply, ApiError, Reply};
 use worker::{console_error, event, Context, Env, MessageBatch, Request, Response, Result};
 
 use crate::config::Settings;
-use crate::kv_store::KvSubscriptions;
 
 /// The OpenAPI document of the routes, kept beside the core's models and tested to match the route table.
 const OPENAPI: &str = include_str!("../../ringhook/openapi.json");
@@ -26,9 +30,12 @@ const OPENAPI: &str = include_str!("../../ringhook/openapi.json");
 #[event(fetch)]
 async fn fetch(request: Request, env: Env, _ctx: Context) -> Result<Response> {
     let origin = request.headers().get("origin")?;
-    let settings = match Settings::from_env(&env) {
+    let settings = match config::settings(&env) {
         Ok(settings) => settings,
-        Err(e) => return http::error(&ApiError::internal(e), None),
+        Err(e) => {
+            console_error!("settings: {}", e.internal.as_deref().unwrap_or_default());
+            return http::error(&e, None);
+        }
     };
     let cors = settings.cors.allow(origin.as_deref());
     match answer(request, &env, &settings).await {
@@ -112,16 +119,17 @@ async fn answer(mut request: Request, env: &Env, settings: &Settings) -> std::re
         }
         Route::Redeliver(id, event_id) => deliveries::redeliver(env, &uid, id, event_id).await?,
         _ => {
-            let store = KvSubscriptions::new(kv_store::kv(env)?);
-            let config = &settings.api;
-            let mut service = Service {
-                store: &store,
-                config,
-                key: &settings.storage_key,
-                now,
-                random: http::CryptoRandom,
-            };
-            service.handle(&route, &uid, &body).await?
+            let body = String::from_utf8(body)
+                .map_err(|_| ApiError::new(400, "invalid_json", "the request body is not UTF-8 JSON"))?;
+            users::call(
+                env,
+                &uid,
+                Command::Api {
+                    route: route.clone(),
+                    body,
+                },
+            )
+            .await?
         }
     };
     Ok(Answer::Json(reply))

@@ -1,22 +1,22 @@
-//! Publishing and fan-out: an event becomes one queue message per matching active subscription, and a
-//! `skipped` log entry per inactive one. The HTTP publish route, the `EVENTS` queue, redelivery and the
-//! deactivation notice all come through here. Also the append-only delivery log.
+//! Publishing: an event becomes one queue message per matching active subscription, and a `skipped` log entry
+//! per inactive one, as the user's object decides. The HTTP publish route and the `EVENTS` queue come through
+//! here. Also the queues, and the append-only delivery log on KV.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 use futures_util::future::join_all;
 
-use ringhook::delivery::{self, DeliveryMessage, DeliveryRecord, Outcome, LOG_TTL_SECS};
+use ringhook::delivery::{self, DeliveryMessage, DeliveryRecord, FanOut, LOG_TTL_SECS};
 use ringhook::delivery_log;
+use ringhook::object::{Admission, Command, Publication};
 use ringhook::publish::{Published, Ready};
-use ringhook::store::{SubscriptionStore, UserDocument};
 use ringhook::subscriptions::ApiError;
-use ringhook::time::rfc3339;
-use ringhook::Event;
+use ringhook::EventType;
 use worker::kv::KvStore;
 use worker::{Env, Queue};
 
-use crate::kv_store::{kv, KvSubscriptions};
+use crate::kv_store::kv;
+use crate::users;
 
 /// The queue of deliveries to make.
 pub const DELIVERIES: &str = "DELIVERIES";
@@ -51,71 +51,58 @@ pub async fn enqueue(
     Ok(())
 }
 
-/// Publishes checked events: keeps each body for redelivery, recognises repeated caller ids, fans out. The KV
-/// reads and writes of all the events of a request run together.
+/// Publishes checked events: each user's object records the ids (a repeated id is a duplicate) and gives each
+/// new event's fan-out; then each new body is kept for redelivery, inactive subscriptions' entries are logged
+/// and the deliveries are queued. The users' objects are asked together.
 pub async fn publish(env: &Env, ready: Vec<Ready>, now: i64) -> Result<Vec<Published>, ApiError> {
-    let kv = kv(env)?;
-    let store = KvSubscriptions::new(kv.clone());
-
-    // Caller ids published before, or earlier in this same request.
-    let earlier = join_all(ready.iter().map(|r| async {
-        match r.caller_id {
-            true => get_text(&kv, &delivery::event_key(&r.uid, &r.event.id))
-                .await
-                .map(|t| t.is_some()),
-            false => Ok(false),
-        }
+    let mut by_user: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, r) in ready.iter().enumerate() {
+        by_user.entry(r.uid.as_str()).or_default().push(i);
+    }
+    let answers = join_all(by_user.iter().map(|(uid, indexes)| {
+        let events = indexes
+            .iter()
+            .map(|&i| Publication {
+                id: ready[i].event.id.clone(),
+                event: ready[i].event.event,
+            })
+            .collect();
+        users::ask::<Vec<Admission>>(env, uid, Command::Publish { events })
     }))
     .await;
-    let mut in_request = HashSet::new();
-    let mut duplicate = Vec::with_capacity(ready.len());
-    for (r, seen) in ready.iter().zip(earlier) {
-        duplicate.push(seen? || !in_request.insert((r.uid.as_str(), r.event.id.as_str())));
-    }
-
-    // Each user's document, read once.
-    let uids: BTreeSet<&str> = ready
-        .iter()
-        .zip(&duplicate)
-        .filter(|(_, d)| !**d)
-        .map(|(r, _)| r.uid.as_str())
-        .collect();
-    let loaded = join_all(uids.iter().map(|uid| store.load(uid))).await;
-    let mut documents: HashMap<&str, UserDocument> = HashMap::new();
-    for (uid, document) in uids.into_iter().zip(loaded) {
-        documents.insert(uid, document?);
+    let mut admissions: Vec<Option<Admission>> = vec![None; ready.len()];
+    for (indexes, answer) in by_user.values().zip(answers) {
+        for (&i, admission) in indexes.iter().zip(answer?) {
+            admissions[i] = Some(admission);
+        }
     }
 
     let mut messages = Vec::new();
     let mut skipped = Vec::new();
     let mut bodies = Vec::new();
     let mut published = Vec::with_capacity(ready.len());
-    for (Ready { uid, event, .. }, duplicate) in ready.iter().zip(duplicate) {
-        if duplicate {
-            published.push(Published {
-                id: event.id.clone(),
-                deliveries: 0,
-                duplicate: true,
-            });
+    for (Ready { uid, event }, admission) in ready.iter().zip(admissions) {
+        let admission = admission.ok_or_else(|| ApiError::internal("an event without an admission"))?;
+        published.push(Published {
+            id: event.id.clone(),
+            deliveries: admission.fan_out.deliver.len(),
+            duplicate: admission.duplicate,
+        });
+        if admission.duplicate {
             continue;
         }
         let body = event.to_body();
-        let deliveries = fan_out(
+        messages.extend(delivery::messages(
             uid,
-            &documents[uid.as_str()],
-            event,
+            &admission.fan_out,
+            &event.id,
+            event.event,
             &body,
-            now,
-            &mut messages,
-            &mut skipped,
-        );
+        ));
+        skipped.extend(skips(uid, &admission.fan_out, &event.id, event.event, now));
         bodies.push((delivery::event_key(uid, &event.id), body));
-        published.push(Published {
-            id: event.id.clone(),
-            deliveries,
-            duplicate: false,
-        });
     }
+    let kv = kv(env)?;
     let kept = join_all(bodies.iter().map(|(key, body)| put_text(&kv, key, body))).await;
     kept.into_iter().collect::<Result<Vec<()>, _>>()?;
     write_logs(&kv, skipped).await?;
@@ -123,32 +110,17 @@ pub async fn publish(env: &Env, ready: Vec<Ready>, now: i64) -> Result<Vec<Publi
     Ok(published)
 }
 
-/// Adds a message for each active subscription the event matches to `messages`, and a `skipped` log entry for
-/// each inactive one to `skipped`. Returns how many deliveries it added.
-pub fn fan_out(
-    uid: &str,
-    document: &UserDocument,
-    event: &Event,
-    body: &str,
-    now: i64,
-    messages: &mut Vec<DeliveryMessage>,
-    skipped: &mut Vec<LogEntry>,
-) -> usize {
-    let (active, inactive) = delivery::targets(document, event.event);
-    skipped.extend(inactive.iter().map(|s| LogEntry {
-        uid: uid.to_owned(),
-        subscription_id: s.public.id.clone(),
-        record: self::skipped(event.id.clone(), event.event, 1, "subscription is inactive", now),
-    }));
-    messages.extend(active.iter().map(|s| DeliveryMessage {
-        uid: uid.to_owned(),
-        subscription_id: s.public.id.clone(),
-        event_id: event.id.clone(),
-        event: event.event,
-        body: body.to_owned(),
-        attempt: 1,
-    }));
-    active.len()
+/// The `skipped` log entries of a fan-out's inactive subscriptions.
+pub fn skips(uid: &str, fan_out: &FanOut, event_id: &str, event: EventType, now: i64) -> Vec<LogEntry> {
+    fan_out
+        .skipped
+        .iter()
+        .map(|subscription_id| LogEntry {
+            uid: uid.to_owned(),
+            subscription_id: subscription_id.clone(),
+            record: DeliveryRecord::skipped(event_id, event, 1, "subscription is inactive", now),
+        })
+        .collect()
 }
 
 /// A log entry to append.
@@ -172,21 +144,6 @@ pub async fn write_logs(kv: &KvStore, entries: Vec<LogEntry>) -> Result<(), ApiE
     )
     .await;
     writes.into_iter().collect::<Result<Vec<()>, _>>().map(drop)
-}
-
-pub fn skipped(event_id: String, event: ringhook::EventType, attempt: u32, why: &str, now: i64) -> DeliveryRecord {
-    DeliveryRecord {
-        event_id,
-        event,
-        attempt,
-        outcome: Outcome::Skipped,
-        status_code: None,
-        duration_ms: None,
-        error: Some(why.to_owned()),
-        response_excerpt: None,
-        at: rfc3339(now),
-        next_retry_at: None,
-    }
 }
 
 /// Appends a group of log records, newest first, as one KV key (kept 7 days).

@@ -3,18 +3,11 @@
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
-use ringhook::delivery::{self, Attempt};
+use ringhook::delivery::{self, Attempt, Sent};
 use ringhook::signature::{self, SecretKey};
 use ringhook::EventType;
 use wasm_bindgen::JsValue;
 use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
-
-/// What one attempt came to, with what the log keeps.
-pub struct Sent {
-    pub attempt: Attempt,
-    pub duration_ms: u64,
-    pub excerpt: Option<String>,
-}
 
 /// POSTs `body` to `url`, signed with `secrets` (current first), giving up after `timeout_ms`.
 pub async fn send(
@@ -24,31 +17,35 @@ pub async fn send(
     event: EventType,
     secrets: &[SecretKey],
     timeout_ms: u32,
-) -> Sent {
+) -> (Attempt, Sent) {
     let started = js_sys::Date::now();
     let now = (started / 1000.0).floor() as i64;
     let signed = signature::sign(secrets, event_id, now, body.as_bytes());
     let outcome = post(url, body, &delivery::request_headers(&signed, event), timeout_ms).await;
     let duration_ms = (js_sys::Date::now() - started).max(0.0) as u64;
     match outcome {
-        Ok((status, retry_after, text)) => Sent {
-            attempt: Attempt {
+        Ok((status, retry_after, text)) => (
+            Attempt {
                 status: Some(status),
                 error: None,
                 retry_after,
             },
-            duration_ms,
-            excerpt: Some(delivery::excerpt(&text)),
-        },
-        Err(error) => Sent {
-            attempt: Attempt {
+            Sent {
+                duration_ms,
+                excerpt: Some(delivery::excerpt(&text)),
+            },
+        ),
+        Err(error) => (
+            Attempt {
                 status: None,
                 error: Some(error),
                 retry_after: None,
             },
-            duration_ms,
-            excerpt: None,
-        },
+            Sent {
+                duration_ms,
+                excerpt: None,
+            },
+        ),
     }
 }
 

@@ -79,7 +79,7 @@ pub fn parse_schedule(text: &str) -> Result<Vec<u32>, String> {
 }
 
 /// What one attempt came to, as the fetch saw it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attempt {
     /// The HTTP status, if an answer came.
     pub status: Option<u16>,
@@ -240,6 +240,136 @@ pub fn targets(document: &UserDocument, event: EventType) -> (Vec<&StoredSubscri
         .partition(|s| s.public.active)
 }
 
+/// An event's fan-out: the ids of the subscriptions to deliver it to, and of those that skip it (inactive).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FanOut {
+    /// Active subscriptions listening to the event.
+    pub deliver: Vec<String>,
+    /// Inactive subscriptions listening to the event: logged as `skipped`.
+    pub skipped: Vec<String>,
+}
+
+/// The fan-out of an event of type `event` over the user's subscriptions as they are now.
+pub fn fan_out(document: &UserDocument, event: EventType) -> FanOut {
+    let (active, inactive) = targets(document, event);
+    let ids = |list: Vec<&StoredSubscription>| list.into_iter().map(|s| s.public.id.clone()).collect();
+    FanOut {
+        deliver: ids(active),
+        skipped: ids(inactive),
+    }
+}
+
+/// The first attempt's queue message for each subscription of a fan-out.
+pub fn messages(uid: &str, fan_out: &FanOut, event_id: &str, event: EventType, body: &str) -> Vec<DeliveryMessage> {
+    fan_out
+        .deliver
+        .iter()
+        .map(|subscription_id| DeliveryMessage {
+            uid: uid.to_owned(),
+            subscription_id: subscription_id.clone(),
+            event_id: event_id.to_owned(),
+            event,
+            body: body.to_owned(),
+            attempt: 1,
+        })
+        .collect()
+}
+
+/// Where an attempt goes now: the subscription as it is at the moment of sending, or why nothing is sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// Send to this subscription's URL, signed with its secrets.
+    Send(Box<StoredSubscription>),
+    /// Nothing is sent; the reason goes into the log.
+    Skip(String),
+}
+
+/// The target of a delivery to subscription `id`: deleted and inactive subscriptions are skipped.
+pub fn target(document: &UserDocument, id: &str) -> Target {
+    match document.subscriptions.iter().find(|s| s.public.id == id) {
+        None => Target::Skip("subscription was deleted".into()),
+        Some(s) if !s.public.active => Target::Skip("subscription is inactive".into()),
+        Some(s) => Target::Send(Box::new(s.clone())),
+    }
+}
+
+/// One attempt as made, reported back to the owner's object to be applied to the subscription as it is then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// The subscription the attempt was for.
+    pub subscription_id: String,
+    /// The URL the attempt went to.
+    pub url: String,
+    /// 1 for the first try.
+    pub attempt: u32,
+    /// What the fetch saw.
+    pub result: Attempt,
+}
+
+/// What an attempt's report came to once applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settled {
+    /// How the attempt ends in the log.
+    pub outcome: Outcome,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Seconds until the next attempt, if there is one.
+    pub retry_in: Option<u32>,
+    /// Whether this attempt deactivated the subscription.
+    pub deactivated: bool,
+}
+
+/// Applies an attempt's report to the subscription as it is now (`None`: deleted meanwhile) and decides what
+/// follows: another attempt after a delay, the dead-letter queue, or nothing.
+///
+/// An attempt counts towards the subscription's failures only if it went to the subscription's current URL: a
+/// failure of the URL the user has since left says nothing of the new one (whose next attempt still comes). A
+/// deleted or inactive subscription gets no further attempt. `jitter` in [-1, 1] spreads the retries.
+pub fn settle(
+    subscription: Option<&mut Subscription>,
+    report: &Report,
+    policy: &RetryPolicy,
+    now: i64,
+    jitter: f64,
+) -> Settled {
+    let verdict = judge(&report.result);
+    let error = verdict.failure_reason();
+    let Some(subscription) = subscription else {
+        let outcome = if error.is_none() {
+            Outcome::Delivered
+        } else {
+            Outcome::Failed
+        };
+        return Settled {
+            outcome,
+            error,
+            retry_in: None,
+            deactivated: false,
+        };
+    };
+    let counted = subscription.webhook_url == report.url;
+    let deactivated = counted && apply(subscription, &verdict, policy, now);
+    let (outcome, retry_in) = match &verdict {
+        Verdict::Delivered => (Outcome::Delivered, None),
+        _ if !subscription.active => (Outcome::Failed, None),
+        Verdict::Gone => match policy.next_delay(report.attempt, None, jitter) {
+            Some(delay) => (Outcome::Failed, Some(delay)),
+            None => (Outcome::DeadLettered, None),
+        },
+        Verdict::Failed { retry_after, .. } => match policy.next_delay(report.attempt, *retry_after, jitter) {
+            Some(delay) => (Outcome::Failed, Some(delay)),
+            None => (Outcome::DeadLettered, None),
+        },
+    };
+    Settled {
+        outcome,
+        error,
+        retry_in,
+        deactivated,
+    }
+}
+
 /// How an attempt ended, in the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -277,6 +407,56 @@ pub struct DeliveryRecord {
     pub at: String,
     /// RFC 3339, when the next attempt is due.
     pub next_retry_at: Option<String>,
+}
+
+impl DeliveryRecord {
+    /// The log entry of an attempt that was made.
+    pub fn attempted(
+        event_id: &str,
+        event: EventType,
+        report: &Report,
+        settled: &Settled,
+        sent: &Sent,
+        now: i64,
+    ) -> Self {
+        Self {
+            event_id: event_id.to_owned(),
+            event,
+            attempt: report.attempt,
+            outcome: settled.outcome,
+            status_code: report.result.status,
+            duration_ms: Some(sent.duration_ms),
+            error: settled.error.clone(),
+            response_excerpt: sent.excerpt.clone(),
+            at: rfc3339(now),
+            next_retry_at: settled.retry_in.map(|delay| rfc3339(now + i64::from(delay))),
+        }
+    }
+
+    /// The log entry of an attempt not made, and why.
+    pub fn skipped(event_id: &str, event: EventType, attempt: u32, why: &str, now: i64) -> Self {
+        Self {
+            event_id: event_id.to_owned(),
+            event,
+            attempt,
+            outcome: Outcome::Skipped,
+            status_code: None,
+            duration_ms: None,
+            error: Some(why.to_owned()),
+            response_excerpt: None,
+            at: rfc3339(now),
+            next_retry_at: None,
+        }
+    }
+}
+
+/// The log's measure of an attempt: how long it took and the start of the answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sent {
+    /// Milliseconds from sending to the end of the answer (or the failure).
+    pub duration_ms: u64,
+    /// The start of the answer, at most [`MAX_EXCERPT_BYTES`].
+    pub excerpt: Option<String>,
 }
 
 /// Where a published event's body is kept (for redelivery, and to recognise a repeated id).
@@ -411,6 +591,175 @@ mod tests {
         assert!(apply(&mut sub, &Verdict::Gone, &RetryPolicy::default(), 5));
         assert!(!sub.active);
         assert!(sub.last_failure_reason.unwrap().contains("410"));
+    }
+
+    fn report(url: &str, attempt: u32, status: Option<u16>) -> Report {
+        Report {
+            subscription_id: "sub_1".into(),
+            url: url.into(),
+            attempt,
+            result: Attempt {
+                status,
+                error: status.is_none().then(|| "connection failed: refused".to_owned()),
+                retry_after: None,
+            },
+        }
+    }
+
+    const URL: &str = "https://example.com/";
+
+    fn short() -> RetryPolicy {
+        RetryPolicy {
+            schedule: vec![5, 30],
+            deactivate_after: 3,
+        }
+    }
+
+    #[test]
+    fn a_failure_is_counted_and_retried_on_the_schedule() {
+        let mut sub = subscription();
+        let settled = settle(Some(&mut sub), &report(URL, 1, Some(500)), &short(), 100, 0.0);
+        assert_eq!(
+            settled,
+            Settled {
+                outcome: Outcome::Failed,
+                error: Some("HTTP 500".into()),
+                retry_in: Some(5),
+                deactivated: false
+            }
+        );
+        assert_eq!(sub.failure_count, 1);
+    }
+
+    #[test]
+    fn the_last_scheduled_failure_is_dead_lettered() {
+        let mut sub = subscription();
+        let settled = settle(Some(&mut sub), &report(URL, 3, None), &short(), 100, 0.0);
+        assert_eq!((settled.outcome, settled.retry_in), (Outcome::DeadLettered, None));
+        assert_eq!(settled.error.as_deref(), Some("connection failed: refused"));
+    }
+
+    #[test]
+    fn a_success_resets_the_count_and_ends_the_series() {
+        let mut sub = Subscription {
+            failure_count: 2,
+            ..subscription()
+        };
+        let settled = settle(Some(&mut sub), &report(URL, 2, Some(204)), &short(), 100, 0.0);
+        assert_eq!(
+            (settled.outcome, settled.retry_in, settled.error),
+            (Outcome::Delivered, None, None)
+        );
+        assert_eq!(sub.failure_count, 0);
+    }
+
+    #[test]
+    fn an_attempt_to_a_url_the_user_left_is_not_counted_but_the_new_url_is_tried() {
+        let mut sub = Subscription {
+            webhook_url: "https://new.example.com/".into(),
+            failure_count: 2,
+            ..subscription()
+        };
+        let settled = settle(Some(&mut sub), &report(URL, 1, Some(410)), &short(), 100, 0.0);
+        assert_eq!((settled.outcome, settled.retry_in), (Outcome::Failed, Some(5)));
+        assert!(!settled.deactivated);
+        assert_eq!(
+            (sub.failure_count, sub.active),
+            (2, true),
+            "the old URL's answer is not the new one's"
+        );
+    }
+
+    #[test]
+    fn a_deleted_subscription_gets_no_further_attempt() {
+        let settled = settle(None, &report(URL, 1, Some(500)), &short(), 100, 0.0);
+        assert_eq!((settled.outcome, settled.retry_in), (Outcome::Failed, None));
+        assert_eq!(
+            settle(None, &report(URL, 1, Some(200)), &short(), 100, 0.0).outcome,
+            Outcome::Delivered
+        );
+    }
+
+    #[test]
+    fn a_subscription_deactivated_meanwhile_gets_no_further_attempt() {
+        let mut sub = Subscription {
+            active: false,
+            ..subscription()
+        };
+        let settled = settle(Some(&mut sub), &report(URL, 1, Some(500)), &short(), 100, 0.0);
+        assert_eq!(
+            (settled.outcome, settled.retry_in, settled.deactivated),
+            (Outcome::Failed, None, false)
+        );
+    }
+
+    #[test]
+    fn the_failure_that_reaches_the_limit_deactivates_and_stops() {
+        let mut sub = Subscription {
+            failure_count: 2,
+            ..subscription()
+        };
+        let settled = settle(Some(&mut sub), &report(URL, 1, Some(500)), &short(), 100, 0.0);
+        assert_eq!(
+            (settled.outcome, settled.retry_in, settled.deactivated),
+            (Outcome::Failed, None, true)
+        );
+        assert!(!sub.active);
+    }
+
+    fn stored(id: &str, active: bool, events: Vec<crate::validate::EventSelector>) -> StoredSubscription {
+        StoredSubscription {
+            public: Subscription {
+                id: id.into(),
+                active,
+                events,
+                ..subscription()
+            },
+            secret: crate::secret_box::Sealed {
+                nonce: String::new(),
+                ciphertext: String::new(),
+            },
+            previous_secret: None,
+        }
+    }
+
+    #[test]
+    fn fan_out_delivers_to_active_listeners_and_skips_inactive_ones() {
+        use crate::validate::EventSelector;
+        let document = UserDocument {
+            subscriptions: vec![
+                stored("sub_a", true, vec![EventSelector::All]),
+                stored("sub_b", false, vec![EventSelector::All]),
+                stored("sub_c", true, vec![EventSelector::One(EventType::CallFailed)]),
+            ],
+        };
+        let out = fan_out(&document, EventType::CallCompleted);
+        assert_eq!(
+            out,
+            FanOut {
+                deliver: vec!["sub_a".into()],
+                skipped: vec!["sub_b".into()]
+            }
+        );
+        let event = sample_event(EventType::CallCompleted, "evt_1".into(), 5);
+        let messages = messages("alice", &out, &event.id, event.event, "{}");
+        assert_eq!(messages.len(), 1);
+        assert_eq!(
+            (messages[0].subscription_id.as_str(), messages[0].attempt),
+            ("sub_a", 1)
+        );
+        assert_eq!(
+            target(&document, "sub_a"),
+            Target::Send(Box::new(document.subscriptions[0].clone()))
+        );
+        assert_eq!(
+            target(&document, "sub_b"),
+            Target::Skip("subscription is inactive".into())
+        );
+        assert_eq!(
+            target(&document, "sub_x"),
+            Target::Skip("subscription was deleted".into())
+        );
     }
 
     #[test]

@@ -61,8 +61,6 @@ pub struct Ready {
     pub uid: String,
     /// The event; its id is the caller's or a new one.
     pub event: Event,
-    /// Whether the caller named the id (then a repeat is recognised).
-    pub caller_id: bool,
 }
 
 /// Parses a request body: one event or an array of 1..=100.
@@ -143,7 +141,6 @@ pub fn prepare(
                 return Err(bad("id", "must be 1 to 100 letters, digits, '_' or '-'".into()));
             }
         }
-        let caller_id = item.id.is_some();
         let id = item
             .id
             .unwrap_or_else(|| event_id(now.max(0) as u64 * 1000, random_id()));
@@ -158,7 +155,6 @@ pub fn prepare(
                 timestamp,
                 data,
             },
-            caller_id,
         });
     }
     Ok(ready)
@@ -196,14 +192,12 @@ mod tests {
         assert_eq!(one.len(), 1);
         assert!(one[0].event.id.starts_with("evt_"));
         assert_eq!(one[0].event.timestamp, 1000);
-        assert!(!one[0].caller_id);
         let batch = ready(serde_json::json!([
             item(serde_json::json!({"id": "a-1"})),
             item(serde_json::json!({"occurred_at": 5}))
         ]))
         .unwrap();
         assert_eq!(batch[0].event.id, "a-1");
-        assert!(batch[0].caller_id);
         assert_eq!(batch[1].event.timestamp, 5);
     }
 
@@ -220,7 +214,7 @@ mod tests {
         ];
         for (change, named) in cases {
             let err = ready(serde_json::json!([item(serde_json::json!({})), item(change.clone())])).unwrap_err();
-            assert_eq!((err.status, err.code), (400, "invalid_request"), "{change}");
+            assert_eq!((err.status, &*err.code), (400, "invalid_request"), "{change}");
             assert!(err.message.starts_with(named), "{change}: {}", err.message);
         }
         let err = ready(serde_json::json!([
@@ -229,7 +223,7 @@ mod tests {
         ]))
         .unwrap_err();
         assert_eq!(
-            (err.code, err.message.as_str()),
+            (&*err.code, err.message.as_str()),
             ("invalid_request", "events[1]: each event must be a JSON object")
         );
         let err = ready(serde_json::json!([

@@ -22,7 +22,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 ];
 
 /// A selected route, with the subscription id where the path has one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Route {
     /// `GET /healthz`.
     Health,

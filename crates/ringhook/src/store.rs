@@ -1,13 +1,12 @@
-//! Where subscriptions live: a small trait, so the API logic runs the same on Workers KV and, in native tests,
-//! on the in-memory store here.
+//! Where a user's subscriptions live: a small synchronous trait, so the API logic runs the same in the user's
+//! Durable Object (SQLite, the single writer of each user's state) and, in native tests, on the in-memory store
+//! here. Synchronous on purpose: an operation loads, decides and saves with no wait in between, so nothing else
+//! the object is asked can come between its read and its write.
 //!
-//! Layout: one document per user, `user:<uid>` → [`UserDocument`] as JSON. Every read and write of a user's
-//! subscriptions is one KV operation, and the fan-out of an event (which knows the user) is one read. KV keeps
-//! the last write: two writes for the same user at the same moment (two browser tabs) can lose one of them;
-//! reads see a write at once in the location that made it and within about a minute elsewhere.
+//! Earlier versions kept one JSON document per user in KV under [`legacy_user_key`]; the object moves such a
+//! document into its own storage the first time it is asked about that user.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -74,44 +73,43 @@ pub struct PreviousSecret {
 #[error("storage: {0}")]
 pub struct StoreError(pub String);
 
-/// The key of a user's document.
-pub fn user_key(uid: &str) -> String {
+/// The KV key under which earlier versions kept a user's document (read once, to move it into the object).
+pub fn legacy_user_key(uid: &str) -> String {
     format!("user:{uid}")
 }
 
-/// Storage of users' subscription documents.
-#[allow(async_fn_in_trait)]
+/// Storage of one user's subscriptions.
 pub trait SubscriptionStore {
     /// The user's document; an empty one if the user has none.
-    async fn load(&self, uid: &str) -> Result<UserDocument, StoreError>;
+    fn load(&self) -> Result<UserDocument, StoreError>;
     /// Replaces the user's document.
-    async fn save(&self, uid: &str, document: &UserDocument) -> Result<(), StoreError>;
+    fn save(&self, document: &UserDocument) -> Result<(), StoreError>;
 }
 
-/// An in-memory store holding documents as JSON text, as KV does. For native tests.
+/// An in-memory store of one user's document, held as JSON text as the object holds its rows. For native tests.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    values: RefCell<HashMap<String, String>>,
+    text: RefCell<Option<String>>,
 }
 
 impl MemoryStore {
-    /// Every stored value, by key: what a look at the raw storage would show.
-    pub fn raw(&self) -> HashMap<String, String> {
-        self.values.borrow().clone()
+    /// The stored text: what a look at the raw storage would show.
+    pub fn raw(&self) -> Option<String> {
+        self.text.borrow().clone()
     }
 }
 
 impl SubscriptionStore for MemoryStore {
-    async fn load(&self, uid: &str) -> Result<UserDocument, StoreError> {
-        match self.values.borrow().get(&user_key(uid)) {
+    fn load(&self) -> Result<UserDocument, StoreError> {
+        match &*self.text.borrow() {
             Some(text) => serde_json::from_str(text).map_err(|e| StoreError(e.to_string())),
             None => Ok(UserDocument::default()),
         }
     }
 
-    async fn save(&self, uid: &str, document: &UserDocument) -> Result<(), StoreError> {
+    fn save(&self, document: &UserDocument) -> Result<(), StoreError> {
         let text = serde_json::to_string(document).map_err(|e| StoreError(e.to_string()))?;
-        self.values.borrow_mut().insert(user_key(uid), text);
+        *self.text.borrow_mut() = Some(text);
         Ok(())
     }
 }

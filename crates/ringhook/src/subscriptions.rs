@@ -1,5 +1,7 @@
 //! The subscription API's operations: parse and check the request, read and write the user's document, answer.
-//! Platform-free: the Worker supplies the store, the clock and the random source.
+//! Platform-free: the user's object supplies the store, the clock and the random source.
+
+use std::borrow::Cow;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -62,21 +64,45 @@ pub struct ApiError {
     /// HTTP status.
     pub status: u16,
     /// Stable code, e.g. `invalid_url`.
-    pub code: &'static str,
+    pub code: Cow<'static, str>,
     /// What is wrong and how to fix it.
     pub message: String,
     /// For a 5xx: what failed, for the log.
     pub internal: Option<String>,
+    /// Seconds the caller should wait before trying again (`Retry-After`), for a 429 or 503.
+    pub retry_after: Option<u32>,
 }
 
 impl ApiError {
     /// An error with `status`, `code` and `message`.
-    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: u16, code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
         Self {
             status,
-            code,
+            code: code.into(),
             message: message.into(),
             internal: None,
+            retry_after: None,
+        }
+    }
+
+    /// `429 rate_limited`: `what` is used up until `retry_after` seconds from now.
+    pub fn rate_limited(what: &str, retry_after: u32) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(429, "rate_limited", format!("{what}: try again in {retry_after} s"))
+        }
+    }
+
+    /// `503 unavailable`: a dependency (storage, a queue) did not answer; `detail` goes to the log.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self {
+            internal: Some(detail.into()),
+            retry_after: Some(1),
+            ..Self::new(
+                503,
+                "unavailable",
+                "the service is briefly unavailable: try again shortly",
+            )
         }
     }
 
@@ -95,7 +121,7 @@ impl ApiError {
 
     /// The JSON error body.
     pub fn body(&self) -> String {
-        to_json(&ErrorResponse::new(self.code, self.message.clone()))
+        to_json(&ErrorResponse::new(self.code.clone(), self.message.clone()))
     }
 }
 
@@ -207,12 +233,13 @@ pub struct Service<'a, S, R> {
 }
 
 impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
-    /// Answers a route that needs a user, for the signed-in user `uid`.
-    pub async fn handle(&mut self, route: &Route, uid: &str, body: &[u8]) -> Result<Reply, ApiError> {
+    /// Answers a route that reads or changes the user's subscriptions. It loads, decides and saves without
+    /// waiting on anything: run in the user's object, nothing can come between its read and its write.
+    pub fn handle(&mut self, route: &Route, body: &[u8]) -> Result<Reply, ApiError> {
         match route {
-            Route::Subscribe => self.subscribe(uid, parse_body(body)?).await,
+            Route::Subscribe => self.subscribe(parse_body(body)?),
             Route::List => {
-                let document = self.store.load(uid).await?;
+                let document = self.store.load()?;
                 let subscriptions = document.subscriptions.into_iter().map(|s| s.public).collect();
                 reply(
                     200,
@@ -223,7 +250,7 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
                 )
             }
             Route::Get(id) => {
-                let document = self.store.load(uid).await?;
+                let document = self.store.load()?;
                 let stored = find(&document, id)?;
                 reply(
                     200,
@@ -233,15 +260,15 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
                     },
                 )
             }
-            Route::Update(id) => self.update(uid, id, parse_body(body)?).await,
+            Route::Update(id) => self.update(id, parse_body(body)?),
             Route::Delete(id) => {
-                let mut document = self.store.load(uid).await?;
+                let mut document = self.store.load()?;
                 let before = document.subscriptions.len();
                 document.subscriptions.retain(|s| s.public.id != *id);
                 if document.subscriptions.len() == before {
                     return Err(ApiError::no_subscription(id));
                 }
-                self.store.save(uid, &document).await?;
+                self.store.save(&document)?;
                 reply(
                     200,
                     &DeleteResponse {
@@ -254,7 +281,7 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
                 if !body.iter().all(u8::is_ascii_whitespace) {
                     parse_body::<RotateRequest>(body)?;
                 }
-                self.rotate(uid, id).await
+                self.rotate(id)
             }
             Route::Health
             | Route::OpenApi
@@ -262,14 +289,14 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
             | Route::Publish
             | Route::Test
             | Route::Deliveries(_)
-            | Route::Redeliver(..) => Err(ApiError::internal("route needs no user")),
+            | Route::Redeliver(..) => Err(ApiError::internal("route is not a subscription operation")),
         }
     }
 
-    async fn subscribe(&mut self, uid: &str, request: SubscribeRequest) -> Result<Reply, ApiError> {
+    fn subscribe(&mut self, request: SubscribeRequest) -> Result<Reply, ApiError> {
         let url = validate::webhook_url(&request.webhook_url, self.config.url_policy)?;
         let events = validate::events(&request.events)?;
-        let mut document = self.store.load(uid).await?;
+        let mut document = self.store.load()?;
         if let Some(existing) = document.with_url(url.as_str(), None) {
             return Err(ApiError::new(
                 409,
@@ -312,7 +339,7 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
             secret: sealed,
             previous_secret: None,
         });
-        self.store.save(uid, &document).await?;
+        self.store.save(&document)?;
         reply(
             201,
             &SubscribeResponse {
@@ -323,7 +350,7 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
         )
     }
 
-    async fn update(&mut self, uid: &str, id: &str, patch: PatchRequest) -> Result<Reply, ApiError> {
+    fn update(&mut self, id: &str, patch: PatchRequest) -> Result<Reply, ApiError> {
         if patch == PatchRequest::default() {
             return Err(ApiError::new(
                 400,
@@ -337,7 +364,7 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
             .map(|u| validate::webhook_url(u, self.config.url_policy))
             .transpose()?;
         let events = patch.events.as_deref().map(validate::events).transpose()?;
-        let mut document = self.store.load(uid).await?;
+        let mut document = self.store.load()?;
         if let Some(url) = &url {
             if let Some(other) = document.with_url(url.as_str(), Some(id)) {
                 let message = format!("{} already has this webhook_url", other.public.id);
@@ -367,7 +394,7 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
         }
         public.updated_at = now;
         let subscription = public.clone();
-        self.store.save(uid, &document).await?;
+        self.store.save(&document)?;
         reply(
             200,
             &SubscriptionResponse {
@@ -377,8 +404,8 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
         )
     }
 
-    async fn rotate(&mut self, uid: &str, id: &str) -> Result<Reply, ApiError> {
-        let mut document = self.store.load(uid).await?;
+    fn rotate(&mut self, id: &str) -> Result<Reply, ApiError> {
+        let mut document = self.store.load()?;
         let secret = SecretKey::generate(self.bytes());
         let nonce = self.bytes();
         let expires_at = self.now + SECRET_OVERLAP_SECS;
@@ -391,7 +418,7 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
         });
         stored.public.updated_at = rfc3339(self.now);
         let subscription = stored.public.clone();
-        self.store.save(uid, &document).await?;
+        self.store.save(&document)?;
         reply(
             200,
             &RotateResponse {

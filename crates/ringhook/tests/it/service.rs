@@ -1,8 +1,7 @@
-//! The subscription API's operations on the in-memory store (the Worker's end-to-end tests run them on KV).
+//! The subscription API's operations on the in-memory store, one per user as the Worker has one object per user
+//! (its end-to-end tests run them in the user's Durable Object).
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+use std::collections::HashMap;
 
 use ringhook::base64;
 use ringhook::routes::Route;
@@ -13,14 +12,6 @@ use ringhook::validate::UrlPolicy;
 use serde_json::{json, Value};
 
 const NOW: i64 = 1_764_355_200;
-
-/// The in-memory store never waits, so polling once finishes every operation.
-fn run<F: Future>(future: F) -> F::Output {
-    match pin!(future).as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(out) => out,
-        Poll::Pending => panic!("the in-memory store never waits"),
-    }
-}
 
 /// Deterministic bytes for tests (a counter), so ids differ between calls.
 struct Counter(u8);
@@ -35,7 +26,7 @@ impl Random for Counter {
 }
 
 struct Api {
-    store: MemoryStore,
+    stores: HashMap<String, MemoryStore>,
     config: Config,
     key: StorageKey,
     random: Counter,
@@ -53,7 +44,7 @@ impl Api {
     fn with(config: Config) -> Self {
         let key = StorageKey::from_base64(&base64::encode(&[5; 32])).unwrap();
         Self {
-            store: MemoryStore::default(),
+            stores: HashMap::new(),
             config,
             key,
             random: Counter(0),
@@ -73,13 +64,13 @@ impl Api {
     fn call_raw(&mut self, route: Route, uid: &str, body: &[u8]) -> Result<(u16, Value), ApiError> {
         let random = &mut self.random;
         let mut service = Service {
-            store: &self.store,
+            store: self.stores.entry(uid.to_owned()).or_default(),
             config: &self.config,
             key: &self.key,
             now: self.now,
             random: Counter(random.0),
         };
-        let result = run(service.handle(&route, uid, body));
+        let result = service.handle(&route, body);
         random.0 = service.random.0;
         result.map(|Reply { status, body }| (status, serde_json::from_str(&body).unwrap()))
     }
@@ -105,9 +96,10 @@ impl Api {
     }
 }
 
+/// The status and code of a refusal (the code leaked to compare with literals; a test is short-lived).
 fn code(result: Result<(u16, Value), ApiError>) -> (u16, &'static str) {
     let e = result.unwrap_err();
-    (e.status, e.code)
+    (e.status, e.code.into_owned().leak())
 }
 
 #[test]
@@ -125,7 +117,7 @@ fn subscribe_returns_the_secret_once_and_stores_it_sealed() {
 
     let listed = api.list("alice").to_string();
     assert!(!listed.contains(secret) && !listed.contains("secret"), "{listed}");
-    let raw = format!("{:?}", api.store.raw());
+    let raw = format!("{:?}", api.stores["alice"].raw());
     assert!(!raw.contains(secret), "the plaintext secret is in storage");
 }
 

@@ -1,0 +1,295 @@
+//! What the Worker asks a user's object, the single writer of that user's state, and what it answers; and the
+//! decisions the object applies. The object loads the user's rows, calls these pure functions and writes the
+//! result, all without waiting on anything in between, so each command is applied atomically.
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::Subscription;
+use crate::delivery::{self, FanOut, Report, RetryPolicy, Settled, Target};
+use crate::event::EventType;
+use crate::routes::Route;
+use crate::store::{StoredSubscription, UserDocument};
+
+/// A request to a user's object. Every command names the user, so the object can move an old KV document in
+/// on first touch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    /// The user the object belongs to.
+    pub uid: String,
+    /// What to do.
+    pub command: Command,
+}
+
+/// What a user's object is asked to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Command {
+    /// A subscription API operation; answered with its status and JSON body as they go to the client.
+    Api {
+        /// The route.
+        route: Route,
+        /// The request body.
+        body: String,
+    },
+    /// Events published for this user: which are new (an exact check), and each new one's fan-out.
+    Publish {
+        /// The events, in the order published.
+        events: Vec<Publication>,
+    },
+    /// The user's subscription `id` (404 if there is none), for routes that only need it to exist.
+    Subscription {
+        /// The subscription id.
+        id: String,
+    },
+    /// The subscription delivering to `url`, with one use of the test-send limit taken (429 when spent).
+    TestTarget {
+        /// A normalised webhook URL.
+        url: String,
+        /// Test sends allowed per minute.
+        per_minute: u32,
+    },
+    /// Where each delivery goes now.
+    Targets {
+        /// A subscription id per delivery.
+        subscription_ids: Vec<String>,
+    },
+    /// Apply the attempts made to the subscriptions as they are now.
+    Settle {
+        /// The attempts, in the order made.
+        reports: Vec<Report>,
+    },
+}
+
+/// One published event, as the object needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Publication {
+    /// The event id: the publisher's, or one made for it.
+    pub id: String,
+    /// The event's type.
+    pub event: EventType,
+}
+
+/// What became of one published event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Admission {
+    /// The id was published before (or earlier in the same request): nothing is delivered again.
+    pub duplicate: bool,
+    /// Where a new event goes; empty for a duplicate.
+    pub fan_out: FanOut,
+}
+
+/// The answer to [`Command::Settle`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settlement {
+    /// One per report, in order.
+    pub settled: Vec<Settled>,
+    /// A notice per subscription deactivated, for the owner's other subscriptions.
+    pub notices: Vec<Notice>,
+}
+
+/// A `webhook.subscription.deactivated` event to deliver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// The notice's event id.
+    pub event_id: String,
+    /// Its body.
+    pub body: String,
+    /// Where it goes.
+    pub fan_out: FanOut,
+}
+
+/// Admits published events: `first_seen(id)` records the id and says whether it was new. A repeated id, from
+/// an earlier request or earlier in this one, is a duplicate and goes nowhere.
+pub fn admit<E>(
+    document: &UserDocument,
+    events: &[Publication],
+    mut first_seen: impl FnMut(&str) -> Result<bool, E>,
+) -> Result<Vec<Admission>, E> {
+    events
+        .iter()
+        .map(|p| {
+            Ok(if first_seen(&p.id)? {
+                Admission {
+                    duplicate: false,
+                    fan_out: delivery::fan_out(document, p.event),
+                }
+            } else {
+                Admission {
+                    duplicate: true,
+                    fan_out: FanOut::default(),
+                }
+            })
+        })
+        .collect()
+}
+
+/// Where each delivery goes now.
+pub fn targets(document: &UserDocument, subscription_ids: &[String]) -> Vec<Target> {
+    subscription_ids
+        .iter()
+        .map(|id| delivery::target(document, id))
+        .collect()
+}
+
+/// Applies attempt reports in order to the subscriptions as they are now; returns what each came to and the
+/// subscriptions they deactivated. `jitter()` gives a value in [-1, 1] per report.
+pub fn settle_all(
+    document: &mut UserDocument,
+    reports: &[Report],
+    policy: &RetryPolicy,
+    now: i64,
+    mut jitter: impl FnMut() -> f64,
+) -> (Vec<Settled>, Vec<Subscription>) {
+    let mut deactivated = Vec::new();
+    let settled = reports
+        .iter()
+        .map(|report| {
+            let subscription = document
+                .subscriptions
+                .iter_mut()
+                .find(|s| s.public.id == report.subscription_id)
+                .map(|s| &mut s.public);
+            let settled = delivery::settle(subscription, report, policy, now, jitter());
+            if settled.deactivated {
+                if let Some(s) = document
+                    .subscriptions
+                    .iter()
+                    .find(|s| s.public.id == report.subscription_id)
+                {
+                    deactivated.push(s.public.clone());
+                }
+            }
+            settled
+        })
+        .collect();
+    (settled, deactivated)
+}
+
+/// The user's subscription delivering to `url`, or `404 not_found`.
+pub fn by_url<'d>(
+    document: &'d UserDocument,
+    url: &str,
+) -> Result<&'d StoredSubscription, crate::subscriptions::ApiError> {
+    document.with_url(url, None).ok_or_else(|| {
+        crate::subscriptions::ApiError::new(
+            404,
+            "not_found",
+            "no subscription of yours has this webhook_url: subscribe it first",
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+    use crate::delivery::{Attempt, Outcome};
+    use crate::secret_box::Sealed;
+    use crate::validate::EventSelector;
+
+    fn stored(id: &str) -> StoredSubscription {
+        StoredSubscription {
+            public: Subscription {
+                id: id.into(),
+                webhook_url: format!("https://example.com/{id}"),
+                events: vec![EventSelector::All],
+                active: true,
+                created_at: String::new(),
+                updated_at: String::new(),
+                failure_count: 0,
+                last_failure_at: None,
+                last_failure_reason: None,
+                deactivated_at: None,
+            },
+            secret: Sealed {
+                nonce: String::new(),
+                ciphertext: String::new(),
+            },
+            previous_secret: None,
+        }
+    }
+
+    fn publication(id: &str) -> Publication {
+        Publication {
+            id: id.into(),
+            event: EventType::CallCompleted,
+        }
+    }
+
+    #[test]
+    fn a_repeated_id_is_admitted_once_whether_earlier_or_in_the_same_request() {
+        let document = UserDocument {
+            subscriptions: vec![stored("sub_a")],
+        };
+        let mut seen: HashSet<String> = HashSet::from(["evt_old".to_owned()]);
+        let events = [publication("evt_new"), publication("evt_old"), publication("evt_new")];
+        let admitted = admit(&document, &events, |id| Ok::<_, ()>(seen.insert(id.to_owned()))).unwrap();
+        let duplicates: Vec<bool> = admitted.iter().map(|a| a.duplicate).collect();
+        assert_eq!(duplicates, [false, true, true]);
+        assert_eq!(admitted[0].fan_out.deliver, ["sub_a"]);
+        assert!(admitted[1].fan_out.deliver.is_empty());
+    }
+
+    #[test]
+    fn a_storage_failure_while_admitting_is_the_answer() {
+        let document = UserDocument::default();
+        assert_eq!(admit(&document, &[publication("e")], |_| Err("down")), Err("down"));
+    }
+
+    fn failed(id: &str, url: &str) -> Report {
+        Report {
+            subscription_id: id.into(),
+            url: url.into(),
+            attempt: 1,
+            result: Attempt {
+                status: Some(500),
+                error: None,
+                retry_after: None,
+            },
+        }
+    }
+
+    #[test]
+    fn every_report_of_a_batch_is_counted_on_the_subscription_as_it_is_now() {
+        let mut document = UserDocument {
+            subscriptions: vec![stored("sub_a"), stored("sub_b")],
+        };
+        let policy = RetryPolicy {
+            schedule: vec![1],
+            deactivate_after: 3,
+        };
+        let url = document.subscriptions[0].public.webhook_url.clone();
+        let reports = vec![
+            failed("sub_a", &url),
+            failed("sub_a", &url),
+            failed("sub_gone", "https://x/"),
+        ];
+        let (settled, deactivated) = settle_all(&mut document, &reports, &policy, 10, || 0.0);
+        assert_eq!(document.subscriptions[0].public.failure_count, 2);
+        assert_eq!(document.subscriptions[1].public.failure_count, 0);
+        assert_eq!(settled[2].retry_in, None, "a deleted subscription is not tried again");
+        assert!(deactivated.is_empty());
+
+        let (settled, deactivated) = settle_all(&mut document, &[failed("sub_a", &url)], &policy, 11, || 0.0);
+        assert_eq!(settled[0].outcome, Outcome::Failed);
+        assert_eq!(deactivated.len(), 1, "the third failure in a row deactivates");
+        assert_eq!(deactivated[0].id, "sub_a");
+        assert!(!deactivated[0].active);
+    }
+
+    #[test]
+    fn targets_follow_the_document() {
+        let document = UserDocument {
+            subscriptions: vec![stored("sub_a")],
+        };
+        let found = targets(&document, &["sub_a".into(), "sub_z".into()]);
+        assert!(matches!(&found[0], Target::Send(s) if s.public.id == "sub_a"));
+        assert_eq!(found[1], Target::Skip("subscription was deleted".into()));
+        assert_eq!(
+            by_url(&document, "https://example.com/sub_a").unwrap().public.id,
+            "sub_a"
+        );
+        assert_eq!(by_url(&document, "https://example.com/none").unwrap_err().status, 404);
+    }
+}

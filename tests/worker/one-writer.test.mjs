@@ -1,0 +1,279 @@
+// One writer per user, end to end in workerd: each user's Durable Object is the only writer of that user's
+// subscriptions, published ids and rate limits. Changes made while a delivery is in flight stand; repeated
+// publishes, concurrent failures and parallel test sends are counted exactly; the old KV layout is moved in.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac, randomBytes } from 'node:crypto';
+import {
+  BASE, client, kvDump, oldSubscription, signedToken, startWorker, stopJwksServer, writeOldLayout,
+} from './support.mjs';
+import { createReceiver, ok, verifying, waitFor } from './receivers.mjs';
+
+const PUBLISH = '/api/v6/call/events';
+const PUBLISHER = 'ringhook-one-writer-test-token';
+const as = (uid) => signedToken({ sub: uid });
+const guideSignature = (body, secret) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+const event = (uid, over = {}) => ({ event: 'call.completed', callId: 'call_1', status: 'completed', uid, ...over });
+
+/**
+ * A receiver that holds every request until the test answers it: `held[i]` is the i-th request's record, and
+ * `answer(i, status)` lets it go. Later requests are answered with `then` (a status) at once, when set.
+ */
+async function holding() {
+  const waiting = [];
+  const r = await createReceiver((record, index) => {
+    if (r.then !== undefined && index > 0) return r.then;
+    return new Promise((resolve) => { waiting[index] = resolve; });
+  });
+  r.then = undefined;
+  r.answer = (index, status) => waiting[index](status);
+  r.close = ((close) => async () => {
+    for (const resolve of waiting) resolve?.(200);
+    await close();
+  })(r.close);
+  return r;
+}
+
+function harness(worker) {
+  const call = client(worker);
+  const h = {
+    call,
+    async subscribe(uid, webhook_url) {
+      const res = await call('POST', `${BASE}/subscribe`, { token: as(uid), body: { webhook_url, events: ['*'] } });
+      assert.equal(res.status, 201, res.text);
+      return res.json;
+    },
+    async publish(body) {
+      const res = await call('POST', PUBLISH, { token: PUBLISHER, body });
+      assert.equal(res.status, 202, res.text);
+      return res.json.events;
+    },
+    get: (uid, id) => call('GET', `${BASE}/subscriptions/${id}`, { token: as(uid) }),
+    /** The log records KV holds for a subscription, newest group first. */
+    async logged(uid, id) {
+      const { keys } = await worker.kv.list({ prefix: `log:${uid}:${id}:` });
+      const groups = await Promise.all(keys.map(({ name }) => worker.kv.get(name, 'json')));
+      return groups.flat();
+    },
+  };
+  return h;
+}
+
+describe('changes made while a delivery is in flight stand', () => {
+  let w;
+  let h;
+  const receivers = [];
+  before(async () => {
+    w = await startWorker(
+      { CALL_EVENTS_TOKEN: PUBLISHER, RETRY_SCHEDULE: '1,1,1', DELIVERY_TIMEOUT_MS: '20000' },
+      { queues: true },
+    );
+    h = harness(w);
+  });
+  after(async () => {
+    for (const r of receivers) await r.close();
+    await w?.close();
+  });
+  const track = (r) => { receivers.push(r); return r; };
+
+  it('DELETE: the subscription stays deleted and is not tried again', async () => {
+    const held = track(await holding());
+    const { subscription: s } = await h.subscribe('deleter', `${held.url}/hook`);
+    await h.publish(event('deleter'));
+    await waitFor(() => held.requests.length === 1, 10_000, { message: 'the delivery is in flight' });
+
+    const del = await h.call('DELETE', `${BASE}/subscriptions/${s.id}`, { token: as('deleter') });
+    assert.equal(del.status, 200, del.text);
+    held.answer(0, 500);
+
+    const [record] = await waitFor(async () => {
+      const records = await h.logged('deleter', s.id);
+      return records.length > 0 && records;
+    }, 10_000, { message: 'the attempt is logged' });
+    assert.deepEqual([record.outcome, record.next_retry_at], ['failed', null], JSON.stringify(record));
+    assert.equal((await h.get('deleter', s.id)).status, 404);
+    const list = await h.call('GET', `${BASE}/subscriptions`, { token: as('deleter') });
+    assert.deepEqual(list.json.subscriptions, []);
+  });
+
+  it('PATCH webhook_url: the new URL stands and the retry goes there', async () => {
+    const held = track(await holding());
+    const next = track(await ok());
+    const { subscription: s } = await h.subscribe('mover', `${held.url}/hook`);
+    const [published] = await h.publish(event('mover'));
+    await waitFor(() => held.requests.length === 1, 10_000, { message: 'the delivery is in flight' });
+
+    const moved = await h.call('PATCH', `${BASE}/subscriptions/${s.id}`, {
+      token: as('mover'),
+      body: { webhook_url: `${next.url}/hook` },
+    });
+    assert.equal(moved.status, 200, moved.text);
+    held.answer(0, 500);
+
+    await waitFor(() => next.requests.length === 1, 10_000, { message: 'the retry reaches the new URL' });
+    assert.equal(next.requests[0].headers['webhook-id'], published.id);
+    const after = (await h.get('mover', s.id)).json.subscription;
+    assert.equal(after.webhook_url, `${next.url}/hook`);
+  });
+
+  it('PATCH webhook_url: a failure of the URL the user left is not counted against the new one', async () => {
+    const held = track(await holding());
+    const { subscription: s } = await h.subscribe('counter', `${held.url}/hook`);
+    await h.publish(event('counter'));
+    await waitFor(() => held.requests.length === 1, 10_000, { message: 'the delivery is in flight' });
+    const moved = await h.call('PATCH', `${BASE}/subscriptions/${s.id}`, {
+      token: as('counter'),
+      body: { webhook_url: `${held.url}/new` },
+    });
+    assert.equal(moved.status, 200, moved.text);
+    // Every attempt fails: the held one to the old URL, then the three retries to the new one.
+    held.then = 500;
+    held.answer(0, 500);
+    await waitFor(async () => (await h.logged('counter', s.id)).some((r) => r.outcome === 'dead_lettered'), 15_000, {
+      message: 'the series ends',
+    });
+    assert.deepEqual(held.requests.map((q) => q.url), ['/hook', '/new', '/new', '/new']);
+    const after = (await h.get('counter', s.id)).json.subscription;
+    assert.equal(after.failure_count, 3);
+  });
+
+  it('secret rotation: the new secret signs the retry, and the old one only beside it', async () => {
+    const held = track(await holding());
+    const { subscription: s, secret_key: oldSecret } = await h.subscribe('rotator', `${held.url}/hook`);
+    await h.publish(event('rotator'));
+    await waitFor(() => held.requests.length === 1, 10_000, { message: 'the delivery is in flight' });
+
+    const rotated = await h.call('POST', `${BASE}/subscriptions/${s.id}/rotate-secret`, { token: as('rotator') });
+    assert.equal(rotated.status, 200, rotated.text);
+    const newSecret = rotated.json.secret_key;
+    held.then = 200;
+    held.answer(0, 500);
+
+    await waitFor(() => held.requests.length === 2, 10_000, { message: 'the retry arrives' });
+    const retry = held.requests[1];
+    assert.equal(retry.headers['x-webhook-signature'], guideSignature(retry.body, newSecret));
+    assert.notEqual(retry.headers['x-webhook-signature'], guideSignature(retry.body, oldSecret));
+  });
+});
+
+describe('exact counts under concurrency', () => {
+  let w;
+  let h;
+  const receivers = [];
+  before(async () => {
+    w = await startWorker(
+      {
+        CALL_EVENTS_TOKEN: PUBLISHER,
+        RETRY_SCHEDULE: '3600',
+        DEACTIVATE_AFTER_FAILURES: '1000',
+        TEST_RATE_LIMIT_PER_MINUTE: '5',
+      },
+      { queues: { maxBatchSize: 1, maxBatchTimeout: 0.05 } },
+    );
+    h = harness(w);
+  });
+  after(async () => {
+    for (const r of receivers) await r.close();
+    await w?.close();
+  });
+
+  it('the same publish id sent 20 times at once is delivered once to each subscription', async () => {
+    const [a, b] = [await ok(), await ok()];
+    receivers.push(a, b);
+    await h.subscribe('twenty', `${a.url}/hook`);
+    await h.subscribe('twenty', `${b.url}/hook`);
+    const id = `evt_twenty_${randomBytes(4).toString('hex')}`;
+    const answers = await Promise.all(Array.from({ length: 20 }, () => h.publish(event('twenty', { id }))));
+    const fresh = answers.flat().filter((e) => !e.duplicate);
+    assert.equal(fresh.length, 1, JSON.stringify(answers));
+    assert.equal(fresh[0].deliveries, 2);
+
+    // A later event marks the end: once it has arrived at both, everything published before it has too.
+    const [marker] = await h.publish(event('twenty', { id: `${id}_marker` }));
+    const has = (r, eventId) => r.requests.filter((q) => q.headers['webhook-id'] === eventId).length;
+    await waitFor(() => has(a, marker.id) && has(b, marker.id), 10_000, { message: 'the marker arrives' });
+    assert.deepEqual([has(a, id), has(b, id)], [1, 1]);
+  });
+
+  it('failures from many delivery batches of one user are all counted', async () => {
+    // Each message is its own batch. Local queues hand the consumer one batch at a time; on Cloudflare batches
+    // run side by side, and the object applies each batch's outcomes whole either way.
+    const r = await createReceiver(() => ({ status: 500, delayMs: 50 }));
+    receivers.push(r);
+    const { subscription: s } = await h.subscribe('concurrent', `${r.url}/hook`);
+    const N = 12;
+    await Promise.all(Array.from({ length: N }, (_, i) => h.publish(event('concurrent', { callId: `call_${i}` }))));
+    await waitFor(async () => (await h.logged('concurrent', s.id)).length === N, 20_000, {
+      message: 'every attempt is logged',
+    });
+    assert.equal(r.requests.length, N);
+    const after = (await h.get('concurrent', s.id)).json.subscription;
+    assert.equal(after.failure_count, N);
+  });
+
+  it('25 parallel test sends: exactly the limit goes out, the rest are 429 with Retry-After', async () => {
+    const r = await ok();
+    receivers.push(r);
+    await h.subscribe('tester', `${r.url}/hook`);
+    // The limit counts per clock minute: start well inside one, so all 25 calls fall into the same minute.
+    await waitFor(() => Date.now() % 60_000 < 45_000, 20_000, { message: 'a fresh minute', intervalMs: 200 });
+    const answers = await Promise.all(Array.from({ length: 25 }, () => h.call('POST', `${BASE}/test`, {
+      token: as('tester'),
+      body: { webhook_url: `${r.url}/hook`, event_type: 'call.completed' },
+    })));
+    const statuses = answers.map((a) => a.status).sort();
+    assert.deepEqual(statuses, [...Array(5).fill(200), ...Array(20).fill(429)]);
+    const refused = answers.find((a) => a.status === 429);
+    assert.equal(refused.json.error.code, 'rate_limited');
+    assert.ok(Number(refused.headers.get('retry-after')) >= 1, refused.headers.get('retry-after'));
+    assert.equal(r.requests.length, 5);
+  });
+});
+
+describe('a user stored in the old KV layout', () => {
+  let w;
+  let h;
+  let receiver;
+  before(async () => {
+    w = await startWorker({ CALL_EVENTS_TOKEN: PUBLISHER }, { queues: true });
+    h = harness(w);
+    receiver = await verifying();
+  });
+  after(async () => {
+    await receiver?.close();
+    await w?.close();
+    await stopJwksServer();
+  });
+
+  it('keeps every subscription and secret, moved into the object on first touch', async () => {
+    const secret = `whsec_${randomBytes(32).toString('base64')}`;
+    receiver.secret = secret;
+    const live = oldSubscription('sub_01JOLD0000000000000000000A', `${receiver.url}/hook`, { secret });
+    const paused = oldSubscription('sub_01JOLD0000000000000000000B', 'https://paused.example.com/h', {
+      secret: `whsec_${randomBytes(32).toString('base64')}`,
+      active: false,
+      failure_count: 10,
+      deactivated_at: '2026-01-02T00:00:00Z',
+    });
+    await writeOldLayout(w, 'legacy', [live, paused]);
+
+    // Ten first touches at once all see the same two subscriptions.
+    const lists = await Promise.all(Array.from({ length: 10 }, () => h.call('GET', `${BASE}/subscriptions`, { token: as('legacy') })));
+    const expected = [live, paused].map(({ secret: _, ...fields }) => fields);
+    for (const list of lists) assert.deepEqual(list.json.subscriptions, expected);
+    assert.equal(await w.kv.get('user:legacy'), null, 'the old document is gone once moved in');
+
+    // The old secret still signs, as the setup guide and standardwebhooks verify.
+    const [published] = await h.publish(event('legacy'));
+    assert.equal(published.deliveries, 1);
+    await waitFor(() => receiver.requests.length === 1, 10_000, { message: 'the delivery arrives' });
+    assert.deepEqual(receiver.requests[0].verdicts, { guide: true, standard: true, guideError: null, standardError: null });
+
+    // Moved once: a change after the move is not undone by the old document.
+    const del = await h.call('DELETE', `${BASE}/subscriptions/${paused.id}`, { token: as('legacy') });
+    assert.equal(del.status, 200, del.text);
+    const now = await h.call('GET', `${BASE}/subscriptions`, { token: as('legacy') });
+    assert.deepEqual(now.json.subscriptions.map((s) => s.id), [live.id]);
+    assert.deepEqual(Object.keys(await kvDump(w.kv)).filter((k) => k.startsWith('user:')), []);
+  });
+});
