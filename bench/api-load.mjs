@@ -5,11 +5,16 @@
 import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { Miniflare } from 'miniflare';
 
 const LEVELS = [1, 10, 50];
 const REQUESTS = 1000;
-const build = new URL('../crates/ringhook-worker/build/', import.meta.url);
+// RINGHOOK_WORKER_BUILD measures another build (e.g. one from before the per-user objects, as a baseline).
+const build = process.env.RINGHOOK_WORKER_BUILD
+  ? pathToFileURL(`${process.env.RINGHOOK_WORKER_BUILD.replace(/\/$/, '')}/`)
+  : new URL('../crates/ringhook-worker/build/', import.meta.url);
+const hasObjects = readFileSync(new URL('index.js', build), 'utf8').includes('UserState');
 
 const mf = new Miniflare({
   modules: true,
@@ -19,7 +24,7 @@ const mf = new Miniflare({
   compatibilityDate: '2025-09-01',
   kvNamespaces: ['SUBSCRIPTIONS'],
   kvPersist: false,
-  durableObjects: { USERS: { className: 'UserState', useSQLite: true } },
+  ...(hasObjects ? { durableObjects: { USERS: { className: 'UserState', useSQLite: true } } } : {}),
   durableObjectsPersist: false,
   bindings: {
     FIREBASE_PROJECT_ID: 'demo-ringhook',

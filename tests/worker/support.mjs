@@ -1,6 +1,7 @@
 // Shared helpers for the ringhook Worker's end-to-end tests: the built Worker in Miniflare with an in-memory KV,
 // a local JWKS server standing in for Google's, and Firebase-style ID tokens signed with its key.
 import http from 'node:http';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCipheriv, generateKeyPairSync, createHmac, randomBytes, sign } from 'node:crypto';
@@ -164,7 +165,7 @@ export const DURABLE_OBJECTS = { USERS: { className: 'UserState', useSQLite: tru
  * pipeline's queues (see queueOptions). `jwksMaxAge` is the max-age of this Worker's JWKS responses (default
  * 3600). Returns { mf, fetch(path, init), kv, bindings, jwksRequests(), close }.
  */
-export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, objectsDir } = {}) {
+export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, objectsDir, kvMeter = true } = {}) {
   const jwksPath = `/jwks/${process.pid}/${++workerCount}`;
   const bindings = {
     FIREBASE_PROJECT_ID: PROJECT,
@@ -188,8 +189,10 @@ export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, object
         modulesRoot: buildDir,
         modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
         compatibilityDate: '2025-09-01',
-        wrappedBindings: { SUBSCRIPTIONS: { scriptName: 'kv-write-meter' } },
-        durableObjects: DURABLE_OBJECTS,
+        // kvMeter: false binds the namespace directly (a benchmark's baseline that rewrites keys).
+        ...(kvMeter ? { wrappedBindings: { SUBSCRIPTIONS: { scriptName: 'kv-write-meter' } } } : { kvNamespaces: { SUBSCRIPTIONS: 'ringhook-kv' } }),
+        // A build from before the per-user objects (RINGHOOK_WORKER_BUILD, for a benchmark's baseline) has none.
+        ...(readFileSync(path.join(buildDir, 'index.js'), 'utf8').includes('UserState') ? { durableObjects: DURABLE_OBJECTS } : {}),
         bindings,
         ...(queues ? queueOptions(queues === true ? {} : queues) : {}),
       },
