@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Miniflare } from 'miniflare';
+import { emulatorToken } from '../www/emulator-token.js';
 
 const LEVELS = [1, 10, 50];
 const REQUESTS = 1000;
@@ -42,12 +43,7 @@ const plain = new Miniflare({
 });
 const plainUrl = await plain.ready;
 
-const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
-function token(uid) {
-  const now = Math.floor(Date.now() / 1000);
-  const claims = { iss: 'https://securetoken.google.com/demo-ringhook', aud: 'demo-ringhook', sub: uid, iat: now, auth_time: now, exp: now + 3600 };
-  return `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`;
-}
+const token = (uid) => emulatorToken(uid);
 
 async function timed(fn) {
   const start = performance.now();

@@ -1,5 +1,6 @@
 // The ringhook dashboard: webhooks of the signed-in user (WebhookClient) and a live call board fed by the demo
 // receiver's event stream through CallEventDispatcher. Plain ES module, no build step.
+import { emulatorToken } from './emulator-token.js';
 
 const CALL_EVENTS = ['call.initiated', 'call.scheduled', 'call.status.changed', 'call.completed', 'call.failed'];
 const ALL_EVENTS = [...CALL_EVENTS, 'webhook.test', 'webhook.subscription.deactivated'];
@@ -82,20 +83,8 @@ function isLocal() {
 
 // ---------------------------------------------------------------- sign-in
 
-const b64url = (value) => {
-  const bytes = new TextEncoder().encode(JSON.stringify(value));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-};
-
-/** An unsigned Firebase Auth emulator ID token (as scripts/token.mjs makes), accepted only by the local Worker. */
-export function mintEmulatorToken(uid, project = FIREBASE_PROJECT) {
-  const now = Math.floor(Date.now() / 1000);
-  const claims = {
-    iss: `https://securetoken.google.com/${project}`, aud: project, auth_time: now - 10, user_id: uid, sub: uid,
-    iat: now - 10, exp: now + 3600, firebase: { identities: {}, sign_in_provider: 'custom' },
-  };
-  return `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(claims)}.`;
-}
+/** An unsigned Firebase Auth emulator ID token for the local Worker (see emulator-token.js). */
+export const mintEmulatorToken = (uid) => emulatorToken(uid, { project: FIREBASE_PROJECT });
 
 function makeClient() {
   state.client = state.uid

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCipheriv, generateKeyPairSync, createHmac, randomBytes, sign } from 'node:crypto';
 import { Miniflare } from 'miniflare';
+import { emulatorToken as mintEmulatorToken } from '../../www/emulator-token.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 // RINGHOOK_WORKER_BUILD points the suite at another build directory (e.g. a copy under test).
@@ -55,9 +56,9 @@ export function signedToken(claims = {}, { kid = KID, alg = 'RS256', key = keyPa
   return `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`;
 }
 
-/** An unsigned token as the Firebase Auth emulator issues: alg none, empty signature part. */
+/** An unsigned token as the Firebase Auth emulator issues (alg none, empty signature part), `claims` overriding. */
 export function emulatorToken(uid = 'alice', claims = {}) {
-  return `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(tokenClaims({ sub: uid, ...claims }))}.`;
+  return mintEmulatorToken(uid, { project: PROJECT, claims });
 }
 
 /** Alg confusion: header alg HS256, "signed" with HMAC-SHA256 keyed by the PEM of the published public key. */

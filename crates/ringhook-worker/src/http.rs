@@ -53,11 +53,15 @@ pub fn json(status: u16, body: &str, allow_origin: Option<&str>) -> Result<Respo
     Ok(Response::ok(body)?.with_status(status).with_headers(headers))
 }
 
-/// An error response: `{success: false, error: {code, message}}`, with `Retry-After` when the caller should wait.
+/// An error response: `{success: false, error: {code, message}}`, with `Retry-After` when the caller should
+/// wait and `Allow` for a method the path does not take.
 pub fn error(e: &ApiError, allow_origin: Option<&str>) -> Result<Response> {
     let response = json(e.status, &e.body(), allow_origin)?;
     if let Some(seconds) = e.retry_after {
         response.headers().set("retry-after", &seconds.to_string())?;
+    }
+    if let Some(methods) = &e.allow {
+        response.headers().set("allow", methods)?;
     }
     Ok(response)
 }

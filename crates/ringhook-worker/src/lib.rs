@@ -18,7 +18,7 @@ mod users;
 use ringhook::api::HealthResponse;
 use ringhook::object::Command;
 use ringhook::publish::{self, PublishResponse};
-use ringhook::routes::{self, Route, RouteError};
+use ringhook::routes::{self, Route, RouteError, UserRoute};
 use ringhook::subscriptions::{check_size, reply, ApiError, Reply};
 use worker::{console_error, event, Context, Env, MessageBatch, Request, Response, Result};
 
@@ -65,13 +65,16 @@ enum Answer {
 async fn answer(mut request: Request, env: &Env, settings: &Settings) -> std::result::Result<Answer, ApiError> {
     let route = routes::route(request.method().as_ref(), &request.path()).map_err(|e| match e {
         RouteError::NotFound => ApiError::new(404, "not_found", "no such route: see /api/v6/call/webhook/openapi.json"),
-        RouteError::MethodNotAllowed(allowed) => ApiError::new(
-            405,
-            "method_not_allowed",
-            format!("this route takes {}", allowed.join(", ")),
-        ),
+        RouteError::MethodNotAllowed(allowed) => ApiError {
+            allow: Some(allowed.join(", ")),
+            ..ApiError::new(
+                405,
+                "method_not_allowed",
+                format!("this route takes {}", allowed.join(", ")),
+            )
+        },
     })?;
-    match route {
+    let user_route = match route {
         Route::Preflight => return Ok(Answer::Preflight),
         Route::OpenApi => return Ok(Answer::OpenApi),
         Route::Health => {
@@ -82,8 +85,9 @@ async fn answer(mut request: Request, env: &Env, settings: &Settings) -> std::re
             };
             return reply(200, &health).map(Answer::Json);
         }
-        _ => {}
-    }
+        Route::Publish => None,
+        Route::User(user_route) => Some(user_route),
+    };
 
     let authorization = request.headers().get("authorization").ok().flatten();
     let now = http::now_seconds();
@@ -95,19 +99,24 @@ async fn answer(mut request: Request, env: &Env, settings: &Settings) -> std::re
         .and_then(|v| v.parse::<usize>().ok());
     check_size(declared.unwrap_or(0))?;
 
-    if route == Route::Publish {
+    let Some(user_route) = user_route else {
         check_call_system(authorization.as_deref(), settings)?;
         let body = read_body(&mut request).await?;
         let ready = publish::prepare(publish::parse_request(&body)?, now, http::random_bytes)?;
         let events = pipeline::publish(env, ready, now).await?;
         return reply(202, &PublishResponse { success: true, events }).map(Answer::Json);
-    }
+    };
 
     let uid = auth::user_id(authorization.as_deref(), &settings.auth, now).await?;
     let body = read_body(&mut request).await?;
-    let reply = match &route {
-        Route::Test => deliveries::test(env, settings, &uid, &body, now).await?,
-        Route::Deliveries(id) => {
+    let reply = match user_route {
+        UserRoute::Subscriptions(op) => {
+            let body = String::from_utf8(body)
+                .map_err(|_| ApiError::new(400, "invalid_json", "the request body is not UTF-8 JSON"))?;
+            users::call(env, &uid, Command::Api { op, body }).await?
+        }
+        UserRoute::Test => deliveries::test(env, settings, &uid, &body, now).await?,
+        UserRoute::Deliveries(id) => {
             let url = request
                 .url()
                 .map_err(|e| ApiError::new(400, "invalid_request", e.to_string()))?;
@@ -115,22 +124,9 @@ async fn answer(mut request: Request, env: &Env, settings: &Settings) -> std::re
                 .query_pairs()
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect();
-            deliveries::log(env, &uid, id, &query).await?
+            deliveries::log(env, &uid, &id, &query).await?
         }
-        Route::Redeliver(id, event_id) => deliveries::redeliver(env, &uid, id, event_id).await?,
-        _ => {
-            let body = String::from_utf8(body)
-                .map_err(|_| ApiError::new(400, "invalid_json", "the request body is not UTF-8 JSON"))?;
-            users::call(
-                env,
-                &uid,
-                Command::Api {
-                    route: route.clone(),
-                    body,
-                },
-            )
-            .await?
-        }
+        UserRoute::Redeliver(id, event_id) => deliveries::redeliver(env, &uid, &id, &event_id).await?,
     };
     Ok(Answer::Json(reply))
 }

@@ -84,14 +84,14 @@ impl UserState {
         let rows = Rows(&sql);
         let now = now_seconds();
         match request.command {
-            Command::Api { route, body } => Service {
+            Command::Api { op, body } => Service {
                 store: &rows,
                 config: &settings.api,
                 key: &settings.storage_key,
                 now,
                 random: CryptoRandom,
             }
-            .handle(&route, body.as_bytes()),
+            .handle(&op, body.as_bytes()),
             Command::Publish { events } => {
                 let document = rows.load()?;
                 exec(&sql, "DELETE FROM published WHERE expires_at <= ?", vec![now.into()])?;

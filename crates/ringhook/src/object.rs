@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::Subscription;
 use crate::delivery::{self, FanOut, Report, RetryPolicy, Settled, Target};
 use crate::event::EventType;
-use crate::routes::Route;
+use crate::routes::SubscriptionOp;
 use crate::store::{StoredSubscription, UserDocument};
 
 /// A request to a user's object. Every command names the user, so the object can move an old KV document in
@@ -22,12 +22,12 @@ pub struct Request {
 
 /// What a user's object is asked to do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {
     /// A subscription API operation; answered with its status and JSON body as they go to the client.
     Api {
-        /// The route.
-        route: Route,
+        /// The operation.
+        op: SubscriptionOp,
         /// The request body.
         body: String,
     },

@@ -1,35 +1,97 @@
 //! The HTTP routes of the service and how a request's method and path select one.
 
-use crate::api::API_BASE;
+/// A route's parameters as the path gives them (empty where the template has none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Params<'p> {
+    /// `{id}`: a subscription id.
+    pub id: &'p str,
+    /// `{event_id}`: an event id.
+    pub event_id: &'p str,
+}
 
-/// Every route as (method, path template), exactly as the OpenAPI document lists them.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("GET", "/healthz"),
-    ("GET", "/api/v6/call/webhook/openapi.json"),
-    ("POST", "/api/v6/call/webhook/subscribe"),
-    ("GET", "/api/v6/call/webhook/subscriptions"),
-    ("GET", "/api/v6/call/webhook/subscriptions/{id}"),
-    ("PATCH", "/api/v6/call/webhook/subscriptions/{id}"),
-    ("DELETE", "/api/v6/call/webhook/subscriptions/{id}"),
-    ("POST", "/api/v6/call/webhook/subscriptions/{id}/rotate-secret"),
-    ("GET", "/api/v6/call/webhook/subscriptions/{id}/deliveries"),
-    (
+/// One route: method, path template, and the [`Route`] it selects (which also says who may call it).
+#[derive(Clone, Copy)]
+pub struct RouteSpec {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path template, exactly as the OpenAPI document lists it.
+    pub path: &'static str,
+    select: fn(Params<'_>) -> Route,
+}
+
+const fn at(method: &'static str, path: &'static str, select: fn(Params<'_>) -> Route) -> RouteSpec {
+    RouteSpec { method, path, select }
+}
+
+/// Every route, declared once: dispatch, `405` with `Allow`, and the OpenAPI check derive from this table.
+pub const ROUTES: &[RouteSpec] = &[
+    at("GET", "/healthz", |_| Route::Health),
+    at("GET", "/api/v6/call/webhook/openapi.json", |_| Route::OpenApi),
+    at("POST", "/api/v6/call/events", |_| Route::Publish),
+    at("POST", "/api/v6/call/webhook/subscribe", |_| {
+        sub(SubscriptionOp::Subscribe)
+    }),
+    at("GET", "/api/v6/call/webhook/subscriptions", |_| {
+        sub(SubscriptionOp::List)
+    }),
+    at("GET", "/api/v6/call/webhook/subscriptions/{id}", |p| {
+        sub(SubscriptionOp::Get(p.id.into()))
+    }),
+    at("PATCH", "/api/v6/call/webhook/subscriptions/{id}", |p| {
+        sub(SubscriptionOp::Update(p.id.into()))
+    }),
+    at("DELETE", "/api/v6/call/webhook/subscriptions/{id}", |p| {
+        sub(SubscriptionOp::Delete(p.id.into()))
+    }),
+    at("POST", "/api/v6/call/webhook/subscriptions/{id}/rotate-secret", |p| {
+        sub(SubscriptionOp::RotateSecret(p.id.into()))
+    }),
+    at("GET", "/api/v6/call/webhook/subscriptions/{id}/deliveries", |p| {
+        Route::User(UserRoute::Deliveries(p.id.into()))
+    }),
+    at(
         "POST",
         "/api/v6/call/webhook/subscriptions/{id}/deliveries/{event_id}/redeliver",
+        |p| Route::User(UserRoute::Redeliver(p.id.into(), p.event_id.into())),
     ),
-    ("POST", "/api/v6/call/webhook/test"),
-    ("POST", "/api/v6/call/events"),
+    at("POST", "/api/v6/call/webhook/test", |_| Route::User(UserRoute::Test)),
 ];
 
-/// A selected route, with the subscription id where the path has one.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+const fn sub(op: SubscriptionOp) -> Route {
+    Route::User(UserRoute::Subscriptions(op))
+}
+
+/// A selected route. The variant says who may call it: anyone, the call system, or a signed-in user.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
-    /// `GET /healthz`.
+    /// `GET /healthz` (anyone).
     Health,
-    /// `GET …/openapi.json`.
+    /// `GET …/openapi.json` (anyone).
     OpenApi,
-    /// `OPTIONS` anything: a CORS preflight.
+    /// `OPTIONS` anything: a CORS preflight (anyone).
     Preflight,
+    /// `POST /api/v6/call/events`: the call system publishes events, with its own token.
+    Publish,
+    /// A route of the signed-in user.
+    User(UserRoute),
+}
+
+/// A route that needs a signed-in user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserRoute {
+    /// Reads or changes the user's subscriptions: answered by the user's object.
+    Subscriptions(SubscriptionOp),
+    /// `POST …/test`: a sample event to one of the user's subscriptions, at once.
+    Test,
+    /// `GET …/subscriptions/{id}/deliveries`: the delivery log.
+    Deliveries(String),
+    /// `POST …/subscriptions/{id}/deliveries/{event_id}/redeliver`.
+    Redeliver(String, String),
+}
+
+/// An operation on the user's subscriptions.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SubscriptionOp {
     /// `POST …/subscribe`.
     Subscribe,
     /// `GET …/subscriptions`.
@@ -42,21 +104,6 @@ pub enum Route {
     Delete(String),
     /// `POST …/subscriptions/{id}/rotate-secret`.
     RotateSecret(String),
-    /// `GET …/subscriptions/{id}/deliveries`: the delivery log.
-    Deliveries(String),
-    /// `POST …/subscriptions/{id}/deliveries/{event_id}/redeliver`.
-    Redeliver(String, String),
-    /// `POST …/test`: a sample event to one of the user's subscriptions, at once.
-    Test,
-    /// `POST /api/v6/call/events`: the call system publishes events (its own token, not a user's).
-    Publish,
-}
-
-impl Route {
-    /// Whether the route needs a signed-in user.
-    pub fn needs_user(&self) -> bool {
-        !matches!(self, Self::Health | Self::OpenApi | Self::Preflight | Self::Publish)
-    }
 }
 
 /// No route for the request.
@@ -79,30 +126,18 @@ pub fn route(method: &str, path: &str) -> Result<Route, RouteError> {
         path
     };
     let mut allowed = Vec::new();
-    for (route_method, template) in ROUTES {
-        let Some(params) = match_template(template, path) else {
+    for spec in ROUTES {
+        let Some([id, event_id]) = match_template(spec.path, path) else {
             continue;
         };
-        if !route_method.eq_ignore_ascii_case(method) {
-            allowed.push(*route_method);
+        if !spec.method.eq_ignore_ascii_case(method) {
+            allowed.push(spec.method);
             continue;
         }
-        let [id, event_id] = params.map(|p| p.unwrap_or_default().to_owned());
-        let tail = template.strip_prefix(API_BASE).unwrap_or(template);
-        return Ok(match (*route_method, tail) {
-            ("GET", "/healthz") => Route::Health,
-            ("GET", "/openapi.json") => Route::OpenApi,
-            ("POST", "/subscribe") => Route::Subscribe,
-            ("POST", "/test") => Route::Test,
-            ("POST", "/api/v6/call/events") => Route::Publish,
-            ("GET", "/subscriptions") => Route::List,
-            ("GET", "/subscriptions/{id}/deliveries") => Route::Deliveries(id),
-            ("POST", "/subscriptions/{id}/rotate-secret") => Route::RotateSecret(id),
-            ("POST", _) => Route::Redeliver(id, event_id),
-            ("GET", _) => Route::Get(id),
-            ("PATCH", _) => Route::Update(id),
-            _ => Route::Delete(id),
-        });
+        return Ok((spec.select)(Params {
+            id: id.unwrap_or_default(),
+            event_id: event_id.unwrap_or_default(),
+        }));
     }
     if allowed.is_empty() {
         Err(RouteError::NotFound)
@@ -130,45 +165,60 @@ fn match_template<'p>(template: &str, path: &'p str) -> Option<[Option<&'p str>;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::API_BASE;
 
     #[test]
-    fn every_listed_route_is_reachable() {
-        for (method, template) in ROUTES {
-            let path = template.replace("{id}", "sub_1").replace("{event_id}", "evt_1");
-            assert!(route(method, &path).is_ok(), "{method} {path}");
+    fn every_listed_route_is_reachable_and_selects_its_own_entry() {
+        for spec in ROUTES {
+            let path = spec.path.replace("{id}", "sub_1").replace("{event_id}", "evt_1");
+            let selected = route(spec.method, &path).unwrap();
+            let first = ROUTES
+                .iter()
+                .find(|s| s.method == spec.method && match_template(s.path, &path).is_some())
+                .unwrap();
+            assert_eq!(first.path, spec.path, "{} {path} is shadowed", spec.method);
+            assert_ne!(selected, Route::Preflight);
         }
     }
 
     #[test]
     fn paths_select_routes() {
         let base = API_BASE;
+        let user = |op| Ok(Route::User(UserRoute::Subscriptions(op)));
         assert_eq!(route("GET", "/healthz"), Ok(Route::Health));
-        assert_eq!(route("POST", &format!("{base}/subscribe/")), Ok(Route::Subscribe));
+        assert_eq!(
+            route("POST", &format!("{base}/subscribe/")),
+            user(SubscriptionOp::Subscribe)
+        );
         assert_eq!(
             route("GET", &format!("{base}/subscriptions/sub_9")),
-            Ok(Route::Get("sub_9".into()))
+            user(SubscriptionOp::Get("sub_9".into()))
         );
         assert_eq!(
             route("PATCH", &format!("{base}/subscriptions/sub_9")),
-            Ok(Route::Update("sub_9".into()))
+            user(SubscriptionOp::Update("sub_9".into()))
+        );
+        assert_eq!(
+            route("DELETE", &format!("{base}/subscriptions/sub_9")),
+            user(SubscriptionOp::Delete("sub_9".into()))
         );
         assert_eq!(
             route("POST", &format!("{base}/subscriptions/sub_9/rotate-secret")),
-            Ok(Route::RotateSecret("sub_9".into()))
+            user(SubscriptionOp::RotateSecret("sub_9".into()))
         );
         assert_eq!(route("OPTIONS", "/anything"), Ok(Route::Preflight));
         assert_eq!(route("POST", "/api/v6/call/events"), Ok(Route::Publish));
-        assert_eq!(route("POST", &format!("{base}/test")), Ok(Route::Test));
+        assert_eq!(route("POST", &format!("{base}/test")), Ok(Route::User(UserRoute::Test)));
         assert_eq!(
             route("GET", &format!("{base}/subscriptions/sub_9/deliveries")),
-            Ok(Route::Deliveries("sub_9".into()))
+            Ok(Route::User(UserRoute::Deliveries("sub_9".into())))
         );
         assert_eq!(
             route(
                 "POST",
                 &format!("{base}/subscriptions/sub_9/deliveries/evt_3/redeliver")
             ),
-            Ok(Route::Redeliver("sub_9".into(), "evt_3".into()))
+            Ok(Route::User(UserRoute::Redeliver("sub_9".into(), "evt_3".into())))
         );
         assert_eq!(route("GET", &format!("{base}/nope")), Err(RouteError::NotFound));
         assert_eq!(

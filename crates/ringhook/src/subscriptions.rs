@@ -11,7 +11,7 @@ use crate::api::{
     Subscription, SubscriptionResponse,
 };
 use crate::event::ulid;
-use crate::routes::Route;
+use crate::routes::SubscriptionOp;
 use crate::secret_box::StorageKey;
 use crate::signature::SecretKey;
 use crate::store::{PreviousSecret, StoredSubscription, SubscriptionStore, UserDocument};
@@ -71,6 +71,8 @@ pub struct ApiError {
     pub internal: Option<String>,
     /// Seconds the caller should wait before trying again (`Retry-After`), for a 429 or 503.
     pub retry_after: Option<u32>,
+    /// The methods the path takes (`Allow`), for a 405.
+    pub allow: Option<String>,
 }
 
 impl ApiError {
@@ -82,6 +84,7 @@ impl ApiError {
             message: message.into(),
             internal: None,
             retry_after: None,
+            allow: None,
         }
     }
 
@@ -235,10 +238,10 @@ pub struct Service<'a, S, R> {
 impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
     /// Answers a route that reads or changes the user's subscriptions. It loads, decides and saves without
     /// waiting on anything: run in the user's object, nothing can come between its read and its write.
-    pub fn handle(&mut self, route: &Route, body: &[u8]) -> Result<Reply, ApiError> {
-        match route {
-            Route::Subscribe => self.subscribe(parse_body(body)?),
-            Route::List => {
+    pub fn handle(&mut self, op: &SubscriptionOp, body: &[u8]) -> Result<Reply, ApiError> {
+        match op {
+            SubscriptionOp::Subscribe => self.subscribe(parse_body(body)?),
+            SubscriptionOp::List => {
                 let document = self.store.load()?;
                 let subscriptions = document.subscriptions.into_iter().map(|s| s.public).collect();
                 reply(
@@ -249,7 +252,7 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
                     },
                 )
             }
-            Route::Get(id) => {
+            SubscriptionOp::Get(id) => {
                 let document = self.store.load()?;
                 let stored = find(&document, id)?;
                 reply(
@@ -260,8 +263,8 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
                     },
                 )
             }
-            Route::Update(id) => self.update(id, parse_body(body)?),
-            Route::Delete(id) => {
+            SubscriptionOp::Update(id) => self.update(id, parse_body(body)?),
+            SubscriptionOp::Delete(id) => {
                 let mut document = self.store.load()?;
                 let before = document.subscriptions.len();
                 document.subscriptions.retain(|s| s.public.id != *id);
@@ -277,19 +280,12 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
                     },
                 )
             }
-            Route::RotateSecret(id) => {
+            SubscriptionOp::RotateSecret(id) => {
                 if !body.iter().all(u8::is_ascii_whitespace) {
                     parse_body::<RotateRequest>(body)?;
                 }
                 self.rotate(id)
             }
-            Route::Health
-            | Route::OpenApi
-            | Route::Preflight
-            | Route::Publish
-            | Route::Test
-            | Route::Deliveries(_)
-            | Route::Redeliver(..) => Err(ApiError::internal("route is not a subscription operation")),
         }
     }
 

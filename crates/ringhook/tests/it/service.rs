@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use ringhook::base64;
-use ringhook::routes::Route;
+use ringhook::routes::SubscriptionOp;
 use ringhook::secret_box::StorageKey;
 use ringhook::store::MemoryStore;
 use ringhook::subscriptions::{ApiError, Config, Random, Reply, Service};
@@ -52,16 +52,16 @@ impl Api {
         }
     }
 
-    fn call(&mut self, route: Route, uid: &str, body: Value) -> Result<(u16, Value), ApiError> {
+    fn call(&mut self, op: SubscriptionOp, uid: &str, body: Value) -> Result<(u16, Value), ApiError> {
         let body = if body.is_null() {
             Vec::new()
         } else {
             body.to_string().into_bytes()
         };
-        self.call_raw(route, uid, &body)
+        self.call_raw(op, uid, &body)
     }
 
-    fn call_raw(&mut self, route: Route, uid: &str, body: &[u8]) -> Result<(u16, Value), ApiError> {
+    fn call_raw(&mut self, op: SubscriptionOp, uid: &str, body: &[u8]) -> Result<(u16, Value), ApiError> {
         let random = &mut self.random;
         let mut service = Service {
             store: self.stores.entry(uid.to_owned()).or_default(),
@@ -70,14 +70,18 @@ impl Api {
             now: self.now,
             random: Counter(random.0),
         };
-        let result = service.handle(&route, body);
+        let result = service.handle(&op, body);
         random.0 = service.random.0;
         result.map(|Reply { status, body }| (status, serde_json::from_str(&body).unwrap()))
     }
 
     fn subscribe(&mut self, uid: &str, url: &str) -> Value {
         let (status, body) = self
-            .call(Route::Subscribe, uid, json!({"webhook_url": url, "events": ["*"]}))
+            .call(
+                SubscriptionOp::Subscribe,
+                uid,
+                json!({"webhook_url": url, "events": ["*"]}),
+            )
             .unwrap();
         assert_eq!(status, 201);
         body
@@ -92,7 +96,7 @@ impl Api {
     }
 
     fn list(&mut self, uid: &str) -> Value {
-        self.call(Route::List, uid, Value::Null).unwrap().1["subscriptions"].clone()
+        self.call(SubscriptionOp::List, uid, Value::Null).unwrap().1["subscriptions"].clone()
     }
 }
 
@@ -128,7 +132,7 @@ fn the_seed_registration_body_is_accepted_as_written() {
         "webhook_url": "https://your-frontend.com/api/webhook",
         "events": ["call.status.changed", "call.completed", "call.failed"]
     });
-    let (status, answer) = api.call(Route::Subscribe, "alice", body).unwrap();
+    let (status, answer) = api.call(SubscriptionOp::Subscribe, "alice", body).unwrap();
     assert_eq!(status, 201);
     assert_eq!(answer["success"], true);
     assert_eq!(
@@ -186,14 +190,14 @@ fn bad_input_is_a_4xx_and_changes_nothing() {
     ];
     for (body, status, expected) in bad {
         assert_eq!(
-            code(api.call_raw(Route::Subscribe, "alice", body)),
+            code(api.call_raw(SubscriptionOp::Subscribe, "alice", body)),
             (status, expected),
             "{}",
             String::from_utf8_lossy(body)
         );
     }
     let wrong_type = api.call_raw(
-        Route::Subscribe,
+        SubscriptionOp::Subscribe,
         "alice",
         br#"{"webhook_url":"https://a.example","events":"call.failed"}"#,
     );
@@ -206,7 +210,7 @@ fn bad_input_is_a_4xx_and_changes_nothing() {
         "a".repeat(70_000)
     );
     assert_eq!(
-        code(api.call_raw(Route::Subscribe, "alice", huge.as_bytes())),
+        code(api.call_raw(SubscriptionOp::Subscribe, "alice", huge.as_bytes())),
         (413, "payload_too_large")
     );
     assert_eq!(api.list("alice"), before);
@@ -219,7 +223,7 @@ fn the_limit_per_user_holds() {
         api.subscribe("alice", &format!("https://example.com/{n}"));
     }
     let refused = api.call(
-        Route::Subscribe,
+        SubscriptionOp::Subscribe,
         "alice",
         json!({"webhook_url": "https://example.com/4", "events": ["*"]}),
     );
@@ -233,14 +237,14 @@ fn another_users_subscription_reads_as_missing() {
     let id = api.subscribed_id("alice", "https://example.com/hook");
     let before = api.list("alice");
     for route in [
-        Route::Get(id.clone()),
-        Route::Delete(id.clone()),
-        Route::RotateSecret(id.clone()),
+        SubscriptionOp::Get(id.clone()),
+        SubscriptionOp::Delete(id.clone()),
+        SubscriptionOp::RotateSecret(id.clone()),
     ] {
         assert_eq!(code(api.call(route, "bob", Value::Null)), (404, "not_found"));
     }
     assert_eq!(
-        code(api.call(Route::Update(id.clone()), "bob", json!({"active": false}))),
+        code(api.call(SubscriptionOp::Update(id.clone()), "bob", json!({"active": false}))),
         (404, "not_found")
     );
     assert_eq!(api.list("alice"), before);
@@ -253,7 +257,7 @@ fn patch_deactivates_reactivates_and_edits() {
     let id = api.subscribed_id("alice", "https://example.com/hook");
     api.now += 60;
     let (_, off) = api
-        .call(Route::Update(id.clone()), "alice", json!({"active": false}))
+        .call(SubscriptionOp::Update(id.clone()), "alice", json!({"active": false}))
         .unwrap();
     assert_eq!(off["subscription"]["active"], false);
     assert_eq!(off["subscription"]["deactivated_at"], "2025-11-28T18:41:00Z");
@@ -261,7 +265,7 @@ fn patch_deactivates_reactivates_and_edits() {
 
     let (_, on) = api
         .call(
-            Route::Update(id.clone()),
+            SubscriptionOp::Update(id.clone()),
             "alice",
             json!({"active": true, "events": ["call.failed"]}),
         )
@@ -273,7 +277,7 @@ fn patch_deactivates_reactivates_and_edits() {
 
     let (_, moved) = api
         .call(
-            Route::Update(id.clone()),
+            SubscriptionOp::Update(id.clone()),
             "alice",
             json!({"webhook_url": "https://EXAMPLE.com/new"}),
         )
@@ -281,16 +285,16 @@ fn patch_deactivates_reactivates_and_edits() {
     assert_eq!(moved["subscription"]["webhook_url"], "https://example.com/new");
 
     assert_eq!(
-        code(api.call(Route::Update(id.clone()), "alice", json!({}))),
+        code(api.call(SubscriptionOp::Update(id.clone()), "alice", json!({}))),
         (400, "invalid_request")
     );
     assert_eq!(
-        code(api.call(Route::Update(id.clone()), "alice", json!({"actve": true}))),
+        code(api.call(SubscriptionOp::Update(id.clone()), "alice", json!({"actve": true}))),
         (400, "invalid_request")
     );
     assert_eq!(
         code(api.call(
-            Route::Update(id.clone()),
+            SubscriptionOp::Update(id.clone()),
             "alice",
             json!({"events": ["*", "call.failed"]})
         )),
@@ -299,7 +303,7 @@ fn patch_deactivates_reactivates_and_edits() {
     let other = api.subscribed_id("alice", "https://example.com/other");
     assert_eq!(
         code(api.call(
-            Route::Update(other),
+            SubscriptionOp::Update(other),
             "alice",
             json!({"webhook_url": "https://example.com/new"})
         )),
@@ -312,29 +316,33 @@ fn rotation_issues_a_new_secret_and_keeps_the_old_one_for_a_day() {
     let mut api = Api::new();
     let first = api.subscribe("alice", "https://example.com/hook");
     let id = first["subscription"]["id"].as_str().unwrap().to_owned();
-    let (status, rotated) = api.call(Route::RotateSecret(id.clone()), "alice", Value::Null).unwrap();
+    let (status, rotated) = api
+        .call(SubscriptionOp::RotateSecret(id.clone()), "alice", Value::Null)
+        .unwrap();
     assert_eq!(status, 200);
     assert_ne!(rotated["secret_key"], first["secret_key"]);
     assert_eq!(rotated["previous_secret_expires_at"], "2025-11-29T18:40:00Z");
     assert_eq!(
-        code(api.call(Route::RotateSecret(id.clone()), "alice", json!({"x": 1}))),
+        code(api.call(SubscriptionOp::RotateSecret(id.clone()), "alice", json!({"x": 1}))),
         (400, "invalid_request")
     );
-    api.call(Route::RotateSecret(id), "alice", json!({})).unwrap();
+    api.call(SubscriptionOp::RotateSecret(id), "alice", json!({})).unwrap();
 }
 
 #[test]
 fn delete_removes() {
     let mut api = Api::new();
     let id = api.subscribed_id("alice", "https://example.com/hook");
-    let (_, deleted) = api.call(Route::Delete(id.clone()), "alice", Value::Null).unwrap();
+    let (_, deleted) = api
+        .call(SubscriptionOp::Delete(id.clone()), "alice", Value::Null)
+        .unwrap();
     assert_eq!(deleted, json!({"success": true, "id": id}));
     assert_eq!(
-        code(api.call(Route::Get(id.clone()), "alice", Value::Null)),
+        code(api.call(SubscriptionOp::Get(id.clone()), "alice", Value::Null)),
         (404, "not_found")
     );
     assert_eq!(
-        code(api.call(Route::Delete(id), "alice", Value::Null)),
+        code(api.call(SubscriptionOp::Delete(id), "alice", Value::Null)),
         (404, "not_found")
     );
 }
@@ -347,7 +355,7 @@ fn local_development_accepts_loopback_receivers() {
     });
     api.subscribe("alice", "http://127.0.0.1:9999/hook");
     let refused = api.call(
-        Route::Subscribe,
+        SubscriptionOp::Subscribe,
         "alice",
         json!({"webhook_url": "http://example.com/", "events": ["*"]}),
     );
