@@ -186,7 +186,8 @@ export function subscriptionCard(initial) {
       ...row('Events', sub.events.join(', ')),
       ...row('Failures', String(sub.failure_count)),
       ...row('Last error', sub.last_failure_reason ? [sub.last_failure_reason, ' (', when(sub.last_failure_at), ')'] : '—'),
-      ...(sub.deactivated_at ? row('Deactivated', when(sub.deactivated_at)) : []),
+      ...(sub.failing_since ? row('Failing since', when(sub.failing_since)) : []),
+      ...(sub.deactivated_at ? row('Deactivated', when(sub.deactivated_at), sub.deactivation_reason ? ` (${sub.deactivation_reason})` : '') : []),
       ...row('Created', when(sub.created_at)),
       ...row('Updated', when(sub.updated_at)));
   }

@@ -271,11 +271,13 @@ describe('ringhook Worker API', () => {
       assert.equal(res.json.subscription.active, false);
       assert.match(res.json.subscription.deactivated_at ?? '', RFC3339_UTC);
       assertNear(secondsOf(res.json.subscription.deactivated_at), nowSeconds(), 60, 'deactivated_at');
+      assert.equal(res.json.subscription.deactivation_reason, 'manual');
 
       res = await patch('act', s.id, { active: true });
       assert.equal(res.status, 200, res.text);
       assert.equal(res.json.subscription.active, true);
       assert.equal(res.json.subscription.deactivated_at, null);
+      assert.equal(res.json.subscription.deactivation_reason, null);
       assert.equal(res.json.subscription.failure_count, 0);
 
       // A subscription the delivery side deactivated after failures, as the old storage layout kept it.

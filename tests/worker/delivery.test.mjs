@@ -14,6 +14,7 @@ const PIPELINE_VARS = {
   CALL_EVENTS_TOKEN: PUBLISHER_TOKEN,
   RETRY_SCHEDULE: '1,1,1', // four tries: at once, then about 1 s apart
   DEACTIVATE_AFTER_FAILURES: '3',
+  DEACTIVATE_AFTER_SECONDS: '0', // the window is tested on its own (lose-nothing tests)
   DELIVERY_TIMEOUT_MS: '1000',
   TEST_RATE_LIMIT_PER_MINUTE: '2',
 };
@@ -506,6 +507,7 @@ describe('ringhook delivery pipeline', () => {
         return x.active === false && x;
       }, 5_000, { message: 'the subscription is deactivated' });
       assert.match(s.deactivated_at ?? '', RFC3339);
+      assert.equal(s.deactivation_reason, 'gone');
       const [tried] = await W.logUntil('gone', subscription.id, (e) => e.some((x) => x.event_id === first));
       assert.deepEqual([tried.outcome, tried.next_retry_at], ['failed', null], 'no retry after 410');
       assert.equal(r.requests.length, 1);
@@ -545,6 +547,7 @@ describe('ringhook delivery pipeline', () => {
       }, SERIES_MS, { message: () => `deactivation after ${bad.requests.length} tries` });
       assert.equal(s.failure_count, 3);
       assert.match(s.deactivated_at ?? '', RFC3339);
+      assert.equal(s.deactivation_reason, 'failing');
       assert.match(s.last_failure_reason ?? '', /500/);
       assert.match(s.last_failure_at ?? '', RFC3339);
       const entries = await W.logUntil('dead', subscription.id, (e) => e.some((x) => x.attempt === 3));

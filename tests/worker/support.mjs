@@ -268,7 +268,7 @@ export { rng } from '../node/support.mjs';
 export const RFC3339_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
 export const SUB_ID = /^sub_[0-9A-Za-z]{26}$/;
 export const SUBSCRIPTION_FIELDS = [
-  'active', 'created_at', 'deactivated_at', 'events', 'failure_count', 'id', 'last_failure_at',
+  'active', 'created_at', 'deactivated_at', 'deactivation_reason', 'events', 'failing_since', 'failure_count', 'id', 'last_failure_at',
   'last_failure_reason', 'updated_at', 'webhook_url',
 ];
 
@@ -287,7 +287,8 @@ export function sealSecret(secretsKey, subscriptionId, secret) {
  */
 export async function writeOldLayout(worker, uid, subscriptions) {
   const document = {
-    subscriptions: subscriptions.map(({ secret, ...fields }) => ({
+    // The old layout had no deactivation_reason or failing_since: they read as null.
+    subscriptions: subscriptions.map(({ secret, deactivation_reason: _r, failing_since: _f, ...fields }) => ({
       ...fields,
       secret: sealSecret(worker.bindings.SECRETS_KEY, fields.id, secret),
     })),
@@ -308,6 +309,8 @@ export function oldSubscription(id, webhookUrl, over = {}) {
     last_failure_at: null,
     last_failure_reason: null,
     deactivated_at: null,
+    deactivation_reason: null,
+    failing_since: null,
     ...over,
   };
 }

@@ -5,8 +5,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use js_sys::{Array, Object, Reflect};
-use ringhook::firebase::{self, Audience, AuthError, PendingSignature};
-use ringhook::subscriptions::ApiError;
+use ringhook::service::firebase::{self, Audience, AuthError, PendingSignature};
+use ringhook::service::subscriptions::ApiError;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::CryptoKey;

@@ -3,9 +3,9 @@
 use std::rc::Rc;
 
 use ringhook::delivery::{self, RetryPolicy, DEFAULT_TIMEOUT_MS};
-use ringhook::secret_box::StorageKey;
-use ringhook::subscriptions::{ApiError, Config, DEFAULT_MAX_PER_USER};
-use ringhook::validate::UrlPolicy;
+use ringhook::model::secret_box::StorageKey;
+use ringhook::model::validate::UrlPolicy;
+use ringhook::service::subscriptions::{ApiError, Config, DEFAULT_MAX_PER_USER};
 use worker::Env;
 
 use crate::auth::AuthSettings;
@@ -75,6 +75,10 @@ impl Settings {
             None => delivery::DEFAULT_SCHEDULE.to_vec(),
         };
         let deactivate_after = number(env, "DEACTIVATE_AFTER_FAILURES", delivery::DEFAULT_DEACTIVATE_AFTER)?.max(1);
+        let deactivate_after_secs = match text(env, "DEACTIVATE_AFTER_SECONDS") {
+            Some(v) => delivery::parse_window(&v)?,
+            None => delivery::DEFAULT_DEACTIVATE_AFTER_SECS,
+        };
         let allow_loopback = text(env, "ALLOW_LOOPBACK_WEBHOOKS").is_some_and(|v| v.trim() == "true");
         Ok(Self {
             api: Config {
@@ -92,6 +96,7 @@ impl Settings {
                 policy: RetryPolicy {
                     schedule,
                     deactivate_after,
+                    deactivate_after_secs,
                 },
                 timeout_ms: number(env, "DELIVERY_TIMEOUT_MS", DEFAULT_TIMEOUT_MS)?.max(1),
                 call_events_token: text(env, "CALL_EVENTS_TOKEN"),

@@ -10,10 +10,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use futures_util::future::join_all;
 use ringhook::delivery::{self, DeliveryMessage, DeliveryRecord, Outcome, Report, Sent, Target};
-use ringhook::object::{Command, Settlement};
-use ringhook::publish::{self, PublishItem};
-use ringhook::signature::SecretKey;
-use ringhook::subscriptions::ApiError;
+use ringhook::protocol::signature::SecretKey;
+use ringhook::service::object::{Command, Settlement};
+use ringhook::service::publish::{self, PublishItem};
+use ringhook::service::subscriptions::ApiError;
 use ringhook::EventType;
 use serde_json::Value;
 use worker::{console_error, Env, Message, MessageBatch, MessageExt};

@@ -1,12 +1,12 @@
 //! The user's side of delivery: the test endpoint, the delivery log, redelivery.
 
 use futures_util::future::join_all;
-use ringhook::api::{DeliveriesResponse, RedeliverResponse, TestRequest, TestResponse};
+use ringhook::delivery::log as delivery_log;
 use ringhook::delivery::{self, DeliveryMessage, DeliveryRecord, Report};
-use ringhook::delivery_log;
-use ringhook::object::Command;
-use ringhook::store::StoredSubscription;
-use ringhook::subscriptions::{parse_body, reply, ApiError, Reply};
+use ringhook::model::api::{DeliveriesResponse, RedeliverResponse, TestRequest, TestResponse};
+use ringhook::model::store::StoredSubscription;
+use ringhook::service::object::Command;
+use ringhook::service::subscriptions::{parse_body, reply, ApiError, Reply};
 use ringhook::{Event, EventType};
 use worker::Env;
 
@@ -19,12 +19,13 @@ use crate::users;
 /// `POST /test`: a signed sample event to one of the user's subscriptions, now.
 pub async fn test(env: &Env, settings: &Settings, uid: &str, body: &[u8], now: i64) -> Result<Reply, ApiError> {
     let request: TestRequest = parse_body(body)?;
-    let event_type: EventType = request
-        .event_type
-        .parse()
-        .map_err(|e: ringhook::event::UnknownEventType| {
-            ApiError::new(400, "invalid_request", format!("event_type: {e}"))
-        })?;
+    let event_type: EventType =
+        request
+            .event_type
+            .parse()
+            .map_err(|e: ringhook::protocol::event::UnknownEventType| {
+                ApiError::new(400, "invalid_request", format!("event_type: {e}"))
+            })?;
     let url = worker::Url::parse(&request.webhook_url)
         .map_err(|e| ApiError::new(400, "invalid_url", format!("webhook_url is not a valid URL: {e}")))?;
     let command = Command::TestTarget {

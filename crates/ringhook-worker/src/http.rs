@@ -1,6 +1,6 @@
 //! HTTP glue: JSON responses, CORS, the clock and WebCrypto.
 
-use ringhook::subscriptions::{ApiError, Random};
+use ringhook::service::subscriptions::{ApiError, Random};
 use wasm_bindgen::JsCast;
 use web_sys::{Crypto, SubtleCrypto};
 use worker::{Headers, Response, Result};
@@ -101,7 +101,7 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 
 /// A new `evt_…` id for an event the service makes itself (a test send, a deactivation notice).
 pub fn new_event_id() -> String {
-    ringhook::event::event_id(js_sys::Date::now() as u64, random_bytes())
+    ringhook::protocol::event::event_id(js_sys::Date::now() as u64, random_bytes())
 }
 
 /// `crypto.getRandomValues`: the platform's CSPRNG.

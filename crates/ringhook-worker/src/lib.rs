@@ -15,11 +15,11 @@ mod send;
 mod user_object;
 mod users;
 
-use ringhook::api::HealthResponse;
-use ringhook::object::Command;
-use ringhook::publish::{self, PublishResponse};
-use ringhook::routes::{self, Route, RouteError, UserRoute};
-use ringhook::subscriptions::{check_size, reply, ApiError, Reply};
+use ringhook::model::api::HealthResponse;
+use ringhook::service::object::Command;
+use ringhook::service::publish::{self, PublishResponse};
+use ringhook::service::routes::{self, Route, RouteError, UserRoute};
+use ringhook::service::subscriptions::{check_size, reply, ApiError, Reply};
 use worker::{console_error, event, Context, Env, MessageBatch, Request, Response, Result};
 
 use crate::config::Settings;
@@ -148,7 +148,7 @@ fn check_call_system(authorization: Option<&str>, settings: &Settings) -> std::r
         .call_events_token
         .as_deref()
         .ok_or_else(|| unauthorized("publishing is not enabled: set CALL_EVENTS_TOKEN"))?;
-    let presented = ringhook::firebase::bearer(authorization)
+    let presented = ringhook::service::firebase::bearer(authorization)
         .map_err(|_| unauthorized("send Authorization: Bearer <CALL_EVENTS_TOKEN>"))?;
     if publish::token_matches(presented, expected) {
         Ok(())

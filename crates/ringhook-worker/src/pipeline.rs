@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 
 use futures_util::future::join_all;
 
+use ringhook::delivery::log as delivery_log;
 use ringhook::delivery::{self, DeliveryMessage, DeliveryRecord, FanOut, LOG_TTL_SECS};
-use ringhook::delivery_log;
-use ringhook::object::{Admission, Command, Publication};
-use ringhook::publish::{Published, Ready};
-use ringhook::subscriptions::ApiError;
+use ringhook::service::object::{Admission, Command, Publication};
+use ringhook::service::publish::{Published, Ready};
+use ringhook::service::subscriptions::ApiError;
 use ringhook::EventType;
 use worker::kv::KvStore;
 use worker::{Env, Queue};

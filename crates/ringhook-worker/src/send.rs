@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use futures_util::future::{select, Either};
 use ringhook::delivery::{self, Attempt, Sent};
-use ringhook::signature::{self, SecretKey};
+use ringhook::protocol::signature::{self, SecretKey};
 use ringhook::EventType;
 use wasm_bindgen::JsValue;
 use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};

@@ -1,18 +1,18 @@
 //! The per-user Durable Object: the single writer of one user's mutable state (subscriptions with their sealed
 //! secrets and failure state, the ids of published events, rate-limit windows), kept in its SQLite storage.
 //!
-//! Each command loads the rows it needs, calls the core's decision (`ringhook::object`, `ringhook::delivery`,
-//! `ringhook::subscriptions`) and writes the result with synchronous SQL, with no wait in between: nothing else
+//! Each command loads the rows it needs, calls the core's decision (`ringhook::service::object`, `ringhook::delivery`,
+//! `ringhook::service::subscriptions`) and writes the result with synchronous SQL, with no wait in between: nothing else
 //! the object is asked runs between a command's read and its write. The only wait is the first touch, when a
 //! user's document from the old KV layout is moved in.
 
 use std::cell::Cell;
 
 use ringhook::delivery::{self, LOG_TTL_SECS};
-use ringhook::object::{self, Command, Notice, Settlement};
-use ringhook::ratelimit::{self, Window};
-use ringhook::store::{legacy_user_key, StoreError, SubscriptionStore, UserDocument};
-use ringhook::subscriptions::{find, reply, ApiError, Reply, Service};
+use ringhook::model::store::{legacy_user_key, StoreError, SubscriptionStore, UserDocument};
+use ringhook::service::object::{self, Command, Notice, Settlement};
+use ringhook::service::ratelimit::{self, Window};
+use ringhook::service::subscriptions::{find, reply, ApiError, Reply, Service};
 use ringhook::EventType;
 use serde::Deserialize;
 use worker::{

@@ -1,7 +1,7 @@
 //! Native speed of signing and verifying: `cargo bench -p ringhook --bench core`.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ringhook::signature::{self, ReceivedHeaders, SecretKey, Verifier};
+use ringhook::protocol::signature::{self, ReceivedHeaders, SecretKey, Verifier};
 
 fn body(len: usize) -> String {
     let mut s = String::from(

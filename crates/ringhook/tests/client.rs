@@ -3,7 +3,7 @@
 #![cfg(all(target_arch = "wasm32", feature = "wasm"))]
 
 use js_sys::{Function, Object, Promise, Reflect, JSON};
-use ringhook::base64;
+use ringhook::protocol::base64;
 use ringhook::wasm::WebhookClient;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;

@@ -2,7 +2,7 @@
 #![cfg(all(target_arch = "wasm32", feature = "wasm"))]
 
 use js_sys::{Function, Object, Reflect, JSON};
-use ringhook::json;
+use ringhook::protocol::json;
 use ringhook::wasm::{sign_webhook, verify_webhook, verify_webhook_signature};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -330,7 +330,7 @@ mod dispatcher {
     #[wasm_bindgen_test]
     fn remembers_a_bounded_number_of_ids_and_each_calls_position() {
         let d = CallEventDispatcher::new(None).unwrap();
-        let limit = ringhook::dispatch::REMEMBERED_IDS;
+        let limit = ringhook::frontend::dispatch::REMEMBERED_IDS;
         for i in 0..=limit {
             assert!(d
                 .dispatch(event(&format!("e{i}"), "", 0, "webhook.test", "completed"))

@@ -7,7 +7,7 @@ use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
 use wasm_bindgen::prelude::*;
 
 use super::{after, error_with, recover, type_error, Step};
-use crate::api::API_BASE;
+use crate::model::api::API_BASE;
 
 /// A typed client of the subscription API. Every method returns a Promise; a non-2xx answer rejects with a
 /// `RingHookApiError` carrying the HTTP `status` and the API's `code`.

@@ -9,8 +9,8 @@ use wasm_bindgen::prelude::*;
 
 use super::type_error;
 use super::verify::verify_webhook;
-use crate::dispatch::{decide, Decision, Memory, Position, REMEMBERED_IDS};
-use crate::event::CallStatus;
+use crate::frontend::dispatch::{decide, Decision, Memory, Position, REMEMBERED_IDS};
+use crate::protocol::event::CallStatus;
 
 /// The dispatcher's memory in JavaScript's own collections. A `Set` iterates in insertion order, so its first
 /// id is the oldest. A call's position is one number, `timestamp * 8 + rank`: exact while the timestamp is

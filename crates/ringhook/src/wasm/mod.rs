@@ -32,6 +32,8 @@ export interface Subscription {
   last_failure_at: string | null;
   last_failure_reason: string | null;
   deactivated_at: string | null;
+  deactivation_reason: "gone" | "failing" | "manual" | null;
+  failing_since: string | null;
 }
 export interface SubscribeRequest { webhook_url: string; events: (CallEventType | "*")[] }
 export interface SubscribeResponse { success: true; subscription: Subscription; secret_key: string }

@@ -9,8 +9,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::{after, error_with, now_seconds, type_error, utf8_bytes, Step};
-use crate::event::event_id;
-use crate::signature::{
+use crate::protocol::event::event_id;
+use crate::protocol::signature::{
     self, ReceivedHeaders, SecretKey, Verifier, VerifyError, DEFAULT_TOLERANCE_SECS, WEBHOOK_ID, WEBHOOK_SIGNATURE,
     WEBHOOK_TIMESTAMP, X_WEBHOOK_SIGNATURE,
 };

@@ -2,8 +2,8 @@
 //! checked in Node and Chromium by the wasm tests (`tests/wasm.rs`); here: properties that hold natively.
 
 use proptest::prelude::*;
-use ringhook::event::{CallStatus, Event, EventType};
-use ringhook::json;
+use ringhook::protocol::event::{CallStatus, Event, EventType};
+use ringhook::protocol::json;
 use serde_json::Value;
 
 fn key() -> impl Strategy<Value = String> {

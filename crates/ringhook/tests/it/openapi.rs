@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use ringhook::routes::ROUTES;
+use ringhook::service::routes::ROUTES;
 use serde_json::Value;
 
 #[test]

@@ -3,12 +3,12 @@
 
 use std::collections::HashMap;
 
-use ringhook::base64;
-use ringhook::routes::SubscriptionOp;
-use ringhook::secret_box::StorageKey;
-use ringhook::store::MemoryStore;
-use ringhook::subscriptions::{ApiError, Config, Random, Reply, Service};
-use ringhook::validate::UrlPolicy;
+use ringhook::model::secret_box::StorageKey;
+use ringhook::model::store::MemoryStore;
+use ringhook::model::validate::UrlPolicy;
+use ringhook::protocol::base64;
+use ringhook::service::routes::SubscriptionOp;
+use ringhook::service::subscriptions::{ApiError, Config, Random, Reply, Service};
 use serde_json::{json, Value};
 
 const NOW: i64 = 1_764_355_200;
@@ -261,6 +261,7 @@ fn patch_deactivates_reactivates_and_edits() {
         .unwrap();
     assert_eq!(off["subscription"]["active"], false);
     assert_eq!(off["subscription"]["deactivated_at"], "2025-11-28T18:41:00Z");
+    assert_eq!(off["subscription"]["deactivation_reason"], "manual");
     assert_eq!(off["subscription"]["updated_at"], "2025-11-28T18:41:00Z");
 
     let (_, on) = api
@@ -272,6 +273,7 @@ fn patch_deactivates_reactivates_and_edits() {
         .unwrap();
     assert_eq!(on["subscription"]["active"], true);
     assert_eq!(on["subscription"]["deactivated_at"], Value::Null);
+    assert_eq!(on["subscription"]["deactivation_reason"], Value::Null);
     assert_eq!(on["subscription"]["failure_count"], 0);
     assert_eq!(on["subscription"]["events"], json!(["call.failed"]));
 

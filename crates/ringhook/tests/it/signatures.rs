@@ -1,7 +1,7 @@
 //! Verification outcomes, one per way a delivery can be wrong.
 
-use ringhook::event::{CallStatus, Event, EventType};
-use ringhook::signature::{self, ReceivedHeaders, Scheme, SecretKey, SignedHeaders, Verifier};
+use ringhook::protocol::event::{CallStatus, Event, EventType};
+use ringhook::protocol::signature::{self, ReceivedHeaders, Scheme, SecretKey, SignedHeaders, Verifier};
 
 const NOW: i64 = 1_764_355_200;
 

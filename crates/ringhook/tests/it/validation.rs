@@ -1,6 +1,6 @@
 //! Webhook URL and events validation tables.
 
-use ringhook::validate::{self, EventSelector, UrlPolicy};
+use ringhook::model::validate::{self, EventSelector, UrlPolicy};
 use ringhook::EventType;
 
 #[test]

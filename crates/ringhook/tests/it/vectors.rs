@@ -1,7 +1,7 @@
 //! The shared signature vectors (`../shared/vectors/signatures.json`) and RFC 4231.
 
 use hmac::{Hmac, Mac};
-use ringhook::signature::{self, ReceivedHeaders, SecretKey, Verifier};
+use ringhook::protocol::signature::{self, ReceivedHeaders, SecretKey, Verifier};
 use serde::Deserialize;
 use sha2::Sha256;
 

@@ -14,8 +14,8 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::base64;
-use crate::event::Event;
+use crate::protocol::base64;
+use crate::protocol::event::Event;
 
 type HmacSha256 = Hmac<Sha256>;
 

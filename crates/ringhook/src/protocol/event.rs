@@ -6,7 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::json;
+use crate::protocol::json;
 
 /// Generates a string enum with `as_str`, `FromStr`, `Display` and serde as that string.
 macro_rules! string_enum {

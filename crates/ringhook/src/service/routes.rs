@@ -165,7 +165,7 @@ fn match_template<'p>(template: &str, path: &'p str) -> Option<[Option<&'p str>;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::API_BASE;
+    use crate::model::api::API_BASE;
 
     #[test]
     fn every_listed_route_is_reachable_and_selects_its_own_entry() {

@@ -4,18 +4,24 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::Subscription;
-use crate::event::EventType;
-use crate::signature::SignedHeaders;
-use crate::store::{StoredSubscription, UserDocument};
-use crate::time::rfc3339;
+pub mod log;
+
+pub use crate::model::api::{DeliveryRecord, Outcome};
+
+use crate::model::api::Subscription;
+use crate::model::store::{StoredSubscription, UserDocument};
+use crate::protocol::event::EventType;
+use crate::protocol::signature::SignedHeaders;
+use crate::protocol::time::rfc3339;
 
 /// `User-Agent` of every delivery.
 pub const USER_AGENT: &str = concat!("ringhook/", env!("CARGO_PKG_VERSION"));
 /// Seconds between attempts: 11 tries over about 27 hours.
 pub const DEFAULT_SCHEDULE: [u32; 10] = [5, 30, 120, 600, 1800, 3600, 7200, 14_400, 28_800, 43_200];
-/// Consecutive failed attempts after which a subscription is deactivated.
+/// Failed attempts in a row, at the least, before a subscription is deactivated.
 pub const DEFAULT_DEACTIVATE_AFTER: u32 = 10;
+/// How long deliveries must have failed, without a single success, before a subscription is deactivated.
+pub const DEFAULT_DEACTIVATE_AFTER_SECS: i64 = 24 * 60 * 60;
 /// How long a receiver may take to answer, in milliseconds.
 pub const DEFAULT_TIMEOUT_MS: u32 = 5000;
 /// The longest delay a queue message can have (Cloudflare Queues: 12 hours).
@@ -47,8 +53,10 @@ pub struct DeliveryMessage {
 pub struct RetryPolicy {
     /// Seconds to wait before each further attempt; its length is the number of retries.
     pub schedule: Vec<u32>,
-    /// Consecutive failed attempts that deactivate a subscription.
+    /// Failed attempts in a row, at the least, that deactivate a subscription...
     pub deactivate_after: u32,
+    /// ...once its deliveries have also failed for this many seconds without a success.
+    pub deactivate_after_secs: i64,
 }
 
 impl Default for RetryPolicy {
@@ -56,8 +64,19 @@ impl Default for RetryPolicy {
         Self {
             schedule: DEFAULT_SCHEDULE.to_vec(),
             deactivate_after: DEFAULT_DEACTIVATE_AFTER,
+            deactivate_after_secs: DEFAULT_DEACTIVATE_AFTER_SECS,
         }
     }
+}
+
+/// Why a subscription was deactivated (its `deactivation_reason`).
+pub mod deactivation {
+    /// The receiver answered 410 Gone.
+    pub const GONE: &str = "gone";
+    /// Deliveries failed for the whole window, and at least the minimum number of attempts.
+    pub const FAILING: &str = "failing";
+    /// Its owner set it inactive.
+    pub const MANUAL: &str = "manual";
 }
 
 /// Parses a schedule such as `5,30,120`: whole seconds from 1 to 43,200, at least one.
@@ -146,26 +165,57 @@ impl RetryPolicy {
 }
 
 /// Records an attempt's verdict on the subscription; returns whether this attempt deactivated it.
+///
+/// A 410 Gone deactivates at once. Other failures deactivate only when deliveries have failed, without a single
+/// success, for the policy's window *and* at least its number of attempts: a brief outage, however many events
+/// it spans, deactivates nothing. A success ends the failure streak.
 pub fn apply(subscription: &mut Subscription, verdict: &Verdict, policy: &RetryPolicy, now: i64) -> bool {
     match verdict {
         Verdict::Delivered => {
             subscription.failure_count = 0;
+            subscription.failing_since = None;
             false
         }
         Verdict::Gone | Verdict::Failed { .. } => {
             subscription.failure_count = subscription.failure_count.saturating_add(1);
             subscription.last_failure_at = Some(rfc3339(now));
             subscription.last_failure_reason = verdict.failure_reason();
-            let exhausted = matches!(verdict, Verdict::Gone) || subscription.failure_count >= policy.deactivate_after;
-            if exhausted && subscription.active {
-                subscription.active = false;
-                subscription.deactivated_at = Some(rfc3339(now));
-                subscription.updated_at = rfc3339(now);
-                return true;
+            let since = subscription
+                .failing_since
+                .as_deref()
+                .and_then(crate::protocol::time::parse_rfc3339)
+                .unwrap_or(now);
+            subscription.failing_since = Some(rfc3339(since));
+            let reason = match verdict {
+                Verdict::Gone => Some(deactivation::GONE),
+                _ if subscription.failure_count >= policy.deactivate_after
+                    && now - since >= policy.deactivate_after_secs =>
+                {
+                    Some(deactivation::FAILING)
+                }
+                _ => None,
+            };
+            match reason {
+                Some(reason) if subscription.active => {
+                    subscription.active = false;
+                    subscription.deactivated_at = Some(rfc3339(now));
+                    subscription.deactivation_reason = Some(reason.to_owned());
+                    subscription.updated_at = rfc3339(now);
+                    true
+                }
+                _ => false,
             }
-            false
         }
     }
+}
+
+/// Parses `DEACTIVATE_AFTER_SECONDS`: whole seconds, 0 or more.
+pub fn parse_window(text: &str) -> Result<i64, String> {
+    text.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|s| *s >= 0)
+        .ok_or_else(|| "DEACTIVATE_AFTER_SECONDS must be a whole number of seconds, 0 or more".to_owned())
 }
 
 /// The request headers of a delivery, lower-case, in sending order.
@@ -370,45 +420,6 @@ pub fn settle(
     }
 }
 
-/// How an attempt ended, in the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// A 2xx.
-    Delivered,
-    /// Failed; another attempt is scheduled unless the subscription was deactivated.
-    Failed,
-    /// The last attempt failed: the message went to the dead-letter queue.
-    DeadLettered,
-    /// Not sent: the subscription is inactive or gone.
-    Skipped,
-}
-
-/// One entry of a subscription's delivery log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeliveryRecord {
-    /// The event's id.
-    pub event_id: String,
-    /// The event's type.
-    pub event: EventType,
-    /// 1 for the first try.
-    pub attempt: u32,
-    /// How it ended.
-    pub outcome: Outcome,
-    /// The receiver's status, if it answered.
-    pub status_code: Option<u16>,
-    /// How long the attempt took.
-    pub duration_ms: Option<u64>,
-    /// Why it failed or was skipped.
-    pub error: Option<String>,
-    /// The start of the receiver's answer.
-    pub response_excerpt: Option<String>,
-    /// RFC 3339.
-    pub at: String,
-    /// RFC 3339, when the next attempt is due.
-    pub next_retry_at: Option<String>,
-}
-
 impl DeliveryRecord {
     /// The log entry of an attempt that was made.
     pub fn attempted(
@@ -531,6 +542,7 @@ mod tests {
         let short = RetryPolicy {
             schedule: vec![1],
             deactivate_after: 3,
+            deactivate_after_secs: 0,
         };
         assert_eq!(short.next_delay(1, None, -1.0), Some(1), "never below a second");
     }
@@ -547,7 +559,7 @@ mod tests {
         Subscription {
             id: "sub_1".into(),
             webhook_url: "https://example.com/".into(),
-            events: vec![crate::validate::EventSelector::All],
+            events: vec![crate::model::validate::EventSelector::All],
             active: true,
             created_at: rfc3339(0),
             updated_at: rfc3339(0),
@@ -555,6 +567,8 @@ mod tests {
             last_failure_at: None,
             last_failure_reason: None,
             deactivated_at: None,
+            deactivation_reason: None,
+            failing_since: None,
         }
     }
 
@@ -563,6 +577,7 @@ mod tests {
         let policy = RetryPolicy {
             schedule: vec![1],
             deactivate_after: 3,
+            deactivate_after_secs: 0,
         };
         let mut sub = subscription();
         let failed = Verdict::Failed {
@@ -582,13 +597,75 @@ mod tests {
         assert!(apply(&mut sub, &failed, &policy, 14), "the third in a row deactivates");
         assert!(!sub.active);
         assert_eq!(sub.deactivated_at.as_deref(), Some("1970-01-01T00:00:14Z"));
+        assert_eq!(sub.deactivation_reason.as_deref(), Some(deactivation::FAILING));
         assert!(!apply(&mut sub, &failed, &policy, 15), "deactivated once only");
+    }
+
+    #[test]
+    fn a_brief_outage_deactivates_nothing_however_many_attempts_fail() {
+        let policy = RetryPolicy {
+            schedule: vec![1],
+            deactivate_after: 3,
+            deactivate_after_secs: 3600,
+        };
+        let failed = Verdict::Failed {
+            reason: "HTTP 503".into(),
+            retry_after: None,
+        };
+        let mut sub = subscription();
+        for t in 1000..1030 {
+            assert!(!apply(&mut sub, &failed, &policy, t), "attempt at {t}");
+        }
+        assert_eq!((sub.failure_count, sub.active), (30, true));
+        assert_eq!(
+            sub.failing_since.as_deref(),
+            Some("1970-01-01T00:16:40Z"),
+            "the streak's first failure"
+        );
+        assert!(
+            !apply(&mut sub, &failed, &policy, 1000 + 3599),
+            "just inside the window"
+        );
+        assert!(
+            apply(&mut sub, &failed, &policy, 1000 + 3600),
+            "the window has passed without a success"
+        );
+        assert_eq!(sub.deactivation_reason.as_deref(), Some(deactivation::FAILING));
+    }
+
+    #[test]
+    fn the_window_needs_the_attempts_too_and_a_success_restarts_it() {
+        let policy = RetryPolicy {
+            schedule: vec![1],
+            deactivate_after: 3,
+            deactivate_after_secs: 60,
+        };
+        let failed = Verdict::Failed {
+            reason: "HTTP 500".into(),
+            retry_after: None,
+        };
+        let mut sub = subscription();
+        assert!(!apply(&mut sub, &failed, &policy, 0));
+        assert!(
+            !apply(&mut sub, &failed, &policy, 500),
+            "the window passed, but two attempts are not enough"
+        );
+        assert!(!apply(&mut sub, &Verdict::Delivered, &policy, 501));
+        assert_eq!(sub.failing_since, None);
+        assert!(!apply(&mut sub, &failed, &policy, 502));
+        assert!(!apply(&mut sub, &failed, &policy, 503));
+        assert!(
+            !apply(&mut sub, &failed, &policy, 504),
+            "three attempts, but the new streak is 2 s old"
+        );
+        assert!(apply(&mut sub, &failed, &policy, 562));
     }
 
     #[test]
     fn gone_deactivates_at_once() {
         let mut sub = subscription();
         assert!(apply(&mut sub, &Verdict::Gone, &RetryPolicy::default(), 5));
+        assert_eq!(sub.deactivation_reason.as_deref(), Some(deactivation::GONE));
         assert!(!sub.active);
         assert!(sub.last_failure_reason.unwrap().contains("410"));
     }
@@ -612,6 +689,7 @@ mod tests {
         RetryPolicy {
             schedule: vec![5, 30],
             deactivate_after: 3,
+            deactivate_after_secs: 0,
         }
     }
 
@@ -707,7 +785,7 @@ mod tests {
         assert!(!sub.active);
     }
 
-    fn stored(id: &str, active: bool, events: Vec<crate::validate::EventSelector>) -> StoredSubscription {
+    fn stored(id: &str, active: bool, events: Vec<crate::model::validate::EventSelector>) -> StoredSubscription {
         StoredSubscription {
             public: Subscription {
                 id: id.into(),
@@ -715,7 +793,7 @@ mod tests {
                 events,
                 ..subscription()
             },
-            secret: crate::secret_box::Sealed {
+            secret: crate::model::secret_box::Sealed {
                 nonce: String::new(),
                 ciphertext: String::new(),
             },
@@ -725,7 +803,7 @@ mod tests {
 
     #[test]
     fn fan_out_delivers_to_active_listeners_and_skips_inactive_ones() {
-        use crate::validate::EventSelector;
+        use crate::model::validate::EventSelector;
         let document = UserDocument {
             subscriptions: vec![
                 stored("sub_a", true, vec![EventSelector::All]),

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use crate::event::CallStatus;
+use crate::protocol::event::CallStatus;
 
 /// How many event ids are remembered to drop duplicates.
 pub const REMEMBERED_IDS: usize = 10_000;

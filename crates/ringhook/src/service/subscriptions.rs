@@ -6,17 +6,17 @@ use std::borrow::Cow;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::api::{
+use crate::model::api::{
     DeleteResponse, ErrorResponse, ListResponse, PatchRequest, RotateResponse, SubscribeRequest, SubscribeResponse,
     Subscription, SubscriptionResponse,
 };
-use crate::event::ulid;
-use crate::routes::SubscriptionOp;
-use crate::secret_box::StorageKey;
-use crate::signature::SecretKey;
-use crate::store::{PreviousSecret, StoredSubscription, SubscriptionStore, UserDocument};
-use crate::time::rfc3339;
-use crate::validate::{self, UrlPolicy, ValidationError};
+use crate::model::secret_box::StorageKey;
+use crate::model::store::{PreviousSecret, StoredSubscription, SubscriptionStore, UserDocument};
+use crate::model::validate::{self, UrlPolicy, ValidationError};
+use crate::protocol::event::ulid;
+use crate::protocol::signature::SecretKey;
+use crate::protocol::time::rfc3339;
+use crate::service::routes::SubscriptionOp;
 
 /// The largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -134,14 +134,14 @@ impl From<ValidationError> for ApiError {
     }
 }
 
-impl From<crate::store::StoreError> for ApiError {
-    fn from(e: crate::store::StoreError) -> Self {
+impl From<crate::model::store::StoreError> for ApiError {
+    fn from(e: crate::model::store::StoreError) -> Self {
         Self::internal(e.to_string())
     }
 }
 
-impl From<crate::secret_box::SealError> for ApiError {
-    fn from(e: crate::secret_box::SealError) -> Self {
+impl From<crate::model::secret_box::SealError> for ApiError {
+    fn from(e: crate::model::secret_box::SealError) -> Self {
         Self::internal(e.to_string())
     }
 }
@@ -328,6 +328,8 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
             last_failure_at: None,
             last_failure_reason: None,
             deactivated_at: None,
+            deactivation_reason: None,
+            failing_since: None,
         };
         let sealed = self.key.seal(secret.expose(), &id, self.bytes());
         document.subscriptions.push(StoredSubscription {
@@ -380,11 +382,14 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
             Some(true) => {
                 public.active = true;
                 public.failure_count = 0;
+                public.failing_since = None;
                 public.deactivated_at = None;
+                public.deactivation_reason = None;
             }
             Some(false) if public.active => {
                 public.active = false;
                 public.deactivated_at = Some(now.clone());
+                public.deactivation_reason = Some(crate::delivery::deactivation::MANUAL.to_owned());
             }
             _ => {}
         }

@@ -10,9 +10,9 @@ use std::cell::RefCell;
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::Subscription;
-use crate::secret_box::{SealError, Sealed, StorageKey};
-use crate::signature::SecretKey;
+use crate::model::api::Subscription;
+use crate::model::secret_box::{SealError, Sealed, StorageKey};
+use crate::protocol::signature::SecretKey;
 
 /// One user's subscriptions as stored.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -117,11 +117,11 @@ impl SubscriptionStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate::EventSelector;
+    use crate::model::validate::EventSelector;
 
     #[test]
     fn the_previous_secret_signs_until_its_overlap_ends() {
-        let key = StorageKey::from_base64(&crate::base64::encode(&[3; 32])).unwrap();
+        let key = StorageKey::from_base64(&crate::protocol::base64::encode(&[3; 32])).unwrap();
         let (current, previous) = (SecretKey::generate([1; 32]), SecretKey::generate([2; 32]));
         let stored = StoredSubscription {
             public: Subscription {
@@ -135,6 +135,8 @@ mod tests {
                 last_failure_at: None,
                 last_failure_reason: None,
                 deactivated_at: None,
+                deactivation_reason: None,
+                failing_since: None,
             },
             secret: key.seal(current.expose(), "sub_1", [4; 12]),
             previous_secret: Some(PreviousSecret {
@@ -152,7 +154,7 @@ mod tests {
         };
         assert_eq!(names(99), vec![current.expose(), previous.expose()]);
         assert_eq!(names(100), vec![current.expose()]);
-        let other = StorageKey::from_base64(&crate::base64::encode(&[9; 32])).unwrap();
+        let other = StorageKey::from_base64(&crate::protocol::base64::encode(&[9; 32])).unwrap();
         assert_eq!(stored.signing_secrets(&other, 0).unwrap_err(), SealError::Tampered);
     }
 }

@@ -9,7 +9,7 @@
 
 use serde::Deserialize;
 
-use crate::base64;
+use crate::protocol::base64;
 
 /// Clock skew allowed on `iat` and `auth_time`.
 pub const CLOCK_SKEW_SECS: i64 = 60;

@@ -5,7 +5,7 @@ use aes_gcm::aead::{Aead, Payload};
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
 use serde::{Deserialize, Serialize};
 
-use crate::base64;
+use crate::protocol::base64;
 
 /// A sealed secret as stored: base64 nonce and ciphertext (with its tag).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

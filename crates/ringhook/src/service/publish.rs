@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::event::{event_id, CallStatus, Event, EventType};
-use crate::subscriptions::{parse_body, parse_json, ApiError};
+use crate::protocol::event::{event_id, CallStatus, Event, EventType};
+use crate::service::subscriptions::{parse_body, parse_json, ApiError};
 
 /// The most events one request may publish.
 pub const MAX_BATCH: usize = 100;
@@ -114,7 +114,7 @@ pub fn prepare(
         let event: EventType = item
             .event
             .parse()
-            .map_err(|e: crate::event::UnknownEventType| bad("event", e.to_string()))?;
+            .map_err(|e: crate::protocol::event::UnknownEventType| bad("event", e.to_string()))?;
         if matches!(event, EventType::WebhookTest | EventType::SubscriptionDeactivated) {
             return Err(bad(
                 "event",
@@ -124,7 +124,7 @@ pub fn prepare(
         let status: CallStatus = item
             .status
             .parse()
-            .map_err(|e: crate::event::UnknownCallStatus| bad("status", e.to_string()))?;
+            .map_err(|e: crate::protocol::event::UnknownCallStatus| bad("status", e.to_string()))?;
         if item.uid.is_empty() || item.uid.chars().count() > 128 {
             return Err(bad("uid", "must be the Firebase user id (1 to 128 characters)".into()));
         }

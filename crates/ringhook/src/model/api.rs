@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::validate::EventSelector;
+use crate::model::validate::EventSelector;
+use crate::protocol::event::EventType;
 
 /// The path prefix of the subscription API.
 pub const API_BASE: &str = "/api/v6/call/webhook";
@@ -54,6 +55,13 @@ pub struct Subscription {
     pub last_failure_reason: Option<String>,
     /// RFC 3339, when the subscription was deactivated, if it is.
     pub deactivated_at: Option<String>,
+    /// Why it is inactive: `gone` (the receiver answered 410), `failing` (no successful delivery for the
+    /// deactivation window and at least the minimum number of attempts), or `manual` (set inactive by its owner).
+    #[serde(default)]
+    pub deactivation_reason: Option<String>,
+    /// RFC 3339, the first failed attempt since the last successful one, while deliveries fail.
+    #[serde(default)]
+    pub failing_since: Option<String>,
 }
 
 /// `GET /subscriptions`.
@@ -156,7 +164,7 @@ pub struct DeliveriesResponse {
     /// Always `true`.
     pub success: bool,
     /// Log entries.
-    pub deliveries: Vec<crate::delivery::DeliveryRecord>,
+    pub deliveries: Vec<DeliveryRecord>,
     /// Pass as `cursor` for the next page; `null` on the last.
     pub cursor: Option<String>,
 }
@@ -201,10 +209,49 @@ impl ErrorResponse {
     }
 }
 
-impl From<crate::validate::ValidationError> for ErrorResponse {
-    fn from(e: crate::validate::ValidationError) -> Self {
+impl From<crate::model::validate::ValidationError> for ErrorResponse {
+    fn from(e: crate::model::validate::ValidationError) -> Self {
         Self::new(e.code, e.message)
     }
+}
+
+/// How an attempt ended, in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A 2xx.
+    Delivered,
+    /// Failed; another attempt is scheduled unless the subscription was deactivated.
+    Failed,
+    /// The last attempt failed: the message went to the dead-letter queue.
+    DeadLettered,
+    /// Not sent: the subscription is inactive or gone.
+    Skipped,
+}
+
+/// One entry of a subscription's delivery log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryRecord {
+    /// The event's id.
+    pub event_id: String,
+    /// The event's type.
+    pub event: EventType,
+    /// 1 for the first try.
+    pub attempt: u32,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The receiver's status, if it answered.
+    pub status_code: Option<u16>,
+    /// How long the attempt took.
+    pub duration_ms: Option<u64>,
+    /// Why it failed or was skipped.
+    pub error: Option<String>,
+    /// The start of the receiver's answer.
+    pub response_excerpt: Option<String>,
+    /// RFC 3339.
+    pub at: String,
+    /// RFC 3339, when the next attempt is due.
+    pub next_retry_at: Option<String>,
 }
 
 #[cfg(test)]

@@ -4,11 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::Subscription;
 use crate::delivery::{self, FanOut, Report, RetryPolicy, Settled, Target};
-use crate::event::EventType;
-use crate::routes::SubscriptionOp;
-use crate::store::{StoredSubscription, UserDocument};
+use crate::model::api::Subscription;
+use crate::model::store::{StoredSubscription, UserDocument};
+use crate::protocol::event::EventType;
+use crate::service::routes::SubscriptionOp;
 
 /// A request to a user's object. Every command names the user, so the object can move an old KV document in
 /// on first touch.
@@ -169,9 +169,9 @@ pub fn settle_all(
 pub fn by_url<'d>(
     document: &'d UserDocument,
     url: &str,
-) -> Result<&'d StoredSubscription, crate::subscriptions::ApiError> {
+) -> Result<&'d StoredSubscription, crate::service::subscriptions::ApiError> {
     document.with_url(url, None).ok_or_else(|| {
-        crate::subscriptions::ApiError::new(
+        crate::service::subscriptions::ApiError::new(
             404,
             "not_found",
             "no subscription of yours has this webhook_url: subscribe it first",
@@ -185,8 +185,8 @@ mod tests {
 
     use super::*;
     use crate::delivery::{Attempt, Outcome};
-    use crate::secret_box::Sealed;
-    use crate::validate::EventSelector;
+    use crate::model::secret_box::Sealed;
+    use crate::model::validate::EventSelector;
 
     fn stored(id: &str) -> StoredSubscription {
         StoredSubscription {
@@ -201,6 +201,8 @@ mod tests {
                 last_failure_at: None,
                 last_failure_reason: None,
                 deactivated_at: None,
+                deactivation_reason: None,
+                failing_since: None,
             },
             secret: Sealed {
                 nonce: String::new(),
@@ -258,6 +260,7 @@ mod tests {
         let policy = RetryPolicy {
             schedule: vec![1],
             deactivate_after: 3,
+            deactivate_after_secs: 0,
         };
         let url = document.subscriptions[0].public.webhook_url.clone();
         let reports = vec![

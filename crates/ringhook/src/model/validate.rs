@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use url::{Host, Url};
 
-use crate::event::EventType;
+use crate::protocol::event::EventType;
 
 /// The longest webhook URL accepted, in bytes.
 pub const MAX_URL_BYTES: usize = 2048;
@@ -232,7 +232,7 @@ pub fn events(names: &[String]) -> Result<Vec<EventSelector>, ValidationError> {
         } else {
             EventSelector::One(
                 name.parse()
-                    .map_err(|e: crate::event::UnknownEventType| ValidationError::events(e.to_string()))?,
+                    .map_err(|e: crate::protocol::event::UnknownEventType| ValidationError::events(e.to_string()))?,
             )
         };
         if selected.contains(&selector) {

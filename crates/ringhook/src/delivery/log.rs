@@ -12,8 +12,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::base64;
 use crate::delivery::DeliveryRecord;
+use crate::protocol::base64;
 
 /// The log's key prefix for one subscription.
 pub fn prefix(uid: &str, subscription_id: &str) -> String {
