@@ -3,7 +3,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { BASE, client, signedToken, startWorker, stopJwksServer } from './support.mjs';
+import http from 'node:http';
+import { BASE, KV_DOWN, KV_REFUSED, QUEUE_DOWN, assertError, client, signedToken, startWorker, stopJwksServer } from './support.mjs';
 import { createReceiver, failing, ok, waitFor } from './receivers.mjs';
 
 const PUBLISH = '/api/v6/call/events';
@@ -24,6 +25,17 @@ function harness(worker) {
       const res = await call('POST', PUBLISH, { token: PUBLISHER, body });
       assert.equal(res.status, 202, res.text);
       return res.json.events;
+    },
+    /** The log records KV holds for a subscription. */
+    async logged(uid, id) {
+      const { keys } = await worker.kv.list({ prefix: `log:${uid}:${id}:` });
+      const groups = await Promise.all(keys.map(({ name }) => worker.kv.get(name, 'json')));
+      return groups.flat();
+    },
+    /** The letters kept under dead: (those that name no delivery). */
+    async deadLetters() {
+      const { keys } = await worker.kv.list({ prefix: 'dead:' });
+      return Promise.all(keys.map(({ name }) => worker.kv.get(name, 'json')));
     },
     async subscription(uid, id) {
       const res = await call('GET', `${BASE}/subscriptions/${id}`, { token: as(uid) });
@@ -106,6 +118,132 @@ describe('a receiver that restarts for 20 seconds', () => {
     const s = await h.subscription('restart', subscription.id);
     assert.equal(s.active, true);
     assert.equal(s.deactivation_reason, null);
+  });
+});
+
+describe('failures around an attempt', () => {
+  let w;
+  let h;
+  const receivers = [];
+  before(async () => {
+    w = await startWorker({ CALL_EVENTS_TOKEN: PUBLISHER, RETRY_SCHEDULE: '1,1,1' }, { queues: true });
+    h = harness(w);
+  });
+  after(async () => {
+    for (const r of receivers) await r.close();
+    await w?.close();
+  });
+  const open = async (receiver) => { receivers.push(await receiver); return receivers.at(-1); };
+
+  it('a publish whose enqueue fails answers 503, and the same id published again is delivered once', async () => {
+    const r = await open(ok());
+    const { subscription } = await h.subscribe('enqueue', `${r.url}/hook`);
+    const id = `evt_enqueue_${randomBytes(4).toString('hex')}`;
+    await w.kv.put(QUEUE_DOWN, '1');
+    const refused = await h.call('POST', PUBLISH, { token: PUBLISHER, body: event('enqueue', { id }) });
+    assertError(assert, refused, 503, 'unavailable');
+    assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+    await w.kv.delete(QUEUE_DOWN);
+
+    const [again] = await h.publish(event('enqueue', { id }));
+    assert.deepEqual(again, { id, deliveries: 1, duplicate: false });
+    await waitFor(async () => (await h.logged('enqueue', subscription.id)).length === 1, 10_000, { message: 'the delivery is logged' });
+    assert.deepEqual(r.requests.map((q) => q.headers['webhook-id']), [id]);
+    const [third] = await h.publish(event('enqueue', { id }));
+    assert.equal(third.duplicate, true, 'published once it was on the queue');
+  });
+
+  it('KV failing after a send: the attempt is not made again, and is logged once KV is back', async () => {
+    const r = await open(ok());
+    const { subscription } = await h.subscribe('kvdown', `${r.url}/hook`);
+    await w.kv.put(KV_DOWN, `log:kvdown:${subscription.id}:`);
+    const [published] = await h.publish(event('kvdown'));
+    await waitFor(() => r.requests.length === 1, 10_000, { message: 'the attempt' });
+    // The log write fails, the message is retried, finds its attempt made, and fails to log again.
+    await waitFor(async () => Number(await w.kv.get(KV_REFUSED)) >= 2, 30_000, { intervalMs: 100, message: 'a retry after the refused log write' });
+    await w.kv.delete(KV_DOWN);
+    const [entry] = await waitFor(async () => {
+      const records = await h.logged('kvdown', subscription.id);
+      return records.length > 0 && records;
+    }, 30_000, { intervalMs: 100, message: 'the attempt is logged' });
+    assert.deepEqual([entry.event_id, entry.outcome], [published.id, 'delivered']);
+    assert.equal(r.requests.length, 1, 'the delivered attempt was not sent again');
+  });
+
+  it('the same message twice on the queue makes one attempt', async () => {
+    const r = await open(ok());
+    const { subscription } = await h.subscribe('twice', `${r.url}/hook`);
+    const id = `evt_twice_${randomBytes(4).toString('hex')}`;
+    const body = JSON.stringify({ id, event: 'call.completed', callId: 'call_1', status: 'completed', timestamp: 1, data: {} });
+    const message = { uid: 'twice', subscription_id: subscription.id, event_id: id, event: 'call.completed', body, attempt: 1 };
+    const deliveries = await w.queue('DELIVERIES');
+    await deliveries.send(message);
+    await deliveries.send(message);
+    // The second copy finds the attempt claimed or made, and only logs it again.
+    await waitFor(async () => (await h.logged('twice', subscription.id)).length === 2, 30_000, { intervalMs: 100, message: 'both copies handled' });
+    assert.equal(r.requests.length, 1);
+  });
+
+  it('a malformed message on each queue is dead-lettered with its reason, never dropped', async () => {
+    const r = await open(ok());
+    const { subscription } = await h.subscribe('malformed', `${r.url}/hook`);
+    // Whose it is can be read, but not the delivery: the subscription's log shows it.
+    await (await w.queue('DELIVERIES')).send({ uid: 'malformed', subscription_id: subscription.id, event_id: 'evt_bad', event: 'call.completed', body: 42, attempt: 1 });
+    const [entry] = await waitFor(async () => {
+      const records = await h.logged('malformed', subscription.id);
+      return records.length > 0 && records;
+    }, 10_000, { message: 'the dead letter in the log' });
+    assert.equal(entry.outcome, 'dead_lettered');
+    assert.match(entry.error, /not a delivery/);
+    // Nothing can be read: kept under dead: with the queue and the reason.
+    await (await w.queue('DELIVERIES')).send('hello');
+    await (await w.queue('EVENTS')).send({ event: 'call.exploded' });
+    const letters = await waitFor(async () => {
+      const all = await h.deadLetters();
+      return all.length === 2 && all;
+    }, 10_000, { message: 'two letters kept' });
+    const byQueue = Object.fromEntries(letters.map((l) => [l.queue, l]));
+    assert.deepEqual(JSON.parse(byQueue['ringhook-deliveries'].body), 'hello');
+    assert.match(byQueue['ringhook-deliveries'].reason, /not a delivery/);
+    assert.deepEqual(JSON.parse(byQueue['ringhook-events'].body), { event: 'call.exploded' });
+    assert.match(byQueue['ringhook-events'].reason, /publish item/);
+    assert.equal(r.requests.length, 0);
+  });
+
+  it('a receiver streaming a 100 MB answer: 1 KiB is kept, the rest is not read, the other delivery is unaffected', async () => {
+    const big = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        const chunk = Buffer.alloc(64 * 1024, 'y');
+        let sent = 0;
+        const more = () => {
+          while (sent < 100 * 1024 * 1024) {
+            sent += chunk.length;
+            big.sent = sent;
+            if (!res.write(chunk)) return res.once('drain', more);
+          }
+          res.end();
+        };
+        res.on('close', () => { big.closedAt = sent; });
+        more();
+      });
+    });
+    await new Promise((resolve) => big.listen(0, '127.0.0.1', resolve));
+    receivers.push({ close: () => new Promise((resolve) => { big.closeAllConnections(); big.close(resolve); }) });
+    const other = await open(ok());
+    const huge = await h.subscribe('huge', `http://127.0.0.1:${big.address().port}/hook`);
+    const fine = await h.subscribe('huge', `${other.url}/hook`);
+    await h.publish(event('huge'));
+    const [entry] = await waitFor(async () => {
+      const records = await h.logged('huge', huge.subscription.id);
+      return records.length > 0 && records;
+    }, 20_000, { message: 'the attempt is logged' });
+    assert.equal(entry.outcome, 'delivered');
+    assert.equal(entry.response_excerpt, 'y'.repeat(1024));
+    assert.equal((await h.logged('huge', fine.subscription.id))[0]?.outcome, 'delivered');
+    await waitFor(() => big.closedAt !== undefined, 10_000, { message: 'the answer is cut off' });
+    assert.ok(big.closedAt < 100 * 1024 * 1024, `${big.closedAt} bytes written before the connection closed`);
   });
 });
 

@@ -120,16 +120,36 @@ export const QUEUES = {
 };
 
 /**
- * Miniflare options for the delivery pipeline's queues: the three producers, and this Worker consuming
- * `ringhook-deliveries` and `ringhook-events` with `maxBatchSize` and `maxBatchTimeout` (seconds).
+ * Miniflare options for the delivery pipeline's queues, as wrangler.toml sets them: the three producers, and this
+ * Worker consuming all three with `maxBatchSize` and `maxBatchTimeout` (seconds), the first two dead-lettering.
  */
 export function queueOptions({ maxBatchSize = 100, maxBatchTimeout = 0.05 } = {}) {
-  const consumer = { maxBatchSize, maxBatchTimeout };
+  const consumer = { maxBatchSize, maxBatchTimeout, maxRetries: 100 };
+  const dead = { ...consumer, deadLetterQueue: QUEUES.DEAD_LETTERS };
+  const { DELIVERIES: _, ...direct } = QUEUES; // DELIVERIES goes through QUEUE_SWITCH
   return {
-    queueProducers: Object.fromEntries(Object.entries(QUEUES).map(([binding, queueName]) => [binding, { queueName }])),
-    queueConsumers: { [QUEUES.DELIVERIES]: { ...consumer }, [QUEUES.EVENTS]: { ...consumer } },
+    wrappedBindings: { DELIVERIES: { scriptName: 'queue-switch' } },
+    queueProducers: Object.fromEntries(Object.entries(direct).map(([binding, queueName]) => [binding, { queueName }])),
+    queueConsumers: { [QUEUES.DELIVERIES]: dead, [QUEUES.EVENTS]: { ...dead }, [QUEUES.DEAD_LETTERS]: consumer },
   };
 }
+
+/** While this key holds a prefix, writes of keys with that prefix fail (a KV outage for the tests). */
+export const KV_DOWN = '__ringhook_test_kv_down__';
+/** How many writes the outage refused. */
+export const KV_REFUSED = '__ringhook_test_kv_refused__';
+/** While this key exists, sending to DELIVERIES fails (a queue outage for the tests). */
+export const QUEUE_DOWN = '__ringhook_test_queue_down__';
+
+/** The DELIVERIES producer the Worker sees: the real queue, unless QUEUE_DOWN is set in the test KV. */
+const QUEUE_SWITCH = `
+class WorkerQueue {
+  constructor(env) { this.env = env; }
+  async check() { if ((await this.env.KV.get('${QUEUE_DOWN}')) !== null) throw new Error('the queue is down (test)'); }
+  async send(body, options) { await this.check(); return this.env.QUEUE.send(body, options); }
+  async sendBatch(messages, options) { await this.check(); return this.env.QUEUE.sendBatch(messages, options); }
+}
+export default function (env) { return new WorkerQueue(env); }`;
 
 /**
  * The Worker's KV binding, with production's limit made strict: a key written (put or deleted) a second time
@@ -138,6 +158,12 @@ export function queueOptions({ maxBatchSize = 100, maxBatchTimeout = 0.05 } = {}
  */
 const KV_WRITE_METER = `
 const lastWrite = new Map();
+async function refuseIfDown(kv, key) {
+  const prefix = await kv.get('${KV_DOWN}');
+  if (prefix === null || !key.startsWith(prefix)) return;
+  await kv.put('${KV_REFUSED}', String(Number((await kv.get('${KV_REFUSED}')) ?? 0) + 1));
+  throw new Error('KV is down (test): ' + key);
+}
 function written(key) {
   const now = Date.now();
   if (now - (lastWrite.get(key) ?? -Infinity) < 1000) {
@@ -151,8 +177,8 @@ export default function (env) {
     get: (key, options) => kv.get(key, options),
     getWithMetadata: (key, options) => kv.getWithMetadata(key, options),
     list: (options) => kv.list(options),
-    put: async (key, value, options) => { written(key); return kv.put(key, value, options); },
-    delete: async (key) => { written(key); return kv.delete(key); },
+    put: async (key, value, options) => { await refuseIfDown(kv, key); written(key); return kv.put(key, value, options); },
+    delete: async (key) => { await refuseIfDown(kv, key); written(key); return kv.delete(key); },
   };
 }`;
 
@@ -178,6 +204,7 @@ export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, object
     if (value === undefined) delete bindings[name];
     else bindings[name] = value;
   }
+  const queueing = queues ? queueOptions(queues === true ? {} : queues) : {};
   const mf = new Miniflare({
     kvPersist: false,
     durableObjectsPersist: objectsDir ?? false,
@@ -191,13 +218,21 @@ export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, object
         modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
         compatibilityDate: '2025-09-01',
         // kvMeter: false binds the namespace directly (a benchmark's baseline that rewrites keys).
-        ...(kvMeter ? { wrappedBindings: { SUBSCRIPTIONS: { scriptName: 'kv-write-meter' } } } : { kvNamespaces: { SUBSCRIPTIONS: 'ringhook-kv' } }),
+        ...(kvMeter ? {} : { kvNamespaces: { SUBSCRIPTIONS: 'ringhook-kv' } }),
         // A build from before the per-user objects (RINGHOOK_WORKER_BUILD, for a benchmark's baseline) has none.
         ...(readFileSync(path.join(buildDir, 'index.js'), 'utf8').includes('UserState') ? { durableObjects: DURABLE_OBJECTS } : {}),
         bindings,
-        ...(queues ? queueOptions(queues === true ? {} : queues) : {}),
+        ...queueing,
+        wrappedBindings: {
+          ...(kvMeter ? { SUBSCRIPTIONS: { scriptName: 'kv-write-meter' } } : {}),
+          ...queueing.wrappedBindings,
+        },
       },
       { name: 'kv-write-meter', modules: true, script: KV_WRITE_METER, kvNamespaces: { KV: 'ringhook-kv' } },
+      ...(queues ? [{
+        name: 'queue-switch', modules: true, script: QUEUE_SWITCH,
+        kvNamespaces: { KV: 'ringhook-kv' }, queueProducers: { QUEUE: { queueName: QUEUES.DELIVERIES } },
+      }] : []),
     ],
   });
   await mf.ready;
@@ -207,6 +242,8 @@ export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, object
     kv,
     bindings,
     fetch: (p, init) => mf.dispatchFetch('http://localhost' + p, init),
+    /** A producer for one of the pipeline's queues (`DELIVERIES`, `EVENTS`, `DEAD_LETTERS`), to inject messages. */
+    queue: (binding) => (binding === 'DELIVERIES' ? mf.getQueueProducer('QUEUE', 'queue-switch') : mf.getQueueProducer(binding)),
     /** How many times this Worker has fetched its JWKS URL. */
     jwksRequests: () => jwksHits.get(jwksPath) ?? 0,
     close: () => mf.dispose(),

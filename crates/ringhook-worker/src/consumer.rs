@@ -1,116 +1,182 @@
-//! The queue consumer. `DELIVERIES` messages are attempts to make; `EVENTS` messages are publish items from
-//! call systems on Workers. A batch's deliveries are grouped by user, and the users' groups run together.
+//! The queue consumer. A batch is read by the queue it came from: `DELIVERIES` messages are attempts to make,
+//! `EVENTS` messages are publish items from call systems on Workers, `DEAD_LETTERS` messages are deliveries that
+//! were given up. Each message is acked or retried on its own; one that cannot be read is dead-lettered with the
+//! reason, never dropped.
 //!
 //! Nothing here writes back state it read: the user's object says where each attempt goes at the moment of
-//! sending, and applies each attempt's outcome to the subscription as it is when the outcome arrives (a
-//! subscription deleted, moved to another URL or given a new secret meanwhile stays so). The log is
-//! append-only on KV: each batch's entries for a subscription are one new key.
+//! sending, and applies each attempt's outcome to the subscription as it is when the outcome arrives. Each
+//! attempt is made once: the object claims it before it is made and keeps what came of it, so a message the
+//! queue delivers again, or retries because something after the attempt failed (the log, an enqueue), only
+//! carries out what followed the attempt again. The log is append-only on KV.
 
 use std::collections::{BTreeMap, HashMap};
 
 use futures_util::future::join_all;
-use ringhook::delivery::{self, DeliveryMessage, DeliveryRecord, Outcome, Report, Sent, Target};
+use futures_util::stream::{self, StreamExt};
+use ringhook::delivery::{self, DeadLetter, DeliveryMessage, DeliveryRecord, Done, Outcome, Report, Target};
 use ringhook::protocol::signature::SecretKey;
 use ringhook::service::object::{Command, Settlement};
 use ringhook::service::publish::{self, PublishItem};
 use ringhook::service::subscriptions::ApiError;
 use ringhook::EventType;
 use serde_json::Value;
-use worker::{console_error, Env, Message, MessageBatch, MessageExt};
+use worker::{console_error, Env, Message, MessageBatch, MessageExt, QueueRetryOptionsBuilder};
 
 use crate::config::{self, Settings};
 use crate::http::{now_seconds, random_bytes};
 use crate::kv_store;
-use crate::pipeline::{self, LogEntry, DEAD_LETTERS, DELIVERIES};
+use crate::pipeline::{self, LogEntry, DELIVERIES};
 use crate::send::send;
 use crate::users;
 
+/// The queues this Worker consumes, by name (as in wrangler.toml).
+pub mod queues {
+    /// Deliveries to make.
+    pub const DELIVERIES: &str = "ringhook-deliveries";
+    /// Publish items from call systems on Workers.
+    pub const EVENTS: &str = "ringhook-events";
+    /// Deliveries given up.
+    pub const DEAD_LETTERS: &str = "ringhook-dead-letters";
+}
+
+/// Requests in flight at once per invocation (Workers allow six open connections).
+const MAX_IN_FLIGHT: usize = 6;
+/// Seconds before a message whose attempt another copy is making is looked at again.
+const BUSY_RETRY_SECS: u32 = 10;
+/// Seconds before a message is tried again after storage or a queue failed.
+const FAILURE_RETRY_SECS: u32 = 5;
+
+/// What becomes of one message.
+#[derive(Clone, Copy)]
+enum Fate {
+    Ack,
+    Retry(u32),
+}
+
+fn settle_message(message: &Message<Value>, fate: Fate) {
+    match fate {
+        Fate::Ack => message.ack(),
+        Fate::Retry(delay) => {
+            message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(delay).build())
+        }
+    }
+}
+
 pub async fn consume(batch: MessageBatch<Value>, env: &Env) -> worker::Result<()> {
     let settings = config::settings(env).map_err(|e| worker::Error::RustError(e.internal.unwrap_or(e.message)))?;
-    let mut deliveries: BTreeMap<String, Vec<(Message<Value>, DeliveryMessage)>> = BTreeMap::new();
-    let mut publishes = Vec::new();
-    for message in batch.messages()? {
-        if let Ok(delivery) = serde_json::from_value::<DeliveryMessage>(message.body().clone()) {
-            deliveries
-                .entry(delivery.uid.clone())
-                .or_default()
-                .push((message, delivery));
-        } else {
-            publishes.push(message);
+    let queue = batch.queue();
+    let messages = batch.messages()?;
+    match queue.as_str() {
+        queues::DELIVERIES => deliveries(env, &settings, messages).await,
+        queues::EVENTS => {
+            for message in messages {
+                let fate = publish_from_queue(env, &message).await;
+                settle_message(&message, fate);
+            }
+        }
+        queues::DEAD_LETTERS => dead_letters(env, messages).await,
+        other => {
+            console_error!("a batch from an unknown queue {other}: retried; check the consumers in wrangler.toml");
+            batch.retry_all();
         }
     }
-
-    for message in publishes {
-        match publish_from_queue(env, message.body()).await {
-            Ok(()) => message.ack(),
-            // A malformed item never becomes valid: drop it, loudly. A platform failure is retried.
-            Err(e) if e.status < 500 => {
-                console_error!("EVENTS message dropped: {} {}", e.code, e.message);
-                message.ack();
-            }
-            Err(e) => {
-                console_error!("EVENTS message retried: {}", e.internal.unwrap_or(e.message));
-                message.retry();
-            }
-        }
-    }
-
-    let groups = deliveries.into_iter().map(|(uid, group)| {
-        let settings = &settings;
-        async move {
-            let (messages, deliveries): (Vec<_>, Vec<_>) = group.into_iter().unzip();
-            match deliver_for_user(env, settings, &uid, deliveries).await {
-                Ok(()) => messages.iter().for_each(MessageExt::ack),
-                Err(e) => {
-                    console_error!("deliveries of a user retried: {}", e.internal.unwrap_or(e.message));
-                    messages.iter().for_each(MessageExt::retry);
-                }
-            }
-        }
-    });
-    join_all(groups).await;
     Ok(())
 }
 
-async fn publish_from_queue(env: &Env, body: &Value) -> Result<(), ApiError> {
-    let item: PublishItem = serde_json::from_value(body.clone())
-        .map_err(|e| ApiError::new(400, "invalid_request", format!("EVENTS message: {e}")))?;
-    let now = now_seconds();
-    let ready = publish::prepare(vec![item], now, random_bytes)?;
-    pipeline::publish(env, ready, now).await.map(drop)
+/// Dead-letters a message that cannot be read, with the reason; acked once the letter is sent.
+async fn unreadable(env: &Env, message: &Message<Value>, queue: &str, reason: String) -> Fate {
+    console_error!("{queue} message dead-lettered: {reason}");
+    let letter = DeadLetter {
+        reason,
+        queue: queue.to_owned(),
+        body: message.body().to_string(),
+        logged: false,
+    };
+    match pipeline::send_letters(env, vec![letter]).await {
+        Ok(()) => Fate::Ack,
+        Err(e) => {
+            console_error!("dead-lettering failed: {}", e.internal.unwrap_or(e.message));
+            Fate::Retry(FAILURE_RETRY_SECS)
+        }
+    }
 }
 
-/// Delivers a batch's messages for one user: asks the user's object where each goes now, makes the attempts
-/// together, reports them to the object (which applies each to the subscription as it is then), and carries out
-/// what it decided: log entries, retries, dead letters and deactivation notices.
-async fn deliver_for_user(
-    env: &Env,
-    settings: &Settings,
-    uid: &str,
-    messages: Vec<DeliveryMessage>,
-) -> Result<(), ApiError> {
-    let subscription_ids = messages.iter().map(|m| m.subscription_id.clone()).collect();
-    let targets: Vec<Target> = users::ask(env, uid, Command::Targets { subscription_ids }).await?;
+async fn publish_from_queue(env: &Env, message: &Message<Value>) -> Fate {
+    let item = match serde_json::from_value::<PublishItem>(message.body().clone()) {
+        Ok(item) => item,
+        Err(e) => return unreadable(env, message, queues::EVENTS, format!("not a publish item: {e}")).await,
+    };
     let now = now_seconds();
+    let ready = match publish::prepare(vec![item], now, random_bytes) {
+        Ok(ready) => ready,
+        Err(e) => return unreadable(env, message, queues::EVENTS, format!("{}: {}", e.code, e.message)).await,
+    };
+    match pipeline::publish(env, ready, now).await {
+        Ok(_) => Fate::Ack,
+        Err(e) => {
+            console_error!("EVENTS message retried: {}", e.internal.unwrap_or(e.message));
+            Fate::Retry(FAILURE_RETRY_SECS)
+        }
+    }
+}
+
+/// Delivers a batch in three steps: each user's object says where that user's messages go now (claiming the
+/// attempts to make); the attempts of every user are made, at most six at a time for the whole invocation; each
+/// user's object applies its attempts, and what it decided is carried out (log entries, next attempts, dead
+/// letters, deactivation notices). Each message is acked or retried on its own; a failure retries only the
+/// messages of that user, and an attempt already made is not made again.
+async fn deliveries(env: &Env, settings: &Settings, messages: Vec<Message<Value>>) {
+    let mut by_user: BTreeMap<String, Vec<(Message<Value>, DeliveryMessage)>> = BTreeMap::new();
+    for message in messages {
+        match serde_json::from_value::<DeliveryMessage>(message.body().clone()) {
+            Ok(delivery) => by_user
+                .entry(delivery.uid.clone())
+                .or_default()
+                .push((message, delivery)),
+            Err(e) => {
+                let fate = unreadable(env, &message, queues::DELIVERIES, format!("not a delivery: {e}")).await;
+                settle_message(&message, fate);
+            }
+        }
+    }
+    let groups: Vec<(String, Vec<Message<Value>>, Vec<DeliveryMessage>)> = by_user
+        .into_iter()
+        .map(|(uid, group)| {
+            let (messages, deliveries) = group.into_iter().unzip();
+            (uid, messages, deliveries)
+        })
+        .collect();
+
+    let targets = join_all(groups.iter().map(|(uid, _, deliveries)| {
+        let attempts = deliveries.iter().map(DeliveryMessage::key).collect();
+        users::ask::<Vec<Target>>(env, uid, Command::Targets { attempts })
+    }))
+    .await;
 
     // Each subscription's secrets are opened once for the batch, however many of its messages it holds.
-    let mut keys: HashMap<&str, Vec<SecretKey>> = HashMap::new();
-    for target in &targets {
+    let now = now_seconds();
+    let mut keys: HashMap<&str, Result<Vec<SecretKey>, ApiError>> = HashMap::new();
+    for target in targets.iter().flatten().flatten() {
         if let Target::Send(stored) = target {
-            if !keys.contains_key(stored.public.id.as_str()) {
-                keys.insert(&stored.public.id, stored.signing_secrets(&settings.storage_key, now)?);
-            }
+            keys.entry(&stored.public.id).or_insert_with(|| {
+                stored
+                    .signing_secrets(&settings.storage_key, now)
+                    .map_err(ApiError::from)
+            });
         }
     }
     let timeout_ms = settings.delivery.timeout_ms;
     let keys = &keys;
-    let attempts = messages
-        .iter()
-        .zip(&targets)
-        .filter_map(|(message, target)| match target {
-            Target::Send(stored) => Some(async move {
+    let mut sends = Vec::new();
+    for (g, ((_, _, deliveries), targets)) in groups.iter().zip(&targets).enumerate() {
+        let Ok(targets) = targets else { continue };
+        for (i, (message, target)) in deliveries.iter().zip(targets).enumerate() {
+            let Target::Send(stored) = target else { continue };
+            let Ok(secrets) = &keys[stored.public.id.as_str()] else {
+                continue;
+            };
+            sends.push(async move {
                 let url = &stored.public.webhook_url;
-                let secrets = &keys[stored.public.id.as_str()];
                 let (result, sent) = send(
                     url,
                     &message.body,
@@ -121,41 +187,104 @@ async fn deliver_for_user(
                 )
                 .await;
                 let report = Report {
-                    subscription_id: message.subscription_id.clone(),
+                    key: message.key(),
+                    event: message.event,
                     url: url.clone(),
-                    attempt: message.attempt,
                     result,
+                    sent,
                 };
-                (message, report, sent)
-            }),
-            Target::Skip(_) => None,
-        });
-    let attempted: Vec<(&DeliveryMessage, Report, Sent)> = join_all(attempts).await;
-
-    let reports = attempted.iter().map(|(_, report, _)| report.clone()).collect();
-    let settlement: Settlement = users::ask(env, uid, Command::Settle { reports }).await?;
-    let now = now_seconds();
-
-    let mut records = Vec::with_capacity(messages.len());
-    for (message, target) in messages.iter().zip(&targets) {
-        if let Target::Skip(why) = target {
-            let record = DeliveryRecord::skipped(&message.event_id, message.event, message.attempt, why, now);
-            records.push(entry(uid, &message.subscription_id, record));
+                (g, i, report)
+            });
         }
     }
-    let mut retries: BTreeMap<u32, Vec<DeliveryMessage>> = BTreeMap::new();
-    let mut dead = Vec::new();
-    for ((message, report, sent), settled) in attempted.iter().zip(&settlement.settled) {
-        let record = DeliveryRecord::attempted(&message.event_id, message.event, report, settled, sent, now);
-        records.push(entry(uid, &message.subscription_id, record));
-        if let Some(delay) = settled.retry_in {
-            retries.entry(delay).or_default().push(DeliveryMessage {
-                attempt: message.attempt + 1,
-                ..(*message).clone()
+    let made: Vec<(usize, usize, Report)> = stream::iter(sends).buffer_unordered(MAX_IN_FLIGHT).collect().await;
+    let mut reports: Vec<Vec<(usize, Report)>> = vec![Vec::new(); groups.len()];
+    for (g, i, report) in made {
+        reports[g].push((i, report));
+    }
+
+    let finished =
+        groups
+            .iter()
+            .zip(targets)
+            .zip(reports)
+            .map(|(((uid, messages, deliveries), targets), reports)| async move {
+                let fates = match targets {
+                    Ok(targets) => finish(env, uid, deliveries, targets, reports).await,
+                    Err(e) => Err(e),
+                };
+                let fates = fates.unwrap_or_else(|e| {
+                    console_error!("deliveries of a user retried: {}", e.internal.unwrap_or(e.message));
+                    vec![Fate::Retry(FAILURE_RETRY_SECS); messages.len()]
+                });
+                for (message, fate) in messages.iter().zip(fates) {
+                    settle_message(message, fate);
+                }
             });
-        } else if settled.outcome == Outcome::DeadLettered {
-            dead.push((*message).clone());
+    join_all(finished).await;
+}
+
+/// For one user: has the object apply the attempts made (`reports`, by message index), then carries out what
+/// followed each message: log entries, next attempts, dead letters, notices. Returns each message's fate.
+async fn finish(
+    env: &Env,
+    uid: &str,
+    messages: &[DeliveryMessage],
+    targets: Vec<Target>,
+    reports: Vec<(usize, Report)>,
+) -> Result<Vec<Fate>, ApiError> {
+    // A Send whose secrets did not open was not made: the whole group is retried (and the error logged).
+    let sent = targets.iter().filter(|t| matches!(t, Target::Send(_))).count();
+    if sent != reports.len() {
+        return Err(ApiError::internal("a subscription's secrets did not open"));
+    }
+    let (indexes, reports): (Vec<usize>, Vec<Report>) = reports.into_iter().unzip();
+    let settlement: Settlement = if reports.is_empty() {
+        Settlement::default()
+    } else {
+        users::ask(env, uid, Command::Settle { reports }).await?
+    };
+    let mut done: Vec<Option<Done>> = vec![None; messages.len()];
+    for (i, d) in indexes.into_iter().zip(settlement.settled) {
+        done[i] = Some(d);
+    }
+
+    let now = now_seconds();
+    let mut fates = vec![Fate::Ack; messages.len()];
+    let mut records = Vec::with_capacity(messages.len());
+    let mut next: BTreeMap<u32, Vec<DeliveryMessage>> = BTreeMap::new();
+    let mut dead = Vec::new();
+    for (i, (message, target)) in messages.iter().zip(targets).enumerate() {
+        let done = match target {
+            Target::Busy => {
+                fates[i] = Fate::Retry(BUSY_RETRY_SECS);
+                continue;
+            }
+            Target::Skip(why) => {
+                let record = DeliveryRecord::skipped(&message.event_id, message.event, message.attempt, &why, now);
+                records.push(entry(uid, &message.subscription_id, record));
+                continue;
+            }
+            Target::Done(done) => *done,
+            Target::Send(_) => match done[i].take() {
+                Some(done) => done,
+                None => return Err(ApiError::internal("an attempt made but not settled")),
+            },
+        };
+        if let Some(delay) = done.retry_in {
+            next.entry(delay).or_default().push(DeliveryMessage {
+                attempt: message.attempt + 1,
+                ..message.clone()
+            });
+        } else if done.record.outcome == Outcome::DeadLettered {
+            dead.push(DeadLetter {
+                reason: done.record.error.clone().unwrap_or_default(),
+                queue: queues::DELIVERIES.to_owned(),
+                body: serde_json::to_string(message).map_err(|e| ApiError::internal(e.to_string()))?,
+                logged: true,
+            });
         }
+        records.push(entry(uid, &message.subscription_id, done.record));
     }
 
     let mut notices = Vec::new();
@@ -171,13 +300,57 @@ async fn deliver_for_user(
         records.extend(pipeline::skips(uid, &notice.fan_out, &notice.event_id, event, now));
     }
 
-    let kv = kv_store::kv(env)?;
-    pipeline::write_logs(&kv, records).await?;
-    for (delay, messages) in retries {
+    pipeline::write_logs(&kv_store::kv(env)?, records).await?;
+    for (delay, messages) in next {
         pipeline::enqueue(env, DELIVERIES, messages, delay).await?;
     }
-    pipeline::enqueue(env, DEAD_LETTERS, dead, 0).await?;
-    pipeline::enqueue(env, DELIVERIES, notices, 0).await
+    pipeline::send_letters(env, dead).await?;
+    pipeline::enqueue(env, DELIVERIES, notices, 0).await?;
+    Ok(fates)
+}
+
+/// Records dead letters in the delivery log of the subscription each names (a letter our consumer sent after
+/// logging its last attempt adds nothing). A letter that names no delivery is kept in KV under `dead:` for the
+/// operator (7 days), and in the Worker's log.
+async fn dead_letters(env: &Env, messages: Vec<Message<Value>>) {
+    let now = now_seconds();
+    let kv = match kv_store::kv(env) {
+        Ok(kv) => kv,
+        Err(e) => {
+            console_error!("dead letters retried: {}", e.internal.unwrap_or(e.message));
+            messages
+                .iter()
+                .for_each(|m| settle_message(m, Fate::Retry(FAILURE_RETRY_SECS)));
+            return;
+        }
+    };
+    for message in messages {
+        let letter = DeadLetter::read(message.body().clone());
+        let fate = match letter.record(now) {
+            Some((uid, subscription_id, record)) => {
+                match pipeline::write_logs(&kv, vec![entry(&uid, &subscription_id, record)]).await {
+                    Ok(()) => Fate::Ack,
+                    Err(e) => {
+                        console_error!("a dead letter retried: {}", e.internal.unwrap_or(e.message));
+                        Fate::Retry(FAILURE_RETRY_SECS)
+                    }
+                }
+            }
+            None if letter.logged => Fate::Ack,
+            None => {
+                console_error!("dead letter from {}: {}", letter.queue, letter.reason);
+                let key = DeadLetter::key(js_sys::Date::now() as u64, random_bytes());
+                match serde_json::to_string(&letter) {
+                    Ok(text) => match pipeline::put_text(&kv, &key, &text).await {
+                        Ok(()) => Fate::Ack,
+                        Err(_) => Fate::Retry(FAILURE_RETRY_SECS),
+                    },
+                    Err(_) => Fate::Ack,
+                }
+            }
+        };
+        settle_message(&message, fate);
+    }
 }
 
 fn entry(uid: &str, subscription_id: &str, record: DeliveryRecord) -> LogEntry {

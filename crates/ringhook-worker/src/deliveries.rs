@@ -2,7 +2,7 @@
 
 use futures_util::future::join_all;
 use ringhook::delivery::log as delivery_log;
-use ringhook::delivery::{self, DeliveryMessage, DeliveryRecord, Report};
+use ringhook::delivery::{self, AttemptKey, DeliveryMessage, DeliveryRecord, Report};
 use ringhook::model::api::{DeliveriesResponse, RedeliverResponse, TestRequest, TestResponse};
 use ringhook::model::store::StoredSubscription;
 use ringhook::service::object::Command;
@@ -47,13 +47,19 @@ pub async fn test(env: &Env, settings: &Settings, uid: &str, body: &[u8], now: i
     .await;
     // A test send is logged, and changes nothing of the subscription: no failure counted, no retry.
     let report = Report {
-        subscription_id: stored.public.id.clone(),
+        key: AttemptKey {
+            subscription_id: stored.public.id.clone(),
+            event_id: event.id.clone(),
+            series: String::new(),
+            attempt: 1,
+        },
+        event: event_type,
         url: stored.public.webhook_url.clone(),
-        attempt: 1,
         result: attempt,
+        sent: sent.clone(),
     };
     let settled = delivery::settle(None, &report, &settings.delivery.policy, now, 0.0);
-    let record = DeliveryRecord::attempted(&event.id, event_type, &report, &settled, &sent, now);
+    let record = DeliveryRecord::attempted(&report, &settled, now);
     pipeline::write_group(&kv_store::kv(env)?, uid, &stored.public.id, &[record]).await?;
     let error = settled.error;
     reply(
@@ -182,6 +188,8 @@ pub async fn redeliver(env: &Env, uid: &str, id: &str, event_id: &str) -> Result
         event: event.event,
         body,
         attempt: 1,
+        // A series of its own, so its attempts are new ones rather than those made already.
+        series: new_event_id(),
     };
     pipeline::enqueue(env, DELIVERIES, vec![message], 0).await?;
     reply(

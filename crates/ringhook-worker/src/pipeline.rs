@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 use futures_util::future::join_all;
 
 use ringhook::delivery::log as delivery_log;
-use ringhook::delivery::{self, DeliveryMessage, DeliveryRecord, FanOut, LOG_TTL_SECS};
+use ringhook::delivery::{self, DeadLetter, DeliveryMessage, DeliveryRecord, FanOut, LOG_TTL_SECS};
 use ringhook::service::object::{Admission, Command, Publication};
 use ringhook::service::publish::{Published, Ready};
 use ringhook::service::subscriptions::ApiError;
 use ringhook::EventType;
 use worker::kv::KvStore;
-use worker::{Env, Queue};
+use worker::{console_error, Env, Queue};
 
 use crate::kv_store::kv;
 use crate::users;
@@ -51,9 +51,25 @@ pub async fn enqueue(
     Ok(())
 }
 
-/// Publishes checked events: each user's object records the ids (a repeated id is a duplicate) and gives each
-/// new event's fan-out; then each new body is kept for redelivery, inactive subscriptions' entries are logged
-/// and the deliveries are queued. The users' objects are asked together.
+/// Sends letters to the dead-letter queue.
+pub async fn send_letters(env: &Env, letters: Vec<DeadLetter>) -> Result<(), ApiError> {
+    let queue = queue(env, DEAD_LETTERS)?;
+    for chunk in letters.chunks(SEND_BATCH_MAX) {
+        let batch = worker::BatchMessageBuilder::new()
+            .messages(chunk.iter().cloned().map(worker::SendMessage::from))
+            .build();
+        queue
+            .send_batch(batch)
+            .await
+            .map_err(|e| ApiError::internal(format!("sending to {DEAD_LETTERS}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Publishes checked events: each user's object admits the ids (a repeated id is a duplicate) and gives each
+/// new event's fan-out; the deliveries are queued, and only then are the events published (committed); each new
+/// body is kept for redelivery and inactive subscriptions' entries are logged. The users' objects are asked
+/// together.
 pub async fn publish(env: &Env, ready: Vec<Ready>, now: i64) -> Result<Vec<Published>, ApiError> {
     let mut by_user: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, r) in ready.iter().enumerate() {
@@ -71,10 +87,27 @@ pub async fn publish(env: &Env, ready: Vec<Ready>, now: i64) -> Result<Vec<Publi
     }))
     .await;
     let mut admissions: Vec<Option<Admission>> = vec![None; ready.len()];
+    let mut refused = None;
     for (indexes, answer) in by_user.values().zip(answers) {
-        for (&i, admission) in indexes.iter().zip(answer?) {
-            admissions[i] = Some(admission);
+        match answer {
+            Ok(answer) => {
+                for (&i, admission) in indexes.iter().zip(answer) {
+                    admissions[i] = Some(admission);
+                }
+            }
+            Err(e) => refused = Some(e),
         }
+    }
+    // The ids each user's object admitted (pending until committed or released).
+    let mut admitted: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (r, admission) in ready.iter().zip(&admissions) {
+        if admission.as_ref().is_some_and(|a| !a.duplicate) {
+            admitted.entry(r.uid.as_str()).or_default().push(r.event.id.clone());
+        }
+    }
+    if let Some(e) = refused {
+        release(env, &admitted).await;
+        return Err(e);
     }
 
     let mut messages = Vec::new();
@@ -102,12 +135,54 @@ pub async fn publish(env: &Env, ready: Vec<Ready>, now: i64) -> Result<Vec<Publi
         skipped.extend(skips(uid, &admission.fan_out, &event.id, event.event, now));
         bodies.push((delivery::event_key(uid, &event.id), body));
     }
-    let kv = kv(env)?;
-    let kept = join_all(bodies.iter().map(|(key, body)| put_text(&kv, key, body))).await;
-    kept.into_iter().collect::<Result<Vec<()>, _>>()?;
-    write_logs(&kv, skipped).await?;
-    enqueue(env, DELIVERIES, messages, 0).await?;
+
+    // An event is published once it is on the queue: until then its id is only pending, and a failure
+    // releases it, so that the caller's retry with the same id goes through.
+    if let Err(e) = enqueue(env, DELIVERIES, messages, 0).await {
+        release(env, &admitted).await;
+        return Err(ApiError::unavailable(e.internal.unwrap_or(e.message)));
+    }
+    // On the queue: published, whatever happens next. The body (for redelivery) and the skipped entries are
+    // written once each; a failure here is logged and does not undo the publish.
+    match kv(env) {
+        Ok(kv) => {
+            let kept = join_all(bodies.iter().map(|(key, body)| put_text(&kv, key, body))).await;
+            for e in kept
+                .into_iter()
+                .filter_map(Result::err)
+                .chain(write_logs(&kv, skipped).await.err())
+            {
+                console_error!("publish: {}", e.internal.unwrap_or(e.message));
+            }
+        }
+        Err(e) => console_error!("publish: {}", e.internal.unwrap_or(e.message)),
+    }
+    let commits = join_all(
+        admitted
+            .iter()
+            .map(|(uid, ids)| users::call(env, uid, Command::Commit { ids: ids.clone() })),
+    )
+    .await;
+    for e in commits.into_iter().filter_map(Result::err) {
+        // Left pending, the ids read as duplicates for the lease, then as new: a second publish then queues the
+        // same attempts, which the objects make once.
+        console_error!("publish: committing: {}", e.internal.unwrap_or(e.message));
+    }
     Ok(published)
+}
+
+/// Releases admitted ids after a failed publish (best effort: an id left pending is admitted again after the
+/// lease).
+async fn release(env: &Env, admitted: &BTreeMap<&str, Vec<String>>) {
+    let released = join_all(
+        admitted
+            .iter()
+            .map(|(uid, ids)| users::call(env, uid, Command::Release { ids: ids.clone() })),
+    )
+    .await;
+    for e in released.into_iter().filter_map(Result::err) {
+        console_error!("publish: releasing: {}", e.internal.unwrap_or(e.message));
+    }
 }
 
 /// The `skipped` log entries of a fan-out's inactive subscriptions.
@@ -167,7 +242,7 @@ pub async fn get_text(kv: &KvStore, key: &str) -> Result<Option<String>, ApiErro
         .map_err(|e| ApiError::internal(format!("KV get: {e}")))
 }
 
-async fn put_text(kv: &KvStore, key: &str, text: &str) -> Result<(), ApiError> {
+pub async fn put_text(kv: &KvStore, key: &str, text: &str) -> Result<(), ApiError> {
     let put = kv
         .put(key, text)
         .map_err(|e| ApiError::internal(format!("KV put: {e}")))?;

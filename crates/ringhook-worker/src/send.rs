@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
+use futures_util::StreamExt;
 use ringhook::delivery::{self, Attempt, Sent};
 use ringhook::protocol::signature::{self, SecretKey};
 use ringhook::EventType;
@@ -70,6 +71,8 @@ async fn post(
     let controller = AbortController::default();
     let signal = controller.signal();
     let fetch = Fetch::Request(request);
+    // The timer starts here, as the request is sent (the caller keeps at most six in flight).
+    let timeout = Delay::from(Duration::from_millis(u64::from(timeout_ms)));
     let exchange = async move {
         let mut response = fetch
             .send_with_signal(&signal)
@@ -77,17 +80,25 @@ async fn post(
             .map_err(|e| connection_error(&e))?;
         let status = response.status_code();
         let retry_after = response.headers().get("retry-after").ok().flatten();
-        let text = response.text().await.unwrap_or_default();
-        Ok::<_, String>((status, retry_after, text))
-    };
-    let timeout = Delay::from(Duration::from_millis(u64::from(timeout_ms)));
-    match select(Box::pin(exchange), timeout).await {
-        Either::Left((result, _)) => result,
-        Either::Right(((), _)) => {
-            controller.abort();
-            Err(format!("timeout after {timeout_ms} ms"))
+        // Only the start of the answer is read; the rest is cancelled with the request below.
+        let mut start = Vec::new();
+        if let Ok(mut body) = response.stream() {
+            while start.len() < delivery::MAX_EXCERPT_BYTES {
+                match body.next().await {
+                    Some(Ok(chunk)) => start.extend_from_slice(&chunk),
+                    _ => break,
+                }
+            }
         }
-    }
+        start.truncate(delivery::MAX_EXCERPT_BYTES);
+        Ok::<_, String>((status, retry_after, String::from_utf8_lossy(&start).into_owned()))
+    };
+    let outcome = match select(Box::pin(exchange), timeout).await {
+        Either::Left((result, _)) => result,
+        Either::Right(((), _)) => Err(format!("timeout after {timeout_ms} ms")),
+    };
+    controller.abort();
+    outcome
 }
 
 fn connection_error(e: &worker::Error) -> String {

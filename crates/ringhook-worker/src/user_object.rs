@@ -8,9 +8,9 @@
 
 use std::cell::Cell;
 
-use ringhook::delivery::{self, LOG_TTL_SECS};
+use ringhook::delivery::{self, AttemptKey, AttemptState, Target, LOG_TTL_SECS};
 use ringhook::model::store::{legacy_user_key, StoreError, SubscriptionStore, UserDocument};
-use ringhook::service::object::{self, Command, Notice, Settlement};
+use ringhook::service::object::{self, Command, Notice, PublishState, Settlement};
 use ringhook::service::ratelimit::{self, Window};
 use ringhook::service::subscriptions::{find, reply, ApiError, Reply, Service};
 use ringhook::EventType;
@@ -27,9 +27,14 @@ use crate::kv_store;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS subscriptions (id TEXT PRIMARY KEY, position INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS published (event_id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS publishing (event_id TEXT PRIMARY KEY, admitted_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS published_by_expiry ON published (expires_at);
 CREATE TABLE IF NOT EXISTS limits (name TEXT PRIMARY KEY, start INTEGER NOT NULL, used INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS attempts (subscription_id TEXT NOT NULL, event_id TEXT NOT NULL, series TEXT NOT NULL,
+  attempt INTEGER NOT NULL, claimed_at INTEGER NOT NULL, done TEXT, expires_at INTEGER NOT NULL,
+  PRIMARY KEY (subscription_id, event_id, series, attempt));
+CREATE INDEX IF NOT EXISTS attempts_by_expiry ON attempts (expires_at);
 ";
 
 /// The limit behind `POST /test`.
@@ -95,19 +100,48 @@ impl UserState {
             Command::Publish { events } => {
                 let document = rows.load()?;
                 exec(&sql, "DELETE FROM published WHERE expires_at <= ?", vec![now.into()])?;
-                let expires_at = now + LOG_TTL_SECS as i64;
-                let admitted = object::admit(&document, &events, |id| {
-                    let inserted: Vec<IdRow> = exec(
-                        &sql,
-                        "INSERT INTO published (event_id, expires_at) VALUES (?, ?) \
-                         ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
-                        vec![id.into(), expires_at.into()],
-                    )?
-                    .to_array()
-                    .map_err(|e| ApiError::internal(format!("SQL: {e}")))?;
-                    Ok::<_, ApiError>(!inserted.is_empty())
-                })?;
+                let states = events
+                    .iter()
+                    .map(|p| publish_state(&sql, &p.id))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let admitted = object::admit(&document, &events, states, now);
+                for (p, admission) in events.iter().zip(&admitted) {
+                    if !admission.duplicate {
+                        exec(
+                            &sql,
+                            "INSERT INTO publishing (event_id, admitted_at) VALUES (?, ?) \
+                             ON CONFLICT (event_id) DO UPDATE SET admitted_at = excluded.admitted_at",
+                            vec![p.id.as_str().into(), now.into()],
+                        )?;
+                    }
+                }
                 reply(200, &admitted)
+            }
+            Command::Commit { ids } => {
+                let expires_at = now + LOG_TTL_SECS as i64;
+                for id in &ids {
+                    exec(
+                        &sql,
+                        "INSERT INTO published (event_id, expires_at) VALUES (?, ?) ON CONFLICT (event_id) DO NOTHING",
+                        vec![id.as_str().into(), expires_at.into()],
+                    )?;
+                    exec(
+                        &sql,
+                        "DELETE FROM publishing WHERE event_id = ?",
+                        vec![id.as_str().into()],
+                    )?;
+                }
+                reply(200, &ids.len())
+            }
+            Command::Release { ids } => {
+                for id in &ids {
+                    exec(
+                        &sql,
+                        "DELETE FROM publishing WHERE event_id = ?",
+                        vec![id.as_str().into()],
+                    )?;
+                }
+                reply(200, &ids.len())
             }
             Command::Subscription { id } => reply(200, &find(&rows.load()?, &id)?.public),
             Command::TestTarget { url, per_minute } => {
@@ -116,7 +150,21 @@ impl UserState {
                 self.take(TEST_LIMIT, per_minute, now, "test sends a minute are used up")?;
                 reply(200, stored)
             }
-            Command::Targets { subscription_ids } => reply(200, &object::targets(&rows.load()?, &subscription_ids)),
+            Command::Targets { attempts } => {
+                let document = rows.load()?;
+                exec(&sql, "DELETE FROM attempts WHERE expires_at <= ?", vec![now.into()])?;
+                let states = attempts
+                    .iter()
+                    .map(|key| attempt_state(&sql, key))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let targets = object::targets(&document, &attempts, states, now);
+                for (key, target) in attempts.iter().zip(&targets) {
+                    if matches!(target, Target::Send(_)) {
+                        record_attempt(&sql, key, now, None)?;
+                    }
+                }
+                reply(200, &targets)
+            }
             Command::Settle { reports } => {
                 let before = rows.load()?;
                 let mut document = before.clone();
@@ -124,6 +172,10 @@ impl UserState {
                 let (settled, deactivated) = object::settle_all(&mut document, &reports, policy, now, jitter);
                 if document != before {
                     rows.save(&document)?;
+                }
+                for (report, done) in reports.iter().zip(&settled) {
+                    let done = serde_json::to_string(done).map_err(|e| ApiError::internal(e.to_string()))?;
+                    record_attempt(&sql, &report.key, now, Some(done))?;
                 }
                 let notices = deactivated
                     .iter()
@@ -201,9 +253,81 @@ impl UserState {
 }
 
 #[derive(Deserialize)]
-struct IdRow {
-    #[allow(dead_code)]
-    event_id: String,
+struct AttemptRow {
+    claimed_at: i64,
+    done: Option<String>,
+}
+
+/// What the object knows of an attempt.
+fn attempt_state(sql: &SqlStorage, key: &AttemptKey) -> Result<AttemptState, ApiError> {
+    let rows: Vec<AttemptRow> = exec(
+        sql,
+        "SELECT claimed_at, done FROM attempts WHERE subscription_id = ? AND event_id = ? AND series = ? AND attempt = ?",
+        vec![
+            key.subscription_id.as_str().into(),
+            key.event_id.as_str().into(),
+            key.series.as_str().into(),
+            i64::from(key.attempt).into(),
+        ],
+    )?
+    .to_array()
+    .map_err(|e| ApiError::internal(format!("SQL: {e}")))?;
+    Ok(match rows.into_iter().next() {
+        None => AttemptState::New,
+        Some(AttemptRow { done: Some(done), .. }) => AttemptState::Done(
+            serde_json::from_str(&done).map_err(|e| ApiError::internal(format!("a stored attempt: {e}")))?,
+        ),
+        Some(AttemptRow { claimed_at, .. }) => AttemptState::Claimed(claimed_at),
+    })
+}
+
+/// Records an attempt as claimed at `now`, or as done; kept as long as event bodies are.
+fn record_attempt(sql: &SqlStorage, key: &AttemptKey, now: i64, done: Option<String>) -> Result<(), ApiError> {
+    exec(
+        sql,
+        "INSERT INTO attempts (subscription_id, event_id, series, attempt, claimed_at, done, expires_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (subscription_id, event_id, series, attempt) \
+         DO UPDATE SET claimed_at = excluded.claimed_at, done = excluded.done",
+        vec![
+            key.subscription_id.as_str().into(),
+            key.event_id.as_str().into(),
+            key.series.as_str().into(),
+            i64::from(key.attempt).into(),
+            now.into(),
+            done.into(),
+            (now + LOG_TTL_SECS as i64).into(),
+        ],
+    )
+    .map(drop)
+}
+
+#[derive(Deserialize)]
+struct PendingRow {
+    admitted_at: i64,
+}
+
+/// What the object knows of a published id.
+fn publish_state(sql: &SqlStorage, id: &str) -> Result<PublishState, ApiError> {
+    let published: Vec<ValueRow> = exec(
+        sql,
+        "SELECT event_id AS value FROM published WHERE event_id = ?",
+        vec![id.into()],
+    )?
+    .to_array()
+    .map_err(|e| ApiError::internal(format!("SQL: {e}")))?;
+    if !published.is_empty() {
+        return Ok(PublishState::Published);
+    }
+    let pending: Vec<PendingRow> = exec(
+        sql,
+        "SELECT admitted_at FROM publishing WHERE event_id = ?",
+        vec![id.into()],
+    )?
+    .to_array()
+    .map_err(|e| ApiError::internal(format!("SQL: {e}")))?;
+    Ok(pending
+        .first()
+        .map_or(PublishState::New, |row| PublishState::Pending(row.admitted_at)))
 }
 
 #[derive(Deserialize)]

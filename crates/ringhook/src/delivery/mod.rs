@@ -46,6 +46,100 @@ pub struct DeliveryMessage {
     pub body: String,
     /// 1 for the first try.
     pub attempt: u32,
+    /// Which series of attempts this is: empty for the one publishing starts, a fresh id for each redelivery.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub series: String,
+}
+
+impl DeliveryMessage {
+    /// The attempt this message asks for, as the user's object knows attempts.
+    pub fn key(&self) -> AttemptKey {
+        AttemptKey {
+            subscription_id: self.subscription_id.clone(),
+            event_id: self.event_id.clone(),
+            series: self.series.clone(),
+            attempt: self.attempt,
+        }
+    }
+}
+
+/// One attempt of one event to one subscription: queue messages that repeat it (a queue delivers at least
+/// once) name the same attempt, which is made once.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AttemptKey {
+    /// The subscription.
+    pub subscription_id: String,
+    /// The event.
+    pub event_id: String,
+    /// The series (see [`DeliveryMessage::series`]).
+    pub series: String,
+    /// 1 for the first try.
+    pub attempt: u32,
+}
+
+/// A message on the dead-letter queue. The consumer sends these itself (with the reason); a message the queue
+/// gave up on after its own retries arrives there as it was, and reads as a letter without reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// Why it was given up.
+    pub reason: String,
+    /// The queue it came from.
+    pub queue: String,
+    /// The message's body as it was, as JSON text (queues carry structured values, and a JSON value nested in
+    /// one does not survive the trip).
+    pub body: String,
+    /// Whether its final attempt is in the delivery log already.
+    #[serde(default)]
+    pub logged: bool,
+}
+
+impl DeadLetter {
+    /// Reads a dead-letter queue message: one of ours, or a message the queue dead-lettered by itself.
+    pub fn read(body: serde_json::Value) -> Self {
+        match serde_json::from_value::<Self>(body.clone()) {
+            Ok(letter) => letter,
+            Err(_) => Self {
+                reason: "the queue gave up on it after its retries".into(),
+                queue: String::new(),
+                body: body.to_string(),
+                logged: false,
+            },
+        }
+    }
+
+    /// The log entry this letter adds, as (user, subscription, entry), for the delivery it names; `None` when
+    /// there is none to add (logged already, or no delivery can be read from it).
+    pub fn record(&self, now: i64) -> Option<(String, String, DeliveryRecord)> {
+        if self.logged {
+            return None;
+        }
+        /// What can be read of a delivery message that is not whole: whose, and which event.
+        #[derive(Deserialize)]
+        struct Named {
+            uid: String,
+            subscription_id: String,
+            #[serde(default)]
+            event_id: String,
+            event: EventType,
+            #[serde(default)]
+            attempt: u32,
+        }
+        let named: Named = serde_json::from_str(&self.body).ok()?;
+        let record = DeliveryRecord {
+            outcome: Outcome::DeadLettered,
+            ..DeliveryRecord::skipped(&named.event_id, named.event, named.attempt, &self.reason, now)
+        };
+        Some((named.uid, named.subscription_id, record))
+    }
+
+    /// The KV key under which a letter that names no delivery is kept (written once; listed newest first).
+    pub fn key(at_millis: u64, random: [u8; 10]) -> String {
+        format!(
+            "dead:{:020}:{}",
+            u64::MAX - at_millis,
+            crate::protocol::event::event_id(at_millis, random)
+        )
+    }
 }
 
 /// How often and how long to try.
@@ -321,6 +415,7 @@ pub fn messages(uid: &str, fan_out: &FanOut, event_id: &str, event: EventType, b
             event,
             body: body.to_owned(),
             attempt: 1,
+            series: String::new(),
         })
         .collect()
 }
@@ -329,14 +424,49 @@ pub fn messages(uid: &str, fan_out: &FanOut, event_id: &str, event: EventType, b
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Target {
-    /// Send to this subscription's URL, signed with its secrets.
+    /// Send to this subscription's URL, signed with its secrets (the attempt is now claimed).
     Send(Box<StoredSubscription>),
     /// Nothing is sent; the reason goes into the log.
     Skip(String),
+    /// Another copy of the message is making this attempt now: try the message again later.
+    Busy,
+    /// The attempt was made and applied already (the queue delivered the message again, or what followed the
+    /// attempt failed): carry out what followed it again, never the attempt.
+    Done(Box<Done>),
 }
 
-/// The target of a delivery to subscription `id`: deleted and inactive subscriptions are skipped.
-pub fn target(document: &UserDocument, id: &str) -> Target {
+/// How long a claimed attempt stays claimed before another copy of its message may make it, in seconds: longer
+/// than any attempt takes.
+pub const CLAIM_SECS: i64 = 120;
+
+/// What the user's object knows of an attempt before it is made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptState {
+    /// Not claimed, or claimed so long ago that its maker is gone.
+    New,
+    /// Claimed at this time (unix seconds) by a consumer making it.
+    Claimed(i64),
+    /// Made and applied.
+    Done(Done),
+}
+
+/// An attempt once made and applied: its log entry and when the next one comes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Done {
+    /// What the log keeps of it.
+    pub record: DeliveryRecord,
+    /// Seconds until the next attempt, if there is one.
+    pub retry_in: Option<u32>,
+}
+
+/// The target of an attempt to subscription `id` in `state`: an attempt made already is not made again, one
+/// being made is busy, and deleted and inactive subscriptions are skipped.
+pub fn target(document: &UserDocument, id: &str, state: AttemptState, now: i64) -> Target {
+    match state {
+        AttemptState::Done(done) => return Target::Done(Box::new(done)),
+        AttemptState::Claimed(at) if now - at < CLAIM_SECS => return Target::Busy,
+        AttemptState::New | AttemptState::Claimed(_) => {}
+    }
     match document.subscriptions.iter().find(|s| s.public.id == id) {
         None => Target::Skip("subscription was deleted".into()),
         Some(s) if !s.public.active => Target::Skip("subscription is inactive".into()),
@@ -347,14 +477,16 @@ pub fn target(document: &UserDocument, id: &str) -> Target {
 /// One attempt as made, reported back to the owner's object to be applied to the subscription as it is then.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
-    /// The subscription the attempt was for.
-    pub subscription_id: String,
+    /// Which attempt.
+    pub key: AttemptKey,
+    /// The event's type.
+    pub event: EventType,
     /// The URL the attempt went to.
     pub url: String,
-    /// 1 for the first try.
-    pub attempt: u32,
     /// What the fetch saw.
     pub result: Attempt,
+    /// How long it took, and the start of the answer.
+    pub sent: Sent,
 }
 
 /// What an attempt's report came to once applied.
@@ -403,11 +535,11 @@ pub fn settle(
     let (outcome, retry_in) = match &verdict {
         Verdict::Delivered => (Outcome::Delivered, None),
         _ if !subscription.active => (Outcome::Failed, None),
-        Verdict::Gone => match policy.next_delay(report.attempt, None, jitter) {
+        Verdict::Gone => match policy.next_delay(report.key.attempt, None, jitter) {
             Some(delay) => (Outcome::Failed, Some(delay)),
             None => (Outcome::DeadLettered, None),
         },
-        Verdict::Failed { retry_after, .. } => match policy.next_delay(report.attempt, *retry_after, jitter) {
+        Verdict::Failed { retry_after, .. } => match policy.next_delay(report.key.attempt, *retry_after, jitter) {
             Some(delay) => (Outcome::Failed, Some(delay)),
             None => (Outcome::DeadLettered, None),
         },
@@ -422,23 +554,16 @@ pub fn settle(
 
 impl DeliveryRecord {
     /// The log entry of an attempt that was made.
-    pub fn attempted(
-        event_id: &str,
-        event: EventType,
-        report: &Report,
-        settled: &Settled,
-        sent: &Sent,
-        now: i64,
-    ) -> Self {
+    pub fn attempted(report: &Report, settled: &Settled, now: i64) -> Self {
         Self {
-            event_id: event_id.to_owned(),
-            event,
-            attempt: report.attempt,
+            event_id: report.key.event_id.clone(),
+            event: report.event,
+            attempt: report.key.attempt,
             outcome: settled.outcome,
             status_code: report.result.status,
-            duration_ms: Some(sent.duration_ms),
+            duration_ms: Some(report.sent.duration_ms),
             error: settled.error.clone(),
-            response_excerpt: sent.excerpt.clone(),
+            response_excerpt: report.sent.excerpt.clone(),
             at: rfc3339(now),
             next_retry_at: settled.retry_in.map(|delay| rfc3339(now + i64::from(delay))),
         }
@@ -462,7 +587,7 @@ impl DeliveryRecord {
 }
 
 /// The log's measure of an attempt: how long it took and the start of the answer.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sent {
     /// Milliseconds from sending to the end of the answer (or the failure).
     pub duration_ms: u64,
@@ -672,9 +797,15 @@ mod tests {
 
     fn report(url: &str, attempt: u32, status: Option<u16>) -> Report {
         Report {
-            subscription_id: "sub_1".into(),
+            key: AttemptKey {
+                subscription_id: "sub_1".into(),
+                event_id: "evt_1".into(),
+                series: String::new(),
+                attempt,
+            },
+            event: EventType::CallCompleted,
             url: url.into(),
-            attempt,
+            sent: Sent::default(),
             result: Attempt {
                 status,
                 error: status.is_none().then(|| "connection failed: refused".to_owned()),
@@ -826,18 +957,77 @@ mod tests {
             (messages[0].subscription_id.as_str(), messages[0].attempt),
             ("sub_a", 1)
         );
+        let new = || AttemptState::New;
         assert_eq!(
-            target(&document, "sub_a"),
+            target(&document, "sub_a", new(), 0),
             Target::Send(Box::new(document.subscriptions[0].clone()))
         );
         assert_eq!(
-            target(&document, "sub_b"),
+            target(&document, "sub_b", new(), 0),
             Target::Skip("subscription is inactive".into())
         );
         assert_eq!(
-            target(&document, "sub_x"),
+            target(&document, "sub_x", new(), 0),
             Target::Skip("subscription was deleted".into())
         );
+    }
+
+    #[test]
+    fn an_attempt_is_made_once_whatever_the_queue_repeats() {
+        let document = UserDocument {
+            subscriptions: vec![stored("sub_a", true, vec![crate::model::validate::EventSelector::All])],
+        };
+        assert_eq!(
+            target(&document, "sub_a", AttemptState::Claimed(100), 100 + CLAIM_SECS - 1),
+            Target::Busy
+        );
+        assert!(
+            matches!(
+                target(&document, "sub_a", AttemptState::Claimed(100), 100 + CLAIM_SECS),
+                Target::Send(_)
+            ),
+            "a claim whose maker is gone lapses"
+        );
+        let done = Done {
+            record: DeliveryRecord::skipped("evt_1", EventType::CallCompleted, 1, "x", 0),
+            retry_in: Some(5),
+        };
+        assert_eq!(
+            target(&document, "sub_a", AttemptState::Done(done.clone()), 100),
+            Target::Done(Box::new(done))
+        );
+    }
+
+    #[test]
+    fn dead_letters_name_the_delivery_they_can_and_keep_the_reason() {
+        let ours = serde_json::json!({
+            "reason": "not a delivery: invalid type",
+            "queue": "ringhook-deliveries",
+            "body": r#"{"uid":"u","subscription_id":"sub_1","event_id":"evt_1","event":"call.failed","body":42,"attempt":3}"#,
+        });
+        let (uid, subscription, record) = DeadLetter::read(ours).record(7).unwrap();
+        assert_eq!((uid.as_str(), subscription.as_str()), ("u", "sub_1"));
+        assert_eq!(
+            (record.outcome, record.attempt, record.event),
+            (Outcome::DeadLettered, 3, EventType::CallFailed)
+        );
+        assert_eq!(record.error.as_deref(), Some("not a delivery: invalid type"));
+
+        let raw = serde_json::json!({"uid":"u","subscription_id":"sub_1","event_id":"evt_2","event":"call.completed","body":"{}","attempt":1});
+        let letter = DeadLetter::read(raw);
+        assert_eq!(letter.reason, "the queue gave up on it after its retries");
+        assert_eq!(letter.record(7).unwrap().2.event_id, "evt_2");
+
+        assert_eq!(
+            DeadLetter::read(serde_json::json!("hello")).record(7),
+            None,
+            "names no delivery"
+        );
+        let logged = DeadLetter {
+            logged: true,
+            ..DeadLetter::read(serde_json::json!({"uid":"u","subscription_id":"s","event":"call.completed"}))
+        };
+        assert_eq!(logged.record(7), None, "its last attempt is in the log already");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::delivery::{self, FanOut, Report, RetryPolicy, Settled, Target};
+use crate::delivery::{self, AttemptKey, AttemptState, DeliveryRecord, Done, FanOut, Report, RetryPolicy, Target};
 use crate::model::api::Subscription;
 use crate::model::store::{StoredSubscription, UserDocument};
 use crate::protocol::event::EventType;
@@ -31,10 +31,21 @@ pub enum Command {
         /// The request body.
         body: String,
     },
-    /// Events published for this user: which are new (an exact check), and each new one's fan-out.
+    /// Events published for this user: which are new (an exact check), and each new one's fan-out. The new
+    /// ones are pending until [`Command::Commit`] (on the queue) or [`Command::Release`] (the publish failed).
     Publish {
         /// The events, in the order published.
         events: Vec<Publication>,
+    },
+    /// These admitted events are on the queue: published.
+    Commit {
+        /// Their ids.
+        ids: Vec<String>,
+    },
+    /// Publishing these admitted events failed: the same ids may be published again at once.
+    Release {
+        /// Their ids.
+        ids: Vec<String>,
     },
     /// The user's subscription `id` (404 if there is none), for routes that only need it to exist.
     Subscription {
@@ -48,10 +59,10 @@ pub enum Command {
         /// Test sends allowed per minute.
         per_minute: u32,
     },
-    /// Where each delivery goes now.
+    /// Where each attempt goes now; those to make are claimed.
     Targets {
-        /// A subscription id per delivery.
-        subscription_ids: Vec<String>,
+        /// One per queue message.
+        attempts: Vec<AttemptKey>,
     },
     /// Apply the attempts made to the subscriptions as they are now.
     Settle {
@@ -82,7 +93,7 @@ pub struct Admission {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settlement {
     /// One per report, in order.
-    pub settled: Vec<Settled>,
+    pub settled: Vec<Done>,
     /// A notice per subscription deactivated, for the owner's other subscriptions.
     pub notices: Vec<Notice>,
 }
@@ -98,17 +109,36 @@ pub struct Notice {
     pub fan_out: FanOut,
 }
 
-/// Admits published events: `first_seen(id)` records the id and says whether it was new. A repeated id, from
-/// an earlier request or earlier in this one, is a duplicate and goes nowhere.
-pub fn admit<E>(
-    document: &UserDocument,
-    events: &[Publication],
-    mut first_seen: impl FnMut(&str) -> Result<bool, E>,
-) -> Result<Vec<Admission>, E> {
+/// How long an admitted event may stay on its way to the queue before another publish of its id is admitted
+/// in its place (its publisher is gone), in seconds.
+pub const PUBLISH_LEASE_SECS: i64 = 60;
+
+/// What the object knows of a published id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishState {
+    /// Never published (or released after a failed publish).
+    New,
+    /// Admitted at this time (unix seconds), not yet confirmed on the queue.
+    Pending(i64),
+    /// On the queue: published.
+    Published,
+}
+
+/// Admits published events, given what the object knows of each id (`states`): an id published before, or
+/// being published now, or earlier in the same request, is a duplicate and goes nowhere; one whose publish
+/// failed (released) or whose publisher is gone (a pending id past the lease) is admitted again.
+pub fn admit(document: &UserDocument, events: &[Publication], states: Vec<PublishState>, now: i64) -> Vec<Admission> {
+    let mut admitted = std::collections::BTreeSet::new();
     events
         .iter()
-        .map(|p| {
-            Ok(if first_seen(&p.id)? {
+        .zip(states)
+        .map(|(p, state)| {
+            let new = match state {
+                PublishState::New => true,
+                PublishState::Pending(at) => now - at >= PUBLISH_LEASE_SECS,
+                PublishState::Published => false,
+            };
+            if new && admitted.insert(p.id.as_str()) {
                 Admission {
                     duplicate: false,
                     fan_out: delivery::fan_out(document, p.event),
@@ -118,48 +148,60 @@ pub fn admit<E>(
                     duplicate: true,
                     fan_out: FanOut::default(),
                 }
-            })
+            }
         })
         .collect()
 }
 
-/// Where each delivery goes now.
-pub fn targets(document: &UserDocument, subscription_ids: &[String]) -> Vec<Target> {
-    subscription_ids
+/// Where each attempt goes now, given what the object knows of it (`states`, one per attempt). An attempt
+/// asked for twice in one command (the queue repeated a message within a batch) is made by the first only.
+pub fn targets(document: &UserDocument, attempts: &[AttemptKey], states: Vec<AttemptState>, now: i64) -> Vec<Target> {
+    let mut claimed = std::collections::BTreeSet::new();
+    attempts
         .iter()
-        .map(|id| delivery::target(document, id))
+        .zip(states)
+        .map(|(key, state)| {
+            if claimed.contains(key) {
+                return Target::Busy;
+            }
+            let target = delivery::target(document, &key.subscription_id, state, now);
+            if matches!(target, Target::Send(_)) {
+                claimed.insert(key.clone());
+            }
+            target
+        })
         .collect()
 }
 
-/// Applies attempt reports in order to the subscriptions as they are now; returns what each came to and the
-/// subscriptions they deactivated. `jitter()` gives a value in [-1, 1] per report.
+/// Applies attempt reports in order to the subscriptions as they are now; returns what each came to (its log
+/// entry and next attempt) and the subscriptions they deactivated. `jitter()` gives a value in [-1, 1] per report.
 pub fn settle_all(
     document: &mut UserDocument,
     reports: &[Report],
     policy: &RetryPolicy,
     now: i64,
     mut jitter: impl FnMut() -> f64,
-) -> (Vec<Settled>, Vec<Subscription>) {
+) -> (Vec<Done>, Vec<Subscription>) {
     let mut deactivated = Vec::new();
     let settled = reports
         .iter()
         .map(|report| {
+            let id = &report.key.subscription_id;
             let subscription = document
                 .subscriptions
                 .iter_mut()
-                .find(|s| s.public.id == report.subscription_id)
+                .find(|s| s.public.id == *id)
                 .map(|s| &mut s.public);
             let settled = delivery::settle(subscription, report, policy, now, jitter());
             if settled.deactivated {
-                if let Some(s) = document
-                    .subscriptions
-                    .iter()
-                    .find(|s| s.public.id == report.subscription_id)
-                {
+                if let Some(s) = document.subscriptions.iter().find(|s| s.public.id == *id) {
                     deactivated.push(s.public.clone());
                 }
             }
-            settled
+            Done {
+                record: DeliveryRecord::attempted(report, &settled, now),
+                retry_in: settled.retry_in,
+            }
         })
         .collect();
     (settled, deactivated)
@@ -181,7 +223,6 @@ pub fn by_url<'d>(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashSet;
 
     use super::*;
     use crate::delivery::{Attempt, Outcome};
@@ -224,9 +265,9 @@ mod tests {
         let document = UserDocument {
             subscriptions: vec![stored("sub_a")],
         };
-        let mut seen: HashSet<String> = HashSet::from(["evt_old".to_owned()]);
         let events = [publication("evt_new"), publication("evt_old"), publication("evt_new")];
-        let admitted = admit(&document, &events, |id| Ok::<_, ()>(seen.insert(id.to_owned()))).unwrap();
+        let states = vec![PublishState::New, PublishState::Published, PublishState::New];
+        let admitted = admit(&document, &events, states, 100);
         let duplicates: Vec<bool> = admitted.iter().map(|a| a.duplicate).collect();
         assert_eq!(duplicates, [false, true, true]);
         assert_eq!(admitted[0].fan_out.deliver, ["sub_a"]);
@@ -234,16 +275,29 @@ mod tests {
     }
 
     #[test]
-    fn a_storage_failure_while_admitting_is_the_answer() {
+    fn an_id_being_published_is_a_duplicate_until_its_lease_ends() {
         let document = UserDocument::default();
-        assert_eq!(admit(&document, &[publication("e")], |_| Err("down")), Err("down"));
+        let events = [publication("evt_1")];
+        let at = |now| admit(&document, &events, vec![PublishState::Pending(100)], now)[0].duplicate;
+        assert!(at(100 + PUBLISH_LEASE_SECS - 1), "another publish of it is under way");
+        assert!(!at(100 + PUBLISH_LEASE_SECS), "its publisher is gone: admitted again");
+    }
+
+    fn key(id: &str) -> AttemptKey {
+        AttemptKey {
+            subscription_id: id.into(),
+            event_id: "evt_1".into(),
+            series: String::new(),
+            attempt: 1,
+        }
     }
 
     fn failed(id: &str, url: &str) -> Report {
         Report {
-            subscription_id: id.into(),
+            key: key(id),
+            event: EventType::CallCompleted,
             url: url.into(),
-            attempt: 1,
+            sent: crate::delivery::Sent::default(),
             result: Attempt {
                 status: Some(500),
                 error: None,
@@ -275,7 +329,7 @@ mod tests {
         assert!(deactivated.is_empty());
 
         let (settled, deactivated) = settle_all(&mut document, &[failed("sub_a", &url)], &policy, 11, || 0.0);
-        assert_eq!(settled[0].outcome, Outcome::Failed);
+        assert_eq!(settled[0].record.outcome, Outcome::Failed);
         assert_eq!(deactivated.len(), 1, "the third failure in a row deactivates");
         assert_eq!(deactivated[0].id, "sub_a");
         assert!(!deactivated[0].active);
@@ -286,9 +340,19 @@ mod tests {
         let document = UserDocument {
             subscriptions: vec![stored("sub_a")],
         };
-        let found = targets(&document, &["sub_a".into(), "sub_z".into()]);
+        let found = targets(
+            &document,
+            &[key("sub_a"), key("sub_z"), key("sub_a")],
+            vec![AttemptState::New, AttemptState::New, AttemptState::New],
+            0,
+        );
         assert!(matches!(&found[0], Target::Send(s) if s.public.id == "sub_a"));
         assert_eq!(found[1], Target::Skip("subscription was deleted".into()));
+        assert_eq!(
+            found[2],
+            Target::Busy,
+            "the same attempt twice in one batch is made once"
+        );
         assert_eq!(
             by_url(&document, "https://example.com/sub_a").unwrap().public.id,
             "sub_a"
