@@ -120,7 +120,33 @@ export function subscriptionCard(initial) {
   const more = h('button', { type: 'button', class: 'secondary more', hidden: true }, 'More');
   const logButton = h('button', { type: 'button', class: 'secondary', 'aria-expanded': 'false' }, 'Delivery log');
   const reload = h('button', { type: 'button', class: 'secondary', onclick: () => loadLog(true) }, 'Reload log');
-  logPanel.append(h('div', { class: 'row spread' }, h('h3', {}, 'Deliveries, newest first'), reload), logStatus, logList, more);
+  // Recover: every event not delivered since a time (dead-lettered, skipped while inactive, given up), again.
+  const dayAgo = new Date(Date.now() - 24 * 3600 * 1000);
+  const localValue = new Date(dayAgo.getTime() - dayAgo.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  const since = h('input', { type: 'datetime-local', value: localValue, 'aria-label': 'Recover events not delivered since' });
+  const recoverResult = h('p', { class: 'hint', role: 'status' });
+  const recoverForm = h('form', { class: 'recover-form row' },
+    h('label', {}, 'Not delivered since ', since),
+    h('button', { type: 'submit', class: 'secondary' }, 'Recover failed deliveries'), recoverResult);
+  recoverForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const at = Math.floor(new Date(since.value).getTime() / 1000);
+    if (!Number.isFinite(at)) { recoverResult.textContent = 'Choose a date and time.'; return; }
+    await busy(e.submitter, async () => {
+      try {
+        const r = await state.client.recover(id, at);
+        recoverResult.classList.remove('error');
+        recoverResult.textContent = r.events.length
+          ? `Delivering ${r.events.length} event${r.events.length === 1 ? '' : 's'} again, oldest first.`
+          : 'Nothing to recover: every event since then was delivered or is still being retried.';
+        loadLog(true);
+      } catch (err) {
+        recoverResult.classList.add('error');
+        recoverResult.textContent = errorText(err);
+      }
+    });
+  });
+  logPanel.append(h('div', { class: 'row spread' }, h('h3', {}, 'Deliveries, newest first'), reload), recoverForm, logStatus, logList, more);
 
   async function loadLog(fresh) {
     if (fresh) cursor = null;

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { BASE, KV_DOWN, KV_REFUSED, QUEUE_DOWN, assertError, client, signedToken, startWorker, stopJwksServer } from './support.mjs';
+import { BASE, KV_DOWN, nowSeconds, KV_REFUSED, QUEUE_DOWN, assertError, client, signedToken, startWorker, stopJwksServer } from './support.mjs';
 import { createReceiver, failing, ok, waitFor } from './receivers.mjs';
 
 const PUBLISH = '/api/v6/call/events';
@@ -134,6 +134,37 @@ describe('failures around an attempt', () => {
     await w?.close();
   });
   const open = async (receiver) => { receivers.push(await receiver); return receivers.at(-1); };
+
+  it('recover sends again, once each and oldest first, what was dead-lettered or skipped while inactive', async () => {
+    const r = await open(failing(500));
+    const { subscription } = await h.subscribe('recover', `${r.url}/hook`);
+    const recover = (uid, body) => h.call('POST', `${BASE}/subscriptions/${subscription.id}/recover`, { token: as(uid), body });
+    const since = nowSeconds() - 1;
+    const [dead] = await h.publish(event('recover', { id: `evt_rec_dead_${randomBytes(3).toString('hex')}` }));
+    await waitFor(async () => (await h.logged('recover', subscription.id)).some((x) => x.outcome === 'dead_lettered'), 20_000, {
+      intervalMs: 100, message: 'the event is dead-lettered',
+    });
+    const patch = (active) => h.call('PATCH', `${BASE}/subscriptions/${subscription.id}`, { token: as('recover'), body: { active } });
+    assert.equal((await patch(false)).status, 200);
+    const [first] = await h.publish(event('recover', { id: `evt_rec_skip1_${randomBytes(3).toString('hex')}` }));
+    const [second] = await h.publish(event('recover', { id: `evt_rec_skip2_${randomBytes(3).toString('hex')}` }));
+    assert.equal((await patch(true)).status, 200);
+    r.recover();
+
+    assertError(assert, await recover('recover', { since: nowSeconds() + 60 }), 400, 'invalid_request', 'since in the future');
+    assertError(assert, await recover('someone-else', { since }), 404, 'not_found', 'another user');
+    const res = await recover('recover', { since });
+    assert.equal(res.status, 202, res.text);
+    assert.deepEqual(res.json.events, [dead.id, first.id, second.id]);
+    const delivered = () => r.requests.filter((q) => q.status === 200).map((q) => q.headers['webhook-id']);
+    await waitFor(() => delivered().length === 3, 15_000, { message: () => `delivered: ${delivered()}` });
+    assert.deepEqual([...delivered()].sort(), [dead.id, first.id, second.id].sort());
+    await waitFor(async () => (await h.logged('recover', subscription.id)).filter((x) => x.outcome === 'delivered').length === 3, 10_000, {
+      message: 'the recovered deliveries are logged',
+    });
+    const again = await recover('recover', { since });
+    assert.deepEqual(again.json.events, [], 'recovered once');
+  });
 
   it('a publish whose enqueue fails answers 503, and the same id published again is delivered once', async () => {
     const r = await open(ok());

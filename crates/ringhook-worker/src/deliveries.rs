@@ -3,7 +3,9 @@
 use futures_util::future::join_all;
 use ringhook::delivery::log as delivery_log;
 use ringhook::delivery::{self, AttemptKey, DeliveryMessage, DeliveryRecord, Report};
-use ringhook::model::api::{DeliveriesResponse, RedeliverResponse, TestRequest, TestResponse};
+use ringhook::model::api::{
+    DeliveriesResponse, RecoverRequest, RecoverResponse, RedeliverResponse, TestRequest, TestResponse,
+};
 use ringhook::model::store::StoredSubscription;
 use ringhook::service::object::Command;
 use ringhook::service::subscriptions::{parse_body, reply, ApiError, Reply};
@@ -206,4 +208,86 @@ async fn exists(env: &Env, uid: &str, id: &str) -> Result<(), ApiError> {
     users::call(env, uid, Command::Subscription { id: id.to_owned() })
         .await
         .map(drop)
+}
+
+/// Recoveries per user per minute.
+const RECOVER_PER_MINUTE: u32 = 5;
+
+/// `POST /subscriptions/{id}/recover` `{since}`: queues again, oldest first and once each, every event of the
+/// subscription not delivered since `since` (dead-lettered, skipped while inactive, or given up), as a new series
+/// of attempts. Events whose bodies have expired (7 days) are left out.
+pub async fn recover(env: &Env, uid: &str, id: &str, body: &[u8], now: i64) -> Result<Reply, ApiError> {
+    let request: RecoverRequest = parse_body(body)?;
+    if request.since < 0 || request.since > now {
+        return Err(ApiError::new(
+            400,
+            "invalid_request",
+            "since must be unix seconds in the past (the log keeps 7 days)",
+        ));
+    }
+    exists(env, uid, id).await?;
+    let limit = Command::Take {
+        name: "recover".into(),
+        per_minute: RECOVER_PER_MINUTE,
+    };
+    users::call(env, uid, limit).await?;
+
+    let kv = kv_store::kv(env)?;
+    let prefix = delivery_log::prefix(uid, id);
+    let mut names = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut list = kv.list().prefix(prefix.clone()).limit(LIST_KEYS);
+        if let Some(at) = &cursor {
+            list = list.cursor(at.clone());
+        }
+        let listed = list
+            .execute()
+            .await
+            .map_err(|e| ApiError::unavailable(format!("KV list: {e}")))?;
+        names.extend(listed.keys.into_iter().map(|k| k.name));
+        match listed.cursor.filter(|c| !c.is_empty() && !listed.list_complete) {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let mut records = Vec::new();
+    for chunk in names.chunks(LIST_KEYS as usize) {
+        for (name, text) in chunk
+            .iter()
+            .zip(join_all(chunk.iter().map(|k| pipeline::get_text(&kv, k))).await)
+        {
+            if let Some(text) = text? {
+                records.extend(
+                    delivery_log::decode_group(&text)
+                        .map_err(|e| ApiError::internal(format!("log group {name}: {e}")))?,
+                );
+            }
+        }
+    }
+
+    let series = new_event_id();
+    let due = delivery_log::to_recover(&records, request.since);
+    let keys: Vec<String> = due
+        .iter()
+        .map(|(event_id, _)| delivery::event_key(uid, event_id))
+        .collect();
+    let bodies = join_all(keys.iter().map(|key| pipeline::get_text(&kv, key))).await;
+    let mut messages = Vec::new();
+    for ((event_id, event), body) in due.into_iter().zip(bodies) {
+        if let Some(body) = body? {
+            messages.push(DeliveryMessage {
+                uid: uid.to_owned(),
+                subscription_id: id.to_owned(),
+                event_id,
+                event,
+                body,
+                attempt: 1,
+                series: series.clone(),
+            });
+        }
+    }
+    let events = messages.iter().map(|m| m.event_id.clone()).collect();
+    pipeline::enqueue(env, DELIVERIES, messages, 0).await?;
+    reply(202, &RecoverResponse { success: true, events })
 }

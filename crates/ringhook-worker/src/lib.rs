@@ -127,6 +127,7 @@ async fn answer(mut request: Request, env: &Env, settings: &Settings) -> std::re
             deliveries::log(env, &uid, &id, &query).await?
         }
         UserRoute::Redeliver(id, event_id) => deliveries::redeliver(env, &uid, &id, &event_id).await?,
+        UserRoute::Recover(id) => deliveries::recover(env, &uid, &id, &body, now).await?,
     };
     Ok(Answer::Json(reply))
 }

@@ -150,6 +150,10 @@ impl UserState {
                 self.take(TEST_LIMIT, per_minute, now, "test sends a minute are used up")?;
                 reply(200, stored)
             }
+            Command::Take { name, per_minute } => {
+                self.take(&name, per_minute, now, &format!("{name} requests a minute are used up"))?;
+                reply(200, &true)
+            }
             Command::Targets { attempts } => {
                 let document = rows.load()?;
                 exec(&sql, "DELETE FROM attempts WHERE expires_at <= ?", vec![now.into()])?;

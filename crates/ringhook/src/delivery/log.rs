@@ -143,6 +143,51 @@ impl Page {
     }
 }
 
+/// The events to deliver again when recovering a subscription since `since` (unix seconds), oldest first, once
+/// each: those whose log since then holds no delivery and ends in a dead letter, a skip (the subscription was
+/// inactive) or a failure with no next attempt (given up, e.g. deactivated meanwhile). `records` is the log in
+/// any order; an event still being retried is left to its retries.
+pub fn to_recover(records: &[DeliveryRecord], since: i64) -> Vec<(String, crate::EventType)> {
+    use crate::delivery::Outcome;
+    use std::collections::BTreeMap;
+    // Per event: when it first appears since `since`, its newest record, and whether any was a delivery.
+    let mut events: BTreeMap<&str, (i64, i64, &DeliveryRecord, bool)> = BTreeMap::new();
+    for record in records {
+        let Some(at) = crate::protocol::time::parse_rfc3339(&record.at) else {
+            continue;
+        };
+        if at < since {
+            continue;
+        }
+        let delivered = record.outcome == Outcome::Delivered;
+        events
+            .entry(&record.event_id)
+            .and_modify(|(first, newest_at, newest, any)| {
+                *first = (*first).min(at);
+                if at >= *newest_at {
+                    *newest_at = at;
+                    *newest = record;
+                }
+                *any |= delivered;
+            })
+            .or_insert((at, at, record, delivered));
+    }
+    let mut due: Vec<(i64, &str, crate::EventType)> = events
+        .into_iter()
+        .filter(|(_, (_, _, newest, delivered))| {
+            !delivered
+                && match newest.outcome {
+                    Outcome::DeadLettered | Outcome::Skipped => true,
+                    Outcome::Failed => newest.next_retry_at.is_none(),
+                    Outcome::Delivered => false,
+                }
+        })
+        .map(|(id, (first, _, newest, _))| (first, id, newest.event))
+        .collect();
+    due.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    due.into_iter().map(|(_, id, event)| (id.to_owned(), event)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,5 +317,32 @@ mod tests {
         assert!(page.wants("k3"));
         page.take("k3", vec![record(5), record(4)]);
         assert_eq!(page.finish(None, false).0.len(), 2);
+    }
+
+    #[test]
+    fn recovery_takes_what_was_never_delivered_oldest_first_once_each() {
+        use crate::delivery::Outcome;
+        use crate::protocol::time::rfc3339;
+        use crate::EventType;
+        let at = |event_id: &str, t: i64, outcome: Outcome, next: Option<i64>| DeliveryRecord {
+            outcome,
+            next_retry_at: next.map(rfc3339),
+            at: rfc3339(t),
+            ..DeliveryRecord::skipped(event_id, EventType::CallCompleted, 1, "x", t)
+        };
+        let records = vec![
+            at("evt_dead", 120, Outcome::DeadLettered, None),
+            at("evt_dead", 110, Outcome::Failed, Some(120)),
+            at("evt_skipped", 105, Outcome::Skipped, None),
+            at("evt_gave_up", 130, Outcome::Failed, None),
+            at("evt_retrying", 140, Outcome::Failed, Some(200)),
+            at("evt_ok", 150, Outcome::Delivered, None),
+            at("evt_ok", 149, Outcome::Failed, Some(150)),
+            at("evt_redelivered", 160, Outcome::DeadLettered, None),
+            at("evt_redelivered", 170, Outcome::Delivered, None),
+            at("evt_old", 50, Outcome::DeadLettered, None),
+        ];
+        let ids: Vec<String> = to_recover(&records, 100).into_iter().map(|(id, _)| id).collect();
+        assert_eq!(ids, ["evt_skipped", "evt_dead", "evt_gave_up"]);
     }
 }

@@ -178,6 +178,23 @@ pub struct RedeliverResponse {
     pub event_id: String,
 }
 
+/// `POST /subscriptions/{id}/recover`: deliver again every event not delivered since `since`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoverRequest {
+    /// Unix seconds: events logged since then are considered (the log keeps 7 days).
+    pub since: i64,
+}
+
+/// `202` answer of a recovery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoverResponse {
+    /// Always `true`.
+    pub success: bool,
+    /// The events queued again, oldest first: dead-lettered, skipped while inactive, or given up since `since`.
+    pub events: Vec<String>,
+}
+
 /// An error answer: `{"success": false, "error": {"code", "message"}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorResponse {

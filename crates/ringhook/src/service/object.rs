@@ -59,6 +59,13 @@ pub enum Command {
         /// Test sends allowed per minute.
         per_minute: u32,
     },
+    /// Takes one use of the user's limit `name` (429 when spent).
+    Take {
+        /// The limit's name.
+        name: String,
+        /// Uses allowed per minute.
+        per_minute: u32,
+    },
     /// Where each attempt goes now; those to make are claimed.
     Targets {
         /// One per queue message.

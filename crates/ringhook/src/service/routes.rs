@@ -54,6 +54,9 @@ pub const ROUTES: &[RouteSpec] = &[
         "/api/v6/call/webhook/subscriptions/{id}/deliveries/{event_id}/redeliver",
         |p| Route::User(UserRoute::Redeliver(p.id.into(), p.event_id.into())),
     ),
+    at("POST", "/api/v6/call/webhook/subscriptions/{id}/recover", |p| {
+        Route::User(UserRoute::Recover(p.id.into()))
+    }),
     at("POST", "/api/v6/call/webhook/test", |_| Route::User(UserRoute::Test)),
 ];
 
@@ -87,6 +90,8 @@ pub enum UserRoute {
     Deliveries(String),
     /// `POST …/subscriptions/{id}/deliveries/{event_id}/redeliver`.
     Redeliver(String, String),
+    /// `POST …/subscriptions/{id}/recover`: every event not delivered since a time, again.
+    Recover(String),
 }
 
 /// An operation on the user's subscriptions.

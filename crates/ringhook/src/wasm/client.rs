@@ -301,4 +301,17 @@ impl WebhookClient {
         );
         self.request("POST", path, None, Answer::Whole)
     }
+
+    /// `POST /subscriptions/{id}/recover`: delivers again every event not delivered since `since` (unix seconds).
+    #[wasm_bindgen(unchecked_return_type = "Promise<RecoverResponse>")]
+    pub fn recover(&self, id: &str, since: f64) -> Promise {
+        let body = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&body, &"since".into(), &JsValue::from_f64(since.floor()));
+        self.request(
+            "POST",
+            format!("/subscriptions/{}/recover", segment(id)),
+            Some(body.into()),
+            Answer::Whole,
+        )
+    }
 }

@@ -55,6 +55,7 @@ export interface DeliveryRecord {
 }
 export interface DeliveriesResponse { success: true; deliveries: DeliveryRecord[]; cursor: string | null }
 export interface RedeliverResponse { success: true; event_id: string }
+export interface RecoverResponse { success: true; events: string[] }
 export interface ClientOptions {
   /** Where the API is, e.g. "https://ringhook.example.workers.dev"; default "" (same origin). */
   baseUrl?: string;

@@ -39,6 +39,8 @@ fn every_error_code_the_api_uses_is_documented() {
         "method_not_allowed",
         "subscription_exists",
         "subscription_limit_reached",
+        "rate_limited",
+        "unavailable",
         "internal_error",
     ] {
         assert!(text.contains(&format!("\"{code}\"")), "{code} is not in openapi.json");
