@@ -115,6 +115,9 @@ describe('a receiver that restarts for 20 seconds', () => {
     });
     const deliveredIds = r.delivered().map((q) => q.headers['webhook-id']);
     assert.deepEqual([...new Set(deliveredIds)].sort(), [...ids].sort(), 'every event arrives');
+    const twice = ids.filter((id) => deliveredIds.filter((x) => x === id).length > 1).length;
+    console.log(`# outage: ${ids.length} events, ${ids.length - new Set(deliveredIds).size} lost, ${twice} delivered twice, ` +
+      `${r.requests.length} requests (${r.requests.filter((q) => q.answered === 503).length} answered 503 during the outage)`);
     const s = await h.subscription('restart', subscription.id);
     assert.equal(s.active, true);
     assert.equal(s.deactivation_reason, null);

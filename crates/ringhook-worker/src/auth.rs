@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use js_sys::{Array, Object, Reflect};
 use ringhook::service::firebase::{self, Audience, AuthError, PendingSignature};
-use ringhook::service::subscriptions::ApiError;
+use ringhook::service::http::ApiError;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::CryptoKey;

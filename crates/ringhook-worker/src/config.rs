@@ -5,7 +5,8 @@ use std::rc::Rc;
 use ringhook::delivery::{self, RetryPolicy, DEFAULT_TIMEOUT_MS};
 use ringhook::model::secret_box::StorageKey;
 use ringhook::model::validate::UrlPolicy;
-use ringhook::service::subscriptions::{ApiError, Config, DEFAULT_MAX_PER_USER};
+use ringhook::service::http::ApiError;
+use ringhook::service::subscriptions::{Config, DEFAULT_MAX_PER_USER};
 use worker::Env;
 
 use crate::auth::AuthSettings;

@@ -7,8 +7,8 @@ use ringhook::model::api::{
     DeliveriesResponse, RecoverRequest, RecoverResponse, RedeliverResponse, TestRequest, TestResponse,
 };
 use ringhook::model::store::StoredSubscription;
+use ringhook::service::http::{parse_body, reply, ApiError, Reply};
 use ringhook::service::object::Command;
-use ringhook::service::subscriptions::{parse_body, reply, ApiError, Reply};
 use ringhook::{Event, EventType};
 use worker::Env;
 

@@ -1,6 +1,7 @@
 //! HTTP glue: JSON responses, CORS, the clock and WebCrypto.
 
-use ringhook::service::subscriptions::{ApiError, Random};
+use ringhook::service::http::ApiError;
+use ringhook::service::subscriptions::Random;
 use wasm_bindgen::JsCast;
 use web_sys::{Crypto, SubtleCrypto};
 use worker::{Headers, Response, Result};

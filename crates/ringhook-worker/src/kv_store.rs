@@ -1,7 +1,7 @@
 //! Workers KV: what is written once and read later (event bodies, the delivery log). Users' mutable state is
 //! not here: each user's object holds it.
 
-use ringhook::service::subscriptions::ApiError;
+use ringhook::service::http::ApiError;
 use worker::kv::KvStore;
 use worker::Env;
 

@@ -16,10 +16,10 @@ mod user_object;
 mod users;
 
 use ringhook::model::api::HealthResponse;
+use ringhook::service::http::{check_size, reply, ApiError, Reply};
 use ringhook::service::object::Command;
 use ringhook::service::publish::{self, PublishResponse};
 use ringhook::service::routes::{self, Route, RouteError, UserRoute};
-use ringhook::service::subscriptions::{check_size, reply, ApiError, Reply};
 use worker::{console_error, event, Context, Env, MessageBatch, Request, Response, Result};
 
 use crate::config::Settings;

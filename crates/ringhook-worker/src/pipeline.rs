@@ -8,9 +8,9 @@ use futures_util::future::join_all;
 
 use ringhook::delivery::log as delivery_log;
 use ringhook::delivery::{self, DeadLetter, DeliveryMessage, DeliveryRecord, FanOut, LOG_TTL_SECS};
+use ringhook::service::http::ApiError;
 use ringhook::service::object::{Admission, Command, Publication};
 use ringhook::service::publish::{Published, Ready};
-use ringhook::service::subscriptions::ApiError;
 use ringhook::EventType;
 use worker::kv::KvStore;
 use worker::{console_error, Env, Queue};

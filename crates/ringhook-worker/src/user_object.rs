@@ -10,9 +10,10 @@ use std::cell::Cell;
 
 use ringhook::delivery::{self, AttemptKey, AttemptState, Target, LOG_TTL_SECS};
 use ringhook::model::store::{legacy_user_key, StoreError, SubscriptionStore, UserDocument};
+use ringhook::service::http::{reply, ApiError, Reply};
 use ringhook::service::object::{self, Command, Notice, PublishState, Settlement};
 use ringhook::service::ratelimit::{self, Window};
-use ringhook::service::subscriptions::{find, reply, ApiError, Reply, Service};
+use ringhook::service::subscriptions::{find, Service};
 use ringhook::EventType;
 use serde::Deserialize;
 use worker::{

@@ -1,8 +1,8 @@
 //! Asking a user's object (see `user_object`): one object per user, addressed by the user id.
 
 use ringhook::model::api::ErrorResponse;
+use ringhook::service::http::{ApiError, Reply};
 use ringhook::service::object::{self, Command};
-use ringhook::service::subscriptions::{ApiError, Reply};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 use worker::{Env, Method, Request, RequestInit};

@@ -226,12 +226,6 @@ impl ErrorResponse {
     }
 }
 
-impl From<crate::model::validate::ValidationError> for ErrorResponse {
-    fn from(e: crate::model::validate::ValidationError) -> Self {
-        Self::new(e.code, e.message)
-    }
-}
-
 /// How an attempt ended, in the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -2,6 +2,7 @@
 //! and what a user's object (the single writer of that user's state) is asked and decides.
 
 pub mod firebase;
+pub mod http;
 pub mod object;
 pub mod publish;
 pub mod ratelimit;

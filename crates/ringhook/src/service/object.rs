@@ -218,9 +218,9 @@ pub fn settle_all(
 pub fn by_url<'d>(
     document: &'d UserDocument,
     url: &str,
-) -> Result<&'d StoredSubscription, crate::service::subscriptions::ApiError> {
+) -> Result<&'d StoredSubscription, crate::service::http::ApiError> {
     document.with_url(url, None).ok_or_else(|| {
-        crate::service::subscriptions::ApiError::new(
+        crate::service::http::ApiError::new(
             404,
             "not_found",
             "no subscription of yours has this webhook_url: subscribe it first",

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::protocol::event::{event_id, CallStatus, Event, EventType};
-use crate::service::subscriptions::{parse_body, parse_json, ApiError};
+use crate::service::http::{parse_body, parse_json, ApiError};
 
 /// The most events one request may publish.
 pub const MAX_BATCH: usize = 100;

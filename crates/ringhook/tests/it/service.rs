@@ -7,8 +7,9 @@ use ringhook::model::secret_box::StorageKey;
 use ringhook::model::store::MemoryStore;
 use ringhook::model::validate::UrlPolicy;
 use ringhook::protocol::base64;
+use ringhook::service::http::{ApiError, Reply};
 use ringhook::service::routes::SubscriptionOp;
-use ringhook::service::subscriptions::{ApiError, Config, Random, Reply, Service};
+use ringhook::service::subscriptions::{Config, Random, Service};
 use serde_json::{json, Value};
 
 const NOW: i64 = 1_764_355_200;
