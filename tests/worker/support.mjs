@@ -154,7 +154,7 @@ export default function (env) { return new WorkerQueue(env); }`;
 /**
  * The Worker's KV binding, with production's limit made strict: a key written (put or deleted) a second time
  * within a second is refused, so any path that would exceed KV's one write per second per key fails the test
- * or benchmark that takes it. Tests read and seed the namespace behind it directly.
+ * or benchmark that takes it. Tests read and write the namespace behind it directly.
  */
 const KV_WRITE_METER = `
 const lastWrite = new Map();
