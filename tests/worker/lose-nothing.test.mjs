@@ -4,47 +4,17 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { BASE, KV_DOWN, nowSeconds, KV_REFUSED, QUEUE_DOWN, assertError, client, signedToken, startWorker, stopJwksServer } from './support.mjs';
+import {
+  BASE, KV_DOWN, KV_REFUSED, QUEUE_DOWN, assertError, callEvent, nowSeconds, pipelineClient, signedToken, startWorker,
+  stopJwksServer,
+} from './support.mjs';
 import { createReceiver, failing, ok, waitFor } from './receivers.mjs';
 
 const PUBLISH = '/api/v6/call/events';
 const PUBLISHER = 'ringhook-lose-nothing-token';
 const as = (uid) => signedToken({ sub: uid });
-const event = (uid, over = {}) => ({ event: 'call.completed', callId: 'call_1', status: 'completed', uid, ...over });
+const event = callEvent;
 
-function harness(worker) {
-  const call = client(worker);
-  const h = {
-    call,
-    async subscribe(uid, webhook_url, events = ['*']) {
-      const res = await call('POST', `${BASE}/subscribe`, { token: as(uid), body: { webhook_url, events } });
-      assert.equal(res.status, 201, res.text);
-      return res.json;
-    },
-    async publish(body) {
-      const res = await call('POST', PUBLISH, { token: PUBLISHER, body });
-      assert.equal(res.status, 202, res.text);
-      return res.json.events;
-    },
-    /** The log records KV holds for a subscription. */
-    async logged(uid, id) {
-      const { keys } = await worker.kv.list({ prefix: `log:${uid}:${id}:` });
-      const groups = await Promise.all(keys.map(({ name }) => worker.kv.get(name, 'json')));
-      return groups.flat();
-    },
-    /** The letters kept under dead: (those that name no delivery). */
-    async deadLetters() {
-      const { keys } = await worker.kv.list({ prefix: 'dead:' });
-      return Promise.all(keys.map(({ name }) => worker.kv.get(name, 'json')));
-    },
-    async subscription(uid, id) {
-      const res = await call('GET', `${BASE}/subscriptions/${id}`, { token: as(uid) });
-      assert.equal(res.status, 200, res.text);
-      return res.json.subscription;
-    },
-  };
-  return h;
-}
 
 /**
  * A receiver that restarts: it answers 503 until `.refuse()`, then its port refuses connections until `.up()`,
@@ -86,7 +56,7 @@ describe('a receiver that restarts for 20 seconds', () => {
       },
       { queues: true },
     );
-    h = harness(w);
+    h = pipelineClient(w, PUBLISHER);
     r = await restarting();
   });
   after(async () => {
@@ -130,7 +100,7 @@ describe('failures around an attempt', () => {
   const receivers = [];
   before(async () => {
     w = await startWorker({ CALL_EVENTS_TOKEN: PUBLISHER, RETRY_SCHEDULE: '1,1,1' }, { queues: true });
-    h = harness(w);
+    h = pipelineClient(w, PUBLISHER);
   });
   after(async () => {
     for (const r of receivers) await r.close();
@@ -296,7 +266,7 @@ describe('deactivation after the window', () => {
       },
       { queues: true },
     );
-    h = harness(w);
+    h = pipelineClient(w, PUBLISHER);
   });
   after(async () => {
     for (const r of receivers) await r.close();

@@ -5,15 +5,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import {
-  BASE, client, kvDump, oldSubscription, signedToken, startWorker, stopJwksServer, writeOldLayout,
+  BASE, callEvent, kvDump, oldSubscription, pipelineClient, signedToken, startWorker, stopJwksServer, writeOldLayout,
 } from './support.mjs';
 import { createReceiver, ok, verifying, waitFor } from './receivers.mjs';
 
-const PUBLISH = '/api/v6/call/events';
 const PUBLISHER = 'ringhook-one-writer-test-token';
 const as = (uid) => signedToken({ sub: uid });
 const guideSignature = (body, secret) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-const event = (uid, over = {}) => ({ event: 'call.completed', callId: 'call_1', status: 'completed', uid, ...over });
+const event = callEvent;
 
 /**
  * A receiver that holds every request until the test answers it: `held[i]` is the i-th request's record, and
@@ -34,30 +33,6 @@ async function holding() {
   return r;
 }
 
-function harness(worker) {
-  const call = client(worker);
-  const h = {
-    call,
-    async subscribe(uid, webhook_url) {
-      const res = await call('POST', `${BASE}/subscribe`, { token: as(uid), body: { webhook_url, events: ['*'] } });
-      assert.equal(res.status, 201, res.text);
-      return res.json;
-    },
-    async publish(body) {
-      const res = await call('POST', PUBLISH, { token: PUBLISHER, body });
-      assert.equal(res.status, 202, res.text);
-      return res.json.events;
-    },
-    get: (uid, id) => call('GET', `${BASE}/subscriptions/${id}`, { token: as(uid) }),
-    /** The log records KV holds for a subscription, newest group first. */
-    async logged(uid, id) {
-      const { keys } = await worker.kv.list({ prefix: `log:${uid}:${id}:` });
-      const groups = await Promise.all(keys.map(({ name }) => worker.kv.get(name, 'json')));
-      return groups.flat();
-    },
-  };
-  return h;
-}
 
 describe('changes made while a delivery is in flight stand', () => {
   let w;
@@ -68,7 +43,7 @@ describe('changes made while a delivery is in flight stand', () => {
       { CALL_EVENTS_TOKEN: PUBLISHER, RETRY_SCHEDULE: '1,1,1', DELIVERY_TIMEOUT_MS: '20000' },
       { queues: true },
     );
-    h = harness(w);
+    h = pipelineClient(w, PUBLISHER);
   });
   after(async () => {
     for (const r of receivers) await r.close();
@@ -170,7 +145,7 @@ describe('exact counts under concurrency', () => {
       },
       { queues: { maxBatchSize: 1, maxBatchTimeout: 0.05 } },
     );
-    h = harness(w);
+    h = pipelineClient(w, PUBLISHER);
   });
   after(async () => {
     for (const r of receivers) await r.close();
@@ -236,7 +211,7 @@ describe('a user stored in the old KV layout', () => {
   let receiver;
   before(async () => {
     w = await startWorker({ CALL_EVENTS_TOKEN: PUBLISHER }, { queues: true });
-    h = harness(w);
+    h = pipelineClient(w, PUBLISHER);
     receiver = await verifying();
   });
   after(async () => {

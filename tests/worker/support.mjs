@@ -351,3 +351,46 @@ export function oldSubscription(id, webhookUrl, over = {}) {
     ...over,
   };
 }
+
+/** A call.completed publish item for `uid`, with `over` overriding fields. */
+export const callEvent = (uid, over = {}) => ({ event: 'call.completed', callId: 'call_1', status: 'completed', uid, ...over });
+
+/**
+ * Helpers bound to one Worker with its pipeline, for the delivery tests: `call` (see client), `subscribe`
+ * (asserts 201, resolves to the answer), `publish` (as the call system with `publisherToken`; asserts 202, resolves
+ * to the events), `get` (the raw answer), `subscription` (asserts 200), and what KV holds: `logged` (a
+ * subscription's log records) and `deadLetters` (the letters kept under dead:).
+ */
+export function pipelineClient(worker, publisherToken) {
+  const call = client(worker);
+  const as = (uid) => signedToken({ sub: uid });
+  const h = {
+    call,
+    async subscribe(uid, webhook_url, events = ['*']) {
+      const res = await call('POST', `${BASE}/subscribe`, { token: as(uid), body: { webhook_url, events } });
+      if (res.status !== 201) throw new Error(`subscribe ${uid} ${webhook_url}: ${res.status} ${res.text}`);
+      return res.json;
+    },
+    async publish(body) {
+      const res = await call('POST', '/api/v6/call/events', { token: publisherToken, body });
+      if (res.status !== 202) throw new Error(`publish: ${res.status} ${res.text}`);
+      return res.json.events;
+    },
+    get: (uid, id) => call('GET', `${BASE}/subscriptions/${id}`, { token: as(uid) }),
+    async subscription(uid, id) {
+      const res = await h.get(uid, id);
+      if (res.status !== 200) throw new Error(`subscription ${id}: ${res.status} ${res.text}`);
+      return res.json.subscription;
+    },
+    async logged(uid, id) {
+      const { keys } = await worker.kv.list({ prefix: `log:${uid}:${id}:` });
+      const groups = await Promise.all(keys.map(({ name }) => worker.kv.get(name, 'json')));
+      return groups.flat();
+    },
+    async deadLetters() {
+      const { keys } = await worker.kv.list({ prefix: 'dead:' });
+      return Promise.all(keys.map(({ name }) => worker.kv.get(name, 'json')));
+    },
+  };
+  return h;
+}

@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 
 use futures_util::future::join_all;
+use serde::Serialize;
 
 use ringhook::delivery::log as delivery_log;
-use ringhook::delivery::{self, DeadLetter, DeliveryMessage, DeliveryRecord, FanOut, LOG_TTL_SECS};
+use ringhook::delivery::{self, DeadLetter, DeliveryRecord, FanOut, LOG_TTL_SECS};
 use ringhook::service::http::ApiError;
 use ringhook::service::object::{Admission, Command, Publication};
 use ringhook::service::publish::{Published, Ready};
@@ -31,10 +32,10 @@ pub fn queue(env: &Env, binding: &str) -> Result<Queue, ApiError> {
 }
 
 /// Sends messages to a queue, 100 at a time, each after `delay_seconds`.
-pub async fn enqueue(
+pub async fn enqueue<T: Serialize + Clone>(
     env: &Env,
     binding: &str,
-    messages: Vec<DeliveryMessage>,
+    messages: Vec<T>,
     delay_seconds: u32,
 ) -> Result<(), ApiError> {
     let queue = queue(env, binding)?;
@@ -53,17 +54,7 @@ pub async fn enqueue(
 
 /// Sends letters to the dead-letter queue.
 pub async fn send_letters(env: &Env, letters: Vec<DeadLetter>) -> Result<(), ApiError> {
-    let queue = queue(env, DEAD_LETTERS)?;
-    for chunk in letters.chunks(SEND_BATCH_MAX) {
-        let batch = worker::BatchMessageBuilder::new()
-            .messages(chunk.iter().cloned().map(worker::SendMessage::from))
-            .build();
-        queue
-            .send_batch(batch)
-            .await
-            .map_err(|e| ApiError::internal(format!("sending to {DEAD_LETTERS}: {e}")))?;
-    }
-    Ok(())
+    enqueue(env, DEAD_LETTERS, letters, 0).await
 }
 
 /// Publishes checked events: each user's object admits the ids (a repeated id is a duplicate) and gives each
@@ -157,31 +148,28 @@ pub async fn publish(env: &Env, ready: Vec<Ready>, now: i64) -> Result<Vec<Publi
         }
         Err(e) => console_error!("publish: {}", e.internal.unwrap_or(e.message)),
     }
-    let commits = join_all(
-        admitted
-            .iter()
-            .map(|(uid, ids)| users::call(env, uid, Command::Commit { ids: ids.clone() })),
-    )
-    .await;
-    for e in commits.into_iter().filter_map(Result::err) {
-        // Left pending, the ids read as duplicates for the lease, then as new: a second publish then queues the
-        // same attempts, which the objects make once.
-        console_error!("publish: committing: {}", e.internal.unwrap_or(e.message));
-    }
+    // Left pending after a failed commit, the ids read as duplicates for the lease, then as new: a second publish
+    // then queues the same attempts, which the objects make once.
+    tell(env, &admitted, |ids| Command::Commit { ids }, "committing").await;
     Ok(published)
 }
 
 /// Releases admitted ids after a failed publish (best effort: an id left pending is admitted again after the
 /// lease).
 async fn release(env: &Env, admitted: &BTreeMap<&str, Vec<String>>) {
-    let released = join_all(
+    tell(env, admitted, |ids| Command::Release { ids }, "releasing").await;
+}
+
+/// Tells each user's object about its admitted ids (best effort: a failure is logged).
+async fn tell(env: &Env, admitted: &BTreeMap<&str, Vec<String>>, command: fn(Vec<String>) -> Command, what: &str) {
+    let told = join_all(
         admitted
             .iter()
-            .map(|(uid, ids)| users::call(env, uid, Command::Release { ids: ids.clone() })),
+            .map(|(uid, ids)| users::call(env, uid, command(ids.clone()))),
     )
     .await;
-    for e in released.into_iter().filter_map(Result::err) {
-        console_error!("publish: releasing: {}", e.internal.unwrap_or(e.message));
+    for e in told.into_iter().filter_map(Result::err) {
+        console_error!("publish: {what}: {}", e.internal.unwrap_or(e.message));
     }
 }
 

@@ -126,21 +126,13 @@ impl UserState {
                         "INSERT INTO published (event_id, expires_at) VALUES (?, ?) ON CONFLICT (event_id) DO NOTHING",
                         vec![id.as_str().into(), expires_at.into()],
                     )?;
-                    exec(
-                        &sql,
-                        "DELETE FROM publishing WHERE event_id = ?",
-                        vec![id.as_str().into()],
-                    )?;
+                    forget_pending(&sql, id)?;
                 }
                 reply(200, &ids.len())
             }
             Command::Release { ids } => {
                 for id in &ids {
-                    exec(
-                        &sql,
-                        "DELETE FROM publishing WHERE event_id = ?",
-                        vec![id.as_str().into()],
-                    )?;
+                    forget_pending(&sql, id)?;
                 }
                 reply(200, &ids.len())
             }
@@ -309,6 +301,11 @@ fn record_attempt(sql: &SqlStorage, key: &AttemptKey, now: i64, done: Option<Str
 #[derive(Deserialize)]
 struct PendingRow {
     admitted_at: i64,
+}
+
+/// Drops an id from those being published (committed, or released after a failed publish).
+fn forget_pending(sql: &SqlStorage, id: &str) -> Result<(), ApiError> {
+    exec(sql, "DELETE FROM publishing WHERE event_id = ?", vec![id.into()]).map(drop)
 }
 
 /// What the object knows of a published id.

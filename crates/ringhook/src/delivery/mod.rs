@@ -681,20 +681,12 @@ mod tests {
     }
 
     fn subscription() -> Subscription {
-        Subscription {
-            id: "sub_1".into(),
-            webhook_url: "https://example.com/".into(),
-            events: vec![crate::model::validate::EventSelector::All],
-            active: true,
-            created_at: rfc3339(0),
-            updated_at: rfc3339(0),
-            failure_count: 0,
-            last_failure_at: None,
-            last_failure_reason: None,
-            deactivated_at: None,
-            deactivation_reason: None,
-            failing_since: None,
-        }
+        Subscription::new(
+            "sub_1".into(),
+            "https://example.com/".into(),
+            vec![crate::model::validate::EventSelector::All],
+            rfc3339(0),
+        )
     }
 
     #[test]

@@ -64,6 +64,26 @@ pub struct Subscription {
     pub failing_since: Option<String>,
 }
 
+impl Subscription {
+    /// A new active subscription with no failures, made at `now` (RFC 3339).
+    pub fn new(id: String, webhook_url: String, events: Vec<EventSelector>, now: String) -> Self {
+        Self {
+            id,
+            webhook_url,
+            events,
+            active: true,
+            created_at: now.clone(),
+            updated_at: now,
+            failure_count: 0,
+            last_failure_at: None,
+            last_failure_reason: None,
+            deactivated_at: None,
+            deactivation_reason: None,
+            failing_since: None,
+        }
+    }
+}
+
 /// `GET /subscriptions`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListResponse {

@@ -124,20 +124,12 @@ mod tests {
         let key = StorageKey::from_base64(&crate::protocol::base64::encode(&[3; 32])).unwrap();
         let (current, previous) = (SecretKey::generate([1; 32]), SecretKey::generate([2; 32]));
         let stored = StoredSubscription {
-            public: Subscription {
-                id: "sub_1".into(),
-                webhook_url: "https://example.com/".into(),
-                events: vec![EventSelector::All],
-                active: true,
-                created_at: String::new(),
-                updated_at: String::new(),
-                failure_count: 0,
-                last_failure_at: None,
-                last_failure_reason: None,
-                deactivated_at: None,
-                deactivation_reason: None,
-                failing_since: None,
-            },
+            public: Subscription::new(
+                "sub_1".into(),
+                "https://example.com/".into(),
+                vec![EventSelector::All],
+                String::new(),
+            ),
             secret: key.seal(current.expose(), "sub_1", [4; 12]),
             previous_secret: Some(PreviousSecret {
                 sealed: key.seal(previous.expose(), "sub_1", [5; 12]),

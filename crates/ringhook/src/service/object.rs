@@ -238,20 +238,12 @@ mod tests {
 
     fn stored(id: &str) -> StoredSubscription {
         StoredSubscription {
-            public: Subscription {
-                id: id.into(),
-                webhook_url: format!("https://example.com/{id}"),
-                events: vec![EventSelector::All],
-                active: true,
-                created_at: String::new(),
-                updated_at: String::new(),
-                failure_count: 0,
-                last_failure_at: None,
-                last_failure_reason: None,
-                deactivated_at: None,
-                deactivation_reason: None,
-                failing_since: None,
-            },
+            public: Subscription::new(
+                id.into(),
+                format!("https://example.com/{id}"),
+                vec![EventSelector::All],
+                String::new(),
+            ),
             secret: Sealed {
                 nonce: String::new(),
                 ciphertext: String::new(),

@@ -147,21 +147,7 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
 
         let id = format!("sub_{}", ulid(self.now.max(0) as u64 * 1000, self.bytes()));
         let secret = SecretKey::generate(self.bytes());
-        let now = rfc3339(self.now);
-        let public = Subscription {
-            id: id.clone(),
-            webhook_url: url.into(),
-            events,
-            active: true,
-            created_at: now.clone(),
-            updated_at: now,
-            failure_count: 0,
-            last_failure_at: None,
-            last_failure_reason: None,
-            deactivated_at: None,
-            deactivation_reason: None,
-            failing_since: None,
-        };
+        let public = Subscription::new(id.clone(), url.into(), events, rfc3339(self.now));
         let sealed = self.key.seal(secret.expose(), &id, self.bytes());
         document.subscriptions.push(StoredSubscription {
             public: public.clone(),
