@@ -42,7 +42,7 @@ for (const size of [1024, 65536]) {
   const payload = body(size);
   const headers = signWebhook(payload, SECRET, { id: 'evt_01JDQ6W9Z8K4V3N2M1P0Q9R8S7' });
   const standardHeaders = { 'webhook-id': headers['webhook-id'], 'webhook-timestamp': headers['webhook-timestamp'], 'webhook-signature': headers['webhook-signature'] };
-  const seedHeaders = { 'x-webhook-signature': headers['x-webhook-signature'] };
+  const bodySignatureHeaders = { 'x-webhook-signature': headers['x-webhook-signature'] };
   const sig = headers['x-webhook-signature'];
   const standard = new StandardWebhook(SECRET);
   const svix = new SvixWebhook(SECRET);
@@ -50,7 +50,7 @@ for (const size of [1024, 65536]) {
   const contenders = {
     'ringhook verifyWebhookSignature': () => verifyWebhookSignature(payload, sig, SECRET),
     'ringhook verifyWebhook (Standard Webhooks headers)': () => verifyWebhook(payload, standardHeaders, SECRET) !== undefined,
-    'ringhook verifyWebhook (X-Webhook-Signature)': () => verifyWebhook(payload, seedHeaders, SECRET) !== undefined,
+    'ringhook verifyWebhook (X-Webhook-Signature)': () => verifyWebhook(payload, bodySignatureHeaders, SECRET) !== undefined,
     "node:crypto (the setup guide's verifyWebhookSignature)": () => guideVerify(payload, sig, SECRET),
     'standardwebhooks 1.1.1 verify': () => standard.verify(payload, standardHeaders) !== undefined,
     'svix 2.5.0 verify': () => (svix.verify(payload, standardHeaders), true), // throws on failure

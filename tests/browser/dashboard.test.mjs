@@ -116,8 +116,11 @@ describe('dashboard (wrangler dev + demo receiver + Chromium)', () => {
     assert.equal(await row.locator('.status').textContent(), 'completed');
     const callId = await row.getAttribute('data-call-id');
     await waitFor(() => verifiedLines(callId).length === 4, 15_000, () => `4 verified deliveries of ${callId}:\n${receiverOutput}`);
-    await pause(200);
-    const seen = await page.evaluate((id) => window.seen[id], callId);
+    // The receiver logs a delivery before relaying it to the page: wait until the page has applied the last one.
+    const seen = await waitFor(async () => {
+      const applied = await page.evaluate((id) => window.seen[id] ?? [], callId);
+      return applied.at(-1) === 'completed' && applied;
+    }, 15_000, () => `the page applies ${callId} up to completed`);
     const trail = await row.locator('.trail li').allTextContents();
     assert.deepEqual(trail, seen);
     // Deliveries are concurrent, so one may overtake another: the dispatcher drops the stale ones, and the row

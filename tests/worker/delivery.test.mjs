@@ -35,7 +35,7 @@ const STATUS_OF = {
 
 const as = (uid) => signedToken({ sub: uid });
 const uniqueId = (label) => `evt_${label}_${randomBytes(5).toString('hex')}`;
-const seedSignature = (body, secret) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+const bodySignature = (body, secret) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 const countBy = (items, key) => items.reduce((m, x) => m.set(key(x), (m.get(key(x)) ?? 0) + 1), new Map());
 
 /** A valid publish item for `uid`: a call.completed event unless `over` says otherwise. */
@@ -401,7 +401,7 @@ describe('ringhook delivery pipeline', () => {
       assert.match(hd['x-webhook-timestamp'] ?? '', /^\d+$/);
       assert.ok(Math.abs(Number(hd['x-webhook-timestamp']) - receivedAt) <= 5, `x-webhook-timestamp ${hd['x-webhook-timestamp']} is this try's time (${receivedAt})`);
       assert.match(hd['x-webhook-signature'] ?? '', /^sha256=[0-9a-f]{64}$/);
-      assert.equal(hd['x-webhook-signature'], seedSignature(q.body, secret), 'x-webhook-signature: HMAC of the raw body keyed with the secret string');
+      assert.equal(hd['x-webhook-signature'], bodySignature(q.body, secret), 'x-webhook-signature: HMAC of the raw body keyed with the secret string');
       assert.match(hd['webhook-id'] ?? '', /\S/);
       assert.match(hd['webhook-timestamp'] ?? '', /^\d+$/);
       assert.ok(Math.abs(Number(hd['webhook-timestamp']) - receivedAt) <= 5, `webhook-timestamp ${hd['webhook-timestamp']}`);
@@ -830,7 +830,7 @@ describe('ringhook delivery pipeline', () => {
       assert.equal(new Webhook(newSecret).verify(q.body, q.headers).id, id, 'the new secret verifies');
       assert.throws(() => new Webhook(`whsec_${randomBytes(32).toString('base64')}`).verify(q.body, q.headers), /signature/i, 'another secret does not');
       // X-Webhook-Signature holds one value: the contract leaves open which secret signs it during the overlap.
-      assert.ok([oldSecret, newSecret].some((s) => q.headers['x-webhook-signature'] === seedSignature(q.body, s)),
+      assert.ok([oldSecret, newSecret].some((s) => q.headers['x-webhook-signature'] === bodySignature(q.body, s)),
         'x-webhook-signature verifies under the old or the new secret');
     });
   });

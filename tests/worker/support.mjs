@@ -82,9 +82,15 @@ async function jwksBaseUrl() {
       // A Worker's JWKS URL is /jwks/<pid>/<n>?max-age=<seconds>; hits are counted per path.
       const url = new URL(req.url, 'http://127.0.0.1');
       jwksHits.set(url.pathname, (jwksHits.get(url.pathname) ?? 0) + 1);
+      // Faults on request: `status=` answers that status, `hang=1` never answers, `broken=1` lists a key that
+      // cannot be imported before the good one.
+      if (url.searchParams.get('hang')) return;
       const maxAge = url.searchParams.get('max-age') ?? '3600';
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': `public, max-age=${maxAge}` });
-      res.end(JSON.stringify({ keys: [publicJwk] }));
+      const status = Number(url.searchParams.get('status') ?? 200);
+      const broken = { kty: 'RSA', kid: 'broken', n: 'not-base64url!', e: 'AQAB', alg: 'RS256' };
+      const keys = url.searchParams.get('broken') ? [broken, publicJwk] : [publicJwk];
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': `public, max-age=${maxAge}` });
+      res.end(status === 200 ? JSON.stringify({ keys }) : '{"error":"unavailable"}');
     });
     const server = jwksServer;
     jwksListening = new Promise((resolve, reject) => {
@@ -190,15 +196,15 @@ export const DURABLE_OBJECTS = { USERS: { className: 'UserState', useSQLite: tru
  * directory `objectsDir` when given, so a test can look at what they store). `vars` override or add bindings; a value of
  * `undefined` removes a default. `queues` (true, or `{ maxBatchSize, maxBatchTimeout }`) adds the delivery
  * pipeline's queues (see queueOptions). `jwksMaxAge` is the max-age of this Worker's JWKS responses (default
- * 3600). Returns { mf, fetch(path, init), kv, bindings, jwksRequests(), close }.
+ * 3600); `jwksFault` adds the JWKS server's fault parameters (`status=503`, `hang=1`, `broken=1`). Returns { mf, fetch(path, init), kv, bindings, jwksRequests(), close }.
  */
-export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, objectsDir, kvMeter = true } = {}) {
+export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, jwksFault = '', objectsDir, kvMeter = true } = {}) {
   const jwksPath = `/jwks/${process.pid}/${++workerCount}`;
   const bindings = {
     FIREBASE_PROJECT_ID: PROJECT,
     SECRETS_KEY: randomBytes(32).toString('base64'),
     ALLOW_LOOPBACK_WEBHOOKS: 'true',
-    FIREBASE_JWKS_URL: `${await jwksBaseUrl()}${jwksPath}?max-age=${jwksMaxAge}`,
+    FIREBASE_JWKS_URL: `${await jwksBaseUrl()}${jwksPath}?max-age=${jwksMaxAge}${jwksFault ? `&${jwksFault}` : ''}`,
   };
   for (const [name, value] of Object.entries(vars)) {
     if (value === undefined) delete bindings[name];

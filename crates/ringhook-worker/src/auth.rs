@@ -2,20 +2,20 @@
 //! WebCrypto against the key named by the token's `kid`, from the JWKS, cached for its `Cache-Control: max-age`.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::pin::pin;
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
 
 use js_sys::{Array, Object, Reflect};
-use ringhook::service::firebase::{self, Audience, AuthError, PendingSignature};
+use ringhook::service::firebase::{self, Audience, AuthError, KeyCache, KeyLookup, PendingSignature};
 use ringhook::service::http::ApiError;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::CryptoKey;
-use worker::{Fetch, Url};
+use worker::{AbortController, Delay, Fetch, Url};
 
 use crate::http::subtle;
-
-/// How long keys are kept when the JWKS response names no max-age.
-const DEFAULT_MAX_AGE_SECS: u64 = 3600;
 
 pub struct AuthSettings {
     pub project_id: String,
@@ -24,15 +24,9 @@ pub struct AuthSettings {
     pub allow_unsigned: bool,
 }
 
-struct KeyCache {
-    url: String,
-    keys: HashMap<String, CryptoKey>,
-    expires_at_ms: f64,
-}
-
 thread_local! {
     /// The JWKS's keys, imported, shared by the requests this isolate serves.
-    static KEYS: RefCell<Option<KeyCache>> = const { RefCell::new(None) };
+    static KEYS: RefCell<Option<KeyCache<CryptoKey>>> = const { RefCell::new(None) };
 }
 
 fn unauthorized(message: impl Into<String>) -> ApiError {
@@ -74,66 +68,82 @@ async fn verify_signature(pending: &PendingSignature, settings: &AuthSettings) -
     }
 }
 
-fn cached(kid: &str, url: &str, now_ms: f64) -> Option<Option<CryptoKey>> {
-    KEYS.with(|cell| {
-        let cache = cell.borrow();
-        let cache = cache.as_ref().filter(|c| c.url == url && c.expires_at_ms > now_ms)?;
-        Some(cache.keys.get(kid).cloned())
+fn lookup(kid: &str, url: &str, now_ms: f64) -> KeyLookup<CryptoKey> {
+    KEYS.with_borrow(|cache| match cache.as_ref().filter(|c| c.is_for(url)) {
+        Some(cache) => cache.lookup(kid, now_ms),
+        None => KeyLookup::Fetch,
+    })
+}
+
+fn remember(url: &str, change: impl FnOnce(&mut KeyCache<CryptoKey>) -> KeyLookup<CryptoKey>) -> KeyLookup<CryptoKey> {
+    KEYS.with_borrow_mut(|cache| {
+        let cache = match cache {
+            Some(c) if c.is_for(url) => c,
+            _ => cache.insert(KeyCache::new(url)),
+        };
+        change(cache)
     })
 }
 
 async fn key_for(kid: &str, settings: &AuthSettings) -> Result<CryptoKey, ApiError> {
-    // Milliseconds: a cache timed in whole seconds could expire a moment after it was filled.
-    let now_ms = js_sys::Date::now();
-    let found = match cached(kid, &settings.jwks_url, now_ms) {
-        Some(found) => found,
-        None => {
-            let (keys, max_age) = fetch_keys(&settings.jwks_url).await?;
-            let found = keys.get(kid).cloned();
-            let expires_at_ms = now_ms + max_age as f64 * 1000.0;
-            KEYS.with(|cell| {
-                *cell.borrow_mut() = Some(KeyCache {
-                    url: settings.jwks_url.clone(),
-                    keys,
-                    expires_at_ms,
-                })
-            });
-            found
+    let url = &settings.jwks_url;
+    let mut found = lookup(kid, url, js_sys::Date::now());
+    if found == KeyLookup::Fetch {
+        found = match fetch_keys(url).await {
+            Ok((keys, cache_control)) => remember(url, |c| {
+                c.fill(keys, cache_control.as_deref(), kid, js_sys::Date::now())
+            }),
+            Err(why) => {
+                worker::console_error!("the JWKS fetch failed: {why}");
+                remember(url, |c| c.failed(js_sys::Date::now()))
+            }
+        };
+    }
+    match found {
+        KeyLookup::Use(key) => Ok(key),
+        KeyLookup::Unknown => Err(unauthorized(
+            "token key id (kid) is not among Firebase's current keys: get a fresh token",
+        )),
+        KeyLookup::Unavailable { retry_after_secs } => {
+            Err(firebase::keys_unavailable(retry_after_secs, "the last fetch failed"))
         }
-    };
-    found.ok_or_else(|| unauthorized("token key id (kid) is not among Firebase's current keys: get a fresh token"))
+        KeyLookup::Fetch => Err(firebase::keys_unavailable(1, "not fetched")),
+    }
 }
 
-async fn fetch_keys(url: &str) -> Result<(HashMap<String, CryptoKey>, u64), ApiError> {
-    let url = Url::parse(url).map_err(|e| ApiError::internal(format!("FIREBASE_JWKS_URL: {e}")))?;
-    let mut response = Fetch::Url(url)
-        .send()
-        .await
-        .map_err(|e| ApiError::internal(format!("fetching the JWKS: {e}")))?;
-    if response.status_code() != 200 {
-        return Err(ApiError::internal(format!(
-            "fetching the JWKS: status {}",
-            response.status_code()
-        )));
-    }
-    let max_age = response
-        .headers()
-        .get("cache-control")
-        .ok()
-        .flatten()
-        .and_then(|v| firebase::max_age(&v))
-        .unwrap_or(DEFAULT_MAX_AGE_SECS);
-    let text = response
-        .text()
-        .await
-        .map_err(|e| ApiError::internal(format!("reading the JWKS: {e}")))?;
-    let jwks = js_sys::JSON::parse(&text).map_err(|_| ApiError::internal("the JWKS is not JSON"))?;
+/// The JWKS's RSA keys, imported (a key that will not import is skipped, not fatal), and its `Cache-Control`.
+/// The fetch is given up after [`firebase::KEYS_FETCH_TIMEOUT_MS`].
+async fn fetch_keys(url: &str) -> Result<(Vec<(String, CryptoKey)>, Option<String>), String> {
+    let url = Url::parse(url).map_err(|e| format!("FIREBASE_JWKS_URL: {e}"))?;
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let exchange = async move {
+        let mut response = Fetch::Url(url)
+            .send_with_signal(&signal)
+            .await
+            .map_err(|e| e.to_string())?;
+        if response.status_code() != 200 {
+            return Err(format!("status {}", response.status_code()));
+        }
+        let cache_control = response.headers().get("cache-control").ok().flatten();
+        let text = response.text().await.map_err(|e| format!("reading: {e}"))?;
+        Ok((text, cache_control))
+    };
+    let timeout = Delay::from(Duration::from_millis(firebase::KEYS_FETCH_TIMEOUT_MS));
+    let (text, cache_control) = match select(pin!(exchange), timeout).await {
+        Either::Left((result, _)) => result?,
+        Either::Right(((), _)) => {
+            controller.abort();
+            return Err(format!("no answer within {} ms", firebase::KEYS_FETCH_TIMEOUT_MS));
+        }
+    };
+    let jwks = js_sys::JSON::parse(&text).map_err(|_| "not JSON".to_owned())?;
     let list = Reflect::get(&jwks, &"keys".into())
         .ok()
         .filter(Array::is_array)
-        .ok_or_else(|| ApiError::internal("the JWKS has no keys"))?;
+        .ok_or_else(|| "no keys array".to_owned())?;
 
-    let mut keys = HashMap::new();
+    let mut keys = Vec::new();
     for jwk in list.unchecked_into::<Array>().iter() {
         let Some(kid) = Reflect::get(&jwk, &"kid".into()).ok().and_then(|k| k.as_string()) else {
             continue;
@@ -146,9 +156,15 @@ async fn fetch_keys(url: &str) -> Result<(HashMap<String, CryptoKey>, u64), ApiE
         if !is_rsa {
             continue;
         }
-        keys.insert(kid, import_rsa_key(jwk.unchecked_ref()).await?);
+        match import_rsa_key(jwk.unchecked_ref()).await {
+            Ok(key) => keys.push((kid, key)),
+            Err(e) => worker::console_warn!("skipping JWKS key {kid}: {}", e.message),
+        }
     }
-    Ok((keys, max_age))
+    if keys.is_empty() {
+        return Err("no RSA key could be imported".into());
+    }
+    Ok((keys, cache_control))
 }
 
 fn rsa_algorithm() -> Result<Object, ApiError> {

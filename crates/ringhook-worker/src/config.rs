@@ -5,6 +5,7 @@ use std::rc::Rc;
 use ringhook::delivery::{self, RetryPolicy, DEFAULT_TIMEOUT_MS};
 use ringhook::model::secret_box::StorageKey;
 use ringhook::model::validate::UrlPolicy;
+use ringhook::service::firebase;
 use ringhook::service::http::ApiError;
 use ringhook::service::subscriptions::{Config, DEFAULT_MAX_PER_USER};
 use worker::Env;
@@ -80,6 +81,11 @@ impl Settings {
             Some(v) => delivery::parse_window(&v)?,
             None => delivery::DEFAULT_DEACTIVATE_AFTER_SECS,
         };
+        let (allow_unsigned, said) =
+            firebase::emulator_tokens(text(env, "FIREBASE_AUTH_EMULATOR_HOST").as_deref(), &project_id);
+        if let Some(said) = said {
+            worker::console_log!("{said}");
+        }
         let allow_loopback = text(env, "ALLOW_LOOPBACK_WEBHOOKS").is_some_and(|v| v.trim() == "true");
         Ok(Self {
             api: Config {
@@ -89,7 +95,7 @@ impl Settings {
             auth: AuthSettings {
                 project_id,
                 jwks_url: text(env, "FIREBASE_JWKS_URL").unwrap_or_else(|| GOOGLE_JWKS_URL.to_owned()),
-                allow_unsigned: text(env, "FIREBASE_AUTH_EMULATOR_HOST").is_some(),
+                allow_unsigned,
             },
             storage_key,
             cors: Cors::from_setting(text(env, "ALLOWED_ORIGINS").as_deref().unwrap_or("*")),

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use futures_util::future::join_all;
 use futures_util::stream::{self, StreamExt};
 use ringhook::delivery::{self, DeadLetter, DeliveryMessage, DeliveryRecord, Done, Outcome, Report, Target};
+use ringhook::model::keys;
 use ringhook::protocol::signature::SecretKey;
 use ringhook::service::http::ApiError;
 use ringhook::service::object::{Command, Settlement};
@@ -339,7 +340,7 @@ async fn dead_letters(env: &Env, messages: Vec<Message<Value>>) {
             None if letter.logged => Fate::Ack,
             None => {
                 console_error!("dead letter from {}: {}", letter.queue, letter.reason);
-                let key = DeadLetter::key(js_sys::Date::now() as u64, random_bytes());
+                let key = keys::dead_letter(js_sys::Date::now() as u64, random_bytes());
                 match serde_json::to_string(&letter) {
                     Ok(text) => match pipeline::put_text(&kv, &key, &text).await {
                         Ok(()) => Fate::Ack,

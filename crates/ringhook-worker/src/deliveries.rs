@@ -6,6 +6,7 @@ use ringhook::delivery::{self, AttemptKey, DeliveryMessage, DeliveryRecord, Repo
 use ringhook::model::api::{
     DeliveriesResponse, RecoverRequest, RecoverResponse, RedeliverResponse, TestRequest, TestResponse,
 };
+use ringhook::model::keys;
 use ringhook::model::store::StoredSubscription;
 use ringhook::service::http::{parse_body, reply, ApiError, Reply};
 use ringhook::service::object::Command;
@@ -36,7 +37,7 @@ pub async fn test(env: &Env, settings: &Settings, uid: &str, body: &[u8], now: i
     };
     let stored: StoredSubscription = users::ask(env, uid, command).await?;
 
-    let event = delivery::sample_event(event_type, new_event_id(), now);
+    let event = Event::sample(event_type, new_event_id(), now);
     let secrets = stored.signing_secrets(&settings.storage_key, now)?;
     let (attempt, sent) = crate::send::send(
         &stored.public.webhook_url,
@@ -96,7 +97,7 @@ pub async fn log(env: &Env, uid: &str, id: &str, query: &[(String, String)]) -> 
     }
     exists(env, uid, id).await?;
     let kv = kv_store::kv(env)?;
-    let prefix = delivery_log::prefix(uid, id);
+    let prefix = keys::log_prefix(uid, id);
     let cursor = match cursor {
         Some(text) => Some(delivery_log::Cursor::parse(&text, &prefix).ok_or_else(|| {
             ApiError::new(
@@ -173,7 +174,7 @@ pub async fn log(env: &Env, uid: &str, id: &str, query: &[(String, String)]) -> 
 pub async fn redeliver(env: &Env, uid: &str, id: &str, event_id: &str) -> Result<Reply, ApiError> {
     exists(env, uid, id).await?;
     let kv = kv_store::kv(env)?;
-    let body = pipeline::get_text(&kv, &delivery::event_key(uid, event_id))
+    let body = pipeline::get_text(&kv, &keys::event(uid, event_id))
         .await?
         .ok_or_else(|| {
             ApiError::new(
@@ -233,7 +234,7 @@ pub async fn recover(env: &Env, uid: &str, id: &str, body: &[u8], now: i64) -> R
     users::call(env, uid, limit).await?;
 
     let kv = kv_store::kv(env)?;
-    let prefix = delivery_log::prefix(uid, id);
+    let prefix = keys::log_prefix(uid, id);
     let mut names = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -268,10 +269,7 @@ pub async fn recover(env: &Env, uid: &str, id: &str, body: &[u8], now: i64) -> R
 
     let series = new_event_id();
     let due = delivery_log::to_recover(&records, request.since);
-    let keys: Vec<String> = due
-        .iter()
-        .map(|(event_id, _)| delivery::event_key(uid, event_id))
-        .collect();
+    let keys: Vec<String> = due.iter().map(|(event_id, _)| keys::event(uid, event_id)).collect();
     let bodies = join_all(keys.iter().map(|key| pipeline::get_text(&kv, key))).await;
     let mut messages = Vec::new();
     for ((event_id, event), body) in due.into_iter().zip(bodies) {

@@ -19,7 +19,7 @@ use ringhook::model::api::HealthResponse;
 use ringhook::service::http::{check_size, reply, ApiError, Reply};
 use ringhook::service::object::Command;
 use ringhook::service::publish::{self, PublishResponse};
-use ringhook::service::routes::{self, Route, RouteError, UserRoute};
+use ringhook::service::routes::{self, Route, UserRoute};
 use worker::{console_error, event, Context, Env, MessageBatch, Request, Response, Result};
 
 use crate::config::Settings;
@@ -63,17 +63,7 @@ enum Answer {
 }
 
 async fn answer(mut request: Request, env: &Env, settings: &Settings) -> std::result::Result<Answer, ApiError> {
-    let route = routes::route(request.method().as_ref(), &request.path()).map_err(|e| match e {
-        RouteError::NotFound => ApiError::new(404, "not_found", "no such route: see /api/v6/call/webhook/openapi.json"),
-        RouteError::MethodNotAllowed(allowed) => ApiError {
-            allow: Some(allowed.join(", ")),
-            ..ApiError::new(
-                405,
-                "method_not_allowed",
-                format!("this route takes {}", allowed.join(", ")),
-            )
-        },
-    })?;
+    let route = routes::route(request.method().as_ref(), &request.path()).map_err(ApiError::from)?;
     let user_route = match route {
         Route::Preflight => return Ok(Answer::Preflight),
         Route::OpenApi => return Ok(Answer::OpenApi),

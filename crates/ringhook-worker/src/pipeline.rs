@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use ringhook::delivery::log as delivery_log;
 use ringhook::delivery::{self, DeadLetter, DeliveryRecord, FanOut, LOG_TTL_SECS};
+use ringhook::model::keys;
 use ringhook::service::http::ApiError;
 use ringhook::service::object::{Admission, Command, Publication};
 use ringhook::service::publish::{Published, Ready};
@@ -124,7 +125,7 @@ pub async fn publish(env: &Env, ready: Vec<Ready>, now: i64) -> Result<Vec<Publi
             &body,
         ));
         skipped.extend(skips(uid, &admission.fan_out, &event.id, event.event, now));
-        bodies.push((delivery::event_key(uid, &event.id), body));
+        bodies.push((keys::event(uid, &event.id), body));
     }
 
     // An event is published once it is on the queue: until then its id is only pending, and a failure

@@ -9,7 +9,8 @@
 use std::cell::Cell;
 
 use ringhook::delivery::{self, AttemptKey, AttemptState, Target, LOG_TTL_SECS};
-use ringhook::model::store::{legacy_user_key, StoreError, SubscriptionStore, UserDocument};
+use ringhook::model::keys;
+use ringhook::model::store::{StoreError, SubscriptionStore, UserDocument};
 use ringhook::service::http::{reply, ApiError, Reply};
 use ringhook::service::object::{self, Command, Notice, PublishState, Settlement};
 use ringhook::service::ratelimit::{self, Window};
@@ -222,7 +223,7 @@ impl UserState {
         };
         if !moved(&sql)? {
             let kv = kv_store::kv(&self.env)?;
-            let key = legacy_user_key(uid);
+            let key = keys::legacy_user(uid);
             let old = kv
                 .get(&key)
                 .text()

@@ -370,7 +370,7 @@ mod dispatcher {
     }
 
     #[wasm_bindgen_test]
-    fn fires_the_seeds_custom_event_on_a_target() {
+    fn fires_the_setup_guides_custom_event_on_a_target() {
         let target: JsValue = Function::new_no_args("return new EventTarget();")
             .call0(&JsValue::NULL)
             .unwrap();

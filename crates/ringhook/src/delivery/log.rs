@@ -1,6 +1,6 @@
 //! The delivery log's layout in KV and its pages.
 //!
-//! A subscription's log is a set of append-only KV keys under [`prefix`]. Each key holds a *group*: the
+//! A subscription's log is a set of append-only KV keys under [`crate::model::keys::log_prefix`]. Each key holds a *group*: the
 //! records one write appended for that subscription (a consumer batch's attempts, a publish request's skipped
 //! events, one test delivery), newest first. One key per group rather than per record is what keeps the log
 //! cheap: a batch of 100 deliveries to one endpoint costs one KV write, not 100. Keys list in ascending order
@@ -15,18 +15,13 @@ use serde::{Deserialize, Serialize};
 use crate::delivery::DeliveryRecord;
 use crate::protocol::base64;
 
-/// The log's key prefix for one subscription.
-pub fn prefix(uid: &str, subscription_id: &str) -> String {
-    format!("log:{uid}:{subscription_id}:")
-}
-
 /// A group's key, named after its first (newest) record: the inverted time, then that record's event id and
 /// attempt, which no other record has.
 pub fn group_key(uid: &str, subscription_id: &str, at_millis: u64, first: &DeliveryRecord) -> String {
     let inverted = u64::MAX - at_millis;
     format!(
         "{}{inverted:020}:{}:{:04}",
-        prefix(uid, subscription_id),
+        crate::model::keys::log_prefix(uid, subscription_id),
         first.event_id,
         first.attempt
     )
@@ -214,7 +209,7 @@ mod tests {
         let older = group_key("u", "sub_1", 1_000, &record(1));
         let newer = group_key("u", "sub_1", 2_000, &record(1));
         assert!(newer < older);
-        assert!(older.starts_with(&prefix("u", "sub_1")));
+        assert!(older.starts_with(&crate::model::keys::log_prefix("u", "sub_1")));
         assert_ne!(
             group_key("u", "sub_1", 1_000, &record(1)),
             group_key("u", "sub_1", 1_000, &record(2))
@@ -234,18 +229,25 @@ mod tests {
     fn cursors_round_trip_and_only_for_their_own_log() {
         let cursor = Cursor {
             list_cursor: Some("abc".into()),
-            key: format!("{}0001:evt_1:0001", prefix("u", "sub_1")),
+            key: format!("{}0001:evt_1:0001", crate::model::keys::log_prefix("u", "sub_1")),
             shown: 3,
         };
         let text = cursor.encode();
-        assert_eq!(Cursor::parse(&text, &prefix("u", "sub_1")), Some(cursor));
         assert_eq!(
-            Cursor::parse(&text, &prefix("u", "sub_2")),
+            Cursor::parse(&text, &crate::model::keys::log_prefix("u", "sub_1")),
+            Some(cursor)
+        );
+        assert_eq!(
+            Cursor::parse(&text, &crate::model::keys::log_prefix("u", "sub_2")),
             None,
             "another subscription's log"
         );
         for bad in ["", "x", "!!!!", &base64::encode_url(b"{}"), &base64::encode_url(b"[1]")] {
-            assert_eq!(Cursor::parse(bad, &prefix("u", "sub_1")), None, "{bad}");
+            assert_eq!(
+                Cursor::parse(bad, &crate::model::keys::log_prefix("u", "sub_1")),
+                None,
+                "{bad}"
+            );
         }
     }
 

@@ -131,15 +131,6 @@ impl DeadLetter {
         };
         Some((named.uid, named.subscription_id, record))
     }
-
-    /// The KV key under which a letter that names no delivery is kept (written once; listed newest first).
-    pub fn key(at_millis: u64, random: [u8; 10]) -> String {
-        format!(
-            "dead:{:020}:{}",
-            u64::MAX - at_millis,
-            crate::protocol::event::event_id(at_millis, random)
-        )
-    }
 }
 
 /// How often and how long to try.
@@ -337,26 +328,6 @@ pub fn excerpt(body: &str) -> String {
         end -= 1;
     }
     body[..end].to_owned()
-}
-
-/// The sample event the test endpoint sends for `event`.
-pub fn sample_event(event: EventType, id: String, now: i64) -> crate::Event {
-    use crate::CallStatus;
-    let status = match event {
-        EventType::CallInitiated => CallStatus::Initiated,
-        EventType::CallScheduled => CallStatus::Scheduled,
-        EventType::CallStatusChanged => CallStatus::Ringing,
-        EventType::CallCompleted | EventType::WebhookTest => CallStatus::Completed,
-        EventType::CallFailed | EventType::SubscriptionDeactivated => CallStatus::Failed,
-    };
-    crate::Event {
-        id,
-        event,
-        call_id: "call_test".into(),
-        status,
-        timestamp: now,
-        data: serde_json::json!({"test": true}),
-    }
 }
 
 /// The notice to an owner that `subscription` was deactivated, sent to their other subscriptions.
@@ -593,11 +564,6 @@ pub struct Sent {
     pub duration_ms: u64,
     /// The start of the answer, at most [`MAX_EXCERPT_BYTES`].
     pub excerpt: Option<String>,
-}
-
-/// Where a published event's body is kept (for redelivery, and to recognise a repeated id).
-pub fn event_key(uid: &str, event_id: &str) -> String {
-    format!("event:{uid}:{event_id}")
 }
 
 #[cfg(test)]
@@ -942,7 +908,7 @@ mod tests {
                 skipped: vec!["sub_b".into()]
             }
         );
-        let event = sample_event(EventType::CallCompleted, "evt_1".into(), 5);
+        let event = crate::Event::sample(EventType::CallCompleted, "evt_1".into(), 5);
         let messages = messages("alice", &out, &event.id, event.event, "{}");
         assert_eq!(messages.len(), 1);
         assert_eq!(

@@ -2,6 +2,7 @@
 //! validation. Uses [`crate::protocol`] only.
 
 pub mod api;
+pub mod keys;
 pub mod secret_box;
 pub mod store;
 pub mod validate;

@@ -3,7 +3,7 @@
 //! here. Synchronous on purpose: an operation loads, decides and saves with no wait in between, so nothing else
 //! the object is asked can come between its read and its write.
 //!
-//! Earlier versions kept one JSON document per user in KV under [`legacy_user_key`]; the object moves such a
+//! Earlier versions kept one JSON document per user in KV under [`crate::model::keys::legacy_user`]; the object moves such a
 //! document into its own storage the first time it is asked about that user.
 
 use std::cell::RefCell;
@@ -72,11 +72,6 @@ pub struct PreviousSecret {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("storage: {0}")]
 pub struct StoreError(pub String);
-
-/// The KV key under which earlier versions kept a user's document (read once, to move it into the object).
-pub fn legacy_user_key(uid: &str) -> String {
-    format!("user:{uid}")
-}
 
 /// Storage of one user's subscriptions.
 pub trait SubscriptionStore {

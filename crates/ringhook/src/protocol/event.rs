@@ -153,6 +153,26 @@ fn empty_object() -> Value {
 }
 
 impl Event {
+    /// The sample event the test endpoint sends for `event`: call `call_test`, `data: {"test": true}`, and the
+    /// status that event type usually carries.
+    pub fn sample(event: EventType, id: String, now: i64) -> Self {
+        let status = match event {
+            EventType::CallInitiated => CallStatus::Initiated,
+            EventType::CallScheduled => CallStatus::Scheduled,
+            EventType::CallStatusChanged => CallStatus::Ringing,
+            EventType::CallCompleted | EventType::WebhookTest => CallStatus::Completed,
+            EventType::CallFailed | EventType::SubscriptionDeactivated => CallStatus::Failed,
+        };
+        Self {
+            id,
+            event,
+            call_id: "call_test".into(),
+            status,
+            timestamp: now,
+            data: serde_json::json!({"test": true}),
+        }
+    }
+
     /// The body a delivery carries: the fields in the order above, written so that
     /// `JSON.stringify(JSON.parse(body)) === body` holds in JavaScript.
     pub fn to_body(&self) -> String {
@@ -170,6 +190,12 @@ impl Event {
     pub fn from_body(body: &str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(body)
     }
+}
+
+/// Whether `id` can name an event or a subscription: 1 to 100 ASCII letters, digits, `_` or `-`. Ids taken from
+/// a path or a publisher are checked with this before they reach storage keys.
+pub fn is_id(id: &str) -> bool {
+    (1..=100).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// An event id: `evt_` followed by 26 Crockford base32 characters (a ULID) made from `unix_millis` and
@@ -219,7 +245,7 @@ mod tests {
     }
 
     #[test]
-    fn body_has_the_seed_fields_in_order() {
+    fn body_has_the_setup_guide_fields_in_order() {
         let event = Event {
             id: "evt_1".into(),
             event: EventType::CallCompleted,

@@ -15,7 +15,6 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::protocol::base64;
-use crate::protocol::event::Event;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -32,7 +31,7 @@ pub const DEFAULT_TOLERANCE_SECS: u64 = 300;
 /// The prefix of every secret ringhook issues.
 pub const SECRET_PREFIX: &str = "whsec_";
 
-const SEED_PREFIX: &str = "sha256=";
+const BODY_SIGNATURE_PREFIX: &str = "sha256=";
 const V1_PREFIX: &str = "v1,";
 
 /// Why a delivery did not verify. Each message tells the receiver what to check.
@@ -160,8 +159,8 @@ impl SecretKey {
     pub fn body_signature(&self, body: &[u8]) -> String {
         let mut mac = self.body_mac.clone();
         mac.update(body);
-        let mut out = String::with_capacity(SEED_PREFIX.len() + 64);
-        out.push_str(SEED_PREFIX);
+        let mut out = String::with_capacity(BODY_SIGNATURE_PREFIX.len() + 64);
+        out.push_str(BODY_SIGNATURE_PREFIX);
         out.push_str(&hex::encode(mac.finalize().into_bytes()));
         out
     }
@@ -285,6 +284,57 @@ impl<'a> ReceivedHeaders<'a> {
     }
 }
 
+/// A verified body as the caller's parser saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload<P> {
+    /// A JSON object.
+    Object(P),
+    /// JSON, but an array, a string, a number, `true`, `false` or `null`.
+    NotAnObject,
+}
+
+/// The body's `timestamp` field, as the contract reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timestamp {
+    /// No such field.
+    Missing,
+    /// Present, but not whole unix seconds in range.
+    Invalid,
+    /// Whole unix seconds.
+    Seconds(i64),
+}
+
+/// Numbers beyond this many seconds (about 17.8 million years) are not timestamps; it also keeps them exact in a
+/// JavaScript number.
+pub const MAX_TIMESTAMP_SECS: i64 = 1 << 49;
+
+impl Timestamp {
+    /// Reads a JSON number as the contract does: whole seconds within ±[`MAX_TIMESTAMP_SECS`].
+    pub fn from_number(number: f64) -> Self {
+        if number.fract() == 0.0 && number.abs() <= MAX_TIMESTAMP_SECS as f64 {
+            Self::Seconds(number as i64)
+        } else {
+            Self::Invalid
+        }
+    }
+}
+
+/// A parsed JSON object whose `timestamp` field the verifier can read.
+pub trait BodyTimestamp {
+    /// The object's `timestamp` field.
+    fn timestamp(&self) -> Timestamp;
+}
+
+impl BodyTimestamp for serde_json::Map<String, serde_json::Value> {
+    fn timestamp(&self) -> Timestamp {
+        match self.get("timestamp") {
+            None => Timestamp::Missing,
+            Some(serde_json::Value::Number(n)) => n.as_f64().map_or(Timestamp::Invalid, Timestamp::from_number),
+            Some(_) => Timestamp::Invalid,
+        }
+    }
+}
+
 /// Checks a delivery's signature and freshness.
 #[derive(Debug, Clone)]
 pub struct Verifier {
@@ -353,15 +403,54 @@ impl Verifier {
         scheme == Scheme::BodySignature && self.tolerance.is_some()
     }
 
-    /// Verifies a delivery and parses its event. When only the body signature is present, the body's own
-    /// `timestamp` field (covered by that signature) is checked against `now`.
-    pub fn verify(&self, body: &str, headers: &ReceivedHeaders<'_>, now: i64) -> Result<Event, VerifyError> {
-        let scheme = self.verify_signature(body.as_bytes(), headers, now)?;
-        let event = Event::from_body(body).map_err(|e| VerifyError::InvalidPayload(e.to_string()))?;
+    /// Verifies a delivery and returns its body as a JSON object: the one contract of every verifier ringhook
+    /// ships (the package's `verifyWebhook` wraps [`Verifier::verify_payload`] with the runtime's own JSON parser).
+    ///
+    /// A delivery verifies when a signature matches (see [`Verifier::verify_signature`]) and its body is a JSON
+    /// object. The object may be any of them: ringhook's events carry `id` and `timestamp`, the setup guide's
+    /// examples `{event, callId, status, data}` alone. When only the body signature vouches for it, the body's own
+    /// `timestamp` (covered by that signature) must be whole unix seconds within the tolerance.
+    pub fn verify(
+        &self,
+        body: &str,
+        headers: &ReceivedHeaders<'_>,
+        now: i64,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, VerifyError> {
+        self.verify_payload(body.as_bytes(), headers, now, || {
+            match serde_json::from_str::<serde_json::Value>(body) {
+                Ok(serde_json::Value::Object(object)) => Some(Payload::Object(object)),
+                Ok(_) => Some(Payload::NotAnObject),
+                Err(_) => None,
+            }
+        })
+    }
+
+    /// [`Verifier::verify`] with the body parsed by the caller: `parse` runs once the signature has matched and
+    /// returns `None` for text that is not JSON.
+    pub fn verify_payload<P: BodyTimestamp>(
+        &self,
+        body: &[u8],
+        headers: &ReceivedHeaders<'_>,
+        now: i64,
+        parse: impl FnOnce() -> Option<Payload<P>>,
+    ) -> Result<P, VerifyError> {
+        let scheme = self.verify_signature(body, headers, now)?;
+        let object = match parse() {
+            Some(Payload::Object(object)) => object,
+            Some(Payload::NotAnObject) => {
+                return Err(VerifyError::InvalidPayload("the body is not a JSON object".into()))
+            }
+            None => return Err(VerifyError::InvalidPayload("the body is not JSON".into())),
+        };
         if self.needs_body_timestamp(scheme) {
-            self.check_age(event.timestamp, now)?;
+            let timestamp = match object.timestamp() {
+                Timestamp::Missing => return Err(VerifyError::MissingTimestamp),
+                Timestamp::Invalid => return Err(VerifyError::InvalidTimestamp),
+                Timestamp::Seconds(seconds) => seconds,
+            };
+            self.check_age(timestamp, now)?;
         }
-        Ok(event)
+        Ok(object)
     }
 
     fn verify_standard(
@@ -429,7 +518,7 @@ impl Verifier {
 /// Decodes `sha256=<64 hex digits>`; the prefix may be left out, as the setup guide's verifier allows.
 fn parse_body_signature(signature: &str) -> Result<[u8; 32], VerifyError> {
     let hex_part = signature.trim();
-    let hex_part = hex_part.strip_prefix(SEED_PREFIX).unwrap_or(hex_part);
+    let hex_part = hex_part.strip_prefix(BODY_SIGNATURE_PREFIX).unwrap_or(hex_part);
     let mut tag = [0u8; 32];
     hex::decode_to_slice(hex_part, &mut tag).map_err(|_| {
         VerifyError::MalformedSignature("X-Webhook-Signature must be sha256= followed by 64 hex digits")

@@ -162,6 +162,136 @@ pub fn max_age(cache_control: &str) -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
+/// Whether unsigned (Auth emulator) tokens are accepted, and what to say about it when the service starts.
+///
+/// Only when `FIREBASE_AUTH_EMULATOR_HOST` is set *and* the project is a `demo-` project, which no real
+/// Firebase project can be: one variable set by mistake in production must not turn sign-in off.
+pub fn emulator_tokens(emulator_host: Option<&str>, project_id: &str) -> (bool, Option<String>) {
+    match emulator_host {
+        None => (false, None),
+        Some(_) if project_id.starts_with("demo-") => (
+            true,
+            Some(format!(
+                "sign-in: accepting unsigned Auth emulator tokens for the demo project {project_id} (local development only)"
+            )),
+        ),
+        Some(_) => (
+            false,
+            Some(format!(
+                "sign-in: FIREBASE_AUTH_EMULATOR_HOST is set but {project_id} is not a demo- project: unsigned tokens are refused, only Google-signed ones accepted"
+            )),
+        ),
+    }
+}
+
+/// How long fetched keys are used when the JWKS response names no max-age.
+pub const DEFAULT_KEYS_MAX_AGE_SECS: u64 = 3600;
+/// How long a failed JWKS fetch is remembered: requests in between answer 503 at once instead of each waiting
+/// for Google again.
+pub const KEYS_FAILURE_SECS: u64 = 5;
+/// How long the JWKS fetch may take.
+pub const KEYS_FETCH_TIMEOUT_MS: u64 = 5_000;
+
+/// The signing keys an isolate fetched (imported as `K`, a WebCrypto key in the Worker), and when.
+#[derive(Debug, Clone)]
+pub struct KeyCache<K> {
+    url: String,
+    keys: Vec<(String, K)>,
+    expires_at_ms: f64,
+    failed_until_ms: f64,
+}
+
+/// What to do for a token's key id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyLookup<K> {
+    /// Verify with this key.
+    Use(K),
+    /// The current keys do not include it: the token is refused.
+    Unknown,
+    /// Nothing current is known: fetch the JWKS, then [`KeyCache::fill`] or [`KeyCache::failed`].
+    Fetch,
+    /// The last fetch failed moments ago: answer [`keys_unavailable`].
+    Unavailable {
+        /// Seconds until the next fetch will be tried.
+        retry_after_secs: u32,
+    },
+}
+
+impl<K: Clone> KeyCache<K> {
+    /// Nothing fetched yet from `url`.
+    pub fn new(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            keys: Vec::new(),
+            expires_at_ms: f64::NEG_INFINITY,
+            failed_until_ms: f64::NEG_INFINITY,
+        }
+    }
+
+    /// Whether this cache holds keys from `url` (a changed setting starts afresh).
+    pub fn is_for(&self, url: &str) -> bool {
+        self.url == url
+    }
+
+    /// What to do for `kid` at `now_ms` (milliseconds: a cache timed in whole seconds could expire a moment
+    /// after it was filled).
+    pub fn lookup(&self, kid: &str, now_ms: f64) -> KeyLookup<K> {
+        if now_ms < self.expires_at_ms {
+            return match self.keys.iter().find(|(k, _)| k == kid) {
+                Some((_, key)) => KeyLookup::Use(key.clone()),
+                None => KeyLookup::Unknown,
+            };
+        }
+        if now_ms < self.failed_until_ms {
+            let retry_after_secs = ((self.failed_until_ms - now_ms) / 1000.0).ceil().max(1.0) as u32;
+            return KeyLookup::Unavailable { retry_after_secs };
+        }
+        KeyLookup::Fetch
+    }
+
+    /// Keeps the keys of a successful fetch for the response's `Cache-Control: max-age` (or an hour), and
+    /// answers for `kid` from them: keys just fetched are current for the request that fetched them, whatever
+    /// their max-age.
+    pub fn fill(
+        &mut self,
+        keys: Vec<(String, K)>,
+        cache_control: Option<&str>,
+        kid: &str,
+        now_ms: f64,
+    ) -> KeyLookup<K> {
+        let max_age = cache_control.and_then(max_age).unwrap_or(DEFAULT_KEYS_MAX_AGE_SECS);
+        self.keys = keys;
+        self.expires_at_ms = now_ms + max_age as f64 * 1000.0;
+        self.failed_until_ms = f64::NEG_INFINITY;
+        match self.keys.iter().find(|(k, _)| k == kid) {
+            Some((_, key)) => KeyLookup::Use(key.clone()),
+            None => KeyLookup::Unknown,
+        }
+    }
+
+    /// Remembers a failed fetch for [`KEYS_FAILURE_SECS`] (keys past their max-age are not used meanwhile) and
+    /// answers [`KeyLookup::Unavailable`].
+    pub fn failed(&mut self, now_ms: f64) -> KeyLookup<K> {
+        self.failed_until_ms = now_ms + KEYS_FAILURE_SECS as f64 * 1000.0;
+        KeyLookup::Unavailable {
+            retry_after_secs: KEYS_FAILURE_SECS as u32,
+        }
+    }
+}
+
+/// The answer while Google's keys cannot be had: `503` with `Retry-After`, and what went wrong (for the log;
+/// it names no token or secret).
+pub fn keys_unavailable(retry_after_secs: u32, why: &str) -> crate::service::http::ApiError {
+    crate::service::http::ApiError {
+        retry_after: Some(retry_after_secs),
+        ..crate::service::http::ApiError::new(
+            503,
+            "auth_unavailable",
+            format!("sign-in cannot be checked right now (Google's signing keys: {why}); try again shortly"),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,5 +391,67 @@ mod tests {
         assert!(bearer(Some("Bearer ")).is_err());
         assert_eq!(max_age("public, max-age=19845, must-revalidate"), Some(19845));
         assert_eq!(max_age("no-store"), None);
+    }
+
+    #[test]
+    fn keys_are_used_for_their_max_age_then_fetched_again() {
+        let mut cache = KeyCache::new("https://keys");
+        assert_eq!(cache.lookup("a", 0.0), KeyLookup::Fetch);
+        assert_eq!(
+            cache.fill(vec![("a".into(), 1)], Some("public, max-age=60"), "a", 1_000.0),
+            KeyLookup::Use(1)
+        );
+        assert_eq!(cache.lookup("a", 1_000.0), KeyLookup::Use(1));
+        assert_eq!(cache.lookup("b", 60_999.0), KeyLookup::Unknown);
+        assert_eq!(cache.lookup("a", 61_000.0), KeyLookup::Fetch);
+        assert_eq!(
+            cache.fill(vec![("a".into(), 2)], None, "b", 61_000.0),
+            KeyLookup::Unknown
+        );
+        assert_eq!(cache.lookup("a", 61_000.0 + 3_599_999.0), KeyLookup::Use(2));
+        assert_eq!(cache.lookup("a", 61_000.0 + 3_600_000.0), KeyLookup::Fetch);
+        assert!(cache.is_for("https://keys") && !cache.is_for("https://other"));
+    }
+
+    #[test]
+    fn a_failed_fetch_answers_unavailable_for_a_few_seconds_then_tries_again() {
+        let mut cache: KeyCache<u8> = KeyCache::new("https://keys");
+        assert_eq!(cache.failed(10_000.0), KeyLookup::Unavailable { retry_after_secs: 5 });
+        assert_eq!(
+            cache.lookup("a", 10_000.0),
+            KeyLookup::Unavailable { retry_after_secs: 5 }
+        );
+        assert_eq!(
+            cache.lookup("a", 14_500.0),
+            KeyLookup::Unavailable { retry_after_secs: 1 }
+        );
+        assert_eq!(cache.lookup("a", 15_000.0), KeyLookup::Fetch);
+        // Expired keys are not used while the fetch fails.
+        // Keys served with max-age=0 serve the request that fetched them, and no other.
+        assert_eq!(
+            cache.fill(vec![("a".into(), 1)], Some("max-age=0"), "a", 19_000.0),
+            KeyLookup::Use(1)
+        );
+        assert_eq!(cache.lookup("a", 19_000.0), KeyLookup::Fetch);
+        cache.fill(vec![("a".into(), 1)], Some("max-age=1"), "a", 20_000.0);
+        cache.failed(21_000.0);
+        assert_eq!(
+            cache.lookup("a", 21_000.0),
+            KeyLookup::Unavailable { retry_after_secs: 5 }
+        );
+        let e = keys_unavailable(5, "status 500");
+        assert_eq!(
+            (e.status, e.code.as_ref(), e.retry_after),
+            (503, "auth_unavailable", Some(5))
+        );
+    }
+
+    #[test]
+    fn emulator_tokens_need_the_variable_and_a_demo_project() {
+        assert_eq!(emulator_tokens(None, "demo-x"), (false, None));
+        let (on, said) = emulator_tokens(Some("127.0.0.1:9099"), "demo-x");
+        assert!(on && said.unwrap().contains("unsigned"));
+        let (on, said) = emulator_tokens(Some("127.0.0.1:9099"), "my-prod-project");
+        assert!(!on && said.unwrap().contains("refused"));
     }
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::protocol::event::{event_id, CallStatus, Event, EventType};
+use crate::protocol::event::{event_id, is_id, CallStatus, Event, EventType};
 use crate::service::http::{parse_body, parse_json, ApiError};
 
 /// The most events one request may publish.
@@ -88,10 +88,6 @@ pub fn parse_request(body: &[u8]) -> Result<Vec<PublishItem>, ApiError> {
     parse_json(body, "events")
 }
 
-fn is_event_id(id: &str) -> bool {
-    (1..=100).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
 /// Checks every item (the whole request is refused if one is wrong) and builds the events.
 /// `random_id` supplies 10 random bytes for each event without a caller id.
 pub fn prepare(
@@ -137,7 +133,7 @@ pub fn prepare(
             Some(_) => return Err(bad("data", "must be an object".into())),
         };
         if let Some(id) = &item.id {
-            if !is_event_id(id) {
+            if !is_id(id) {
                 return Err(bad("id", "must be 1 to 100 letters, digits, '_' or '-'".into()));
             }
         }

@@ -1,5 +1,7 @@
 //! The HTTP routes of the service and how a request's method and path select one.
 
+use crate::protocol::event::is_id;
+
 /// A route's parameters as the path gives them (empty where the template has none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Params<'p> {
@@ -118,6 +120,33 @@ pub enum RouteError {
     NotFound,
     /// The path exists, with other methods (listed for the `Allow` header).
     MethodNotAllowed(Vec<&'static str>),
+    /// The path has a route's shape, but an `{id}` or `{event_id}` in it cannot be one (see [`is_id`]): no
+    /// such thing exists, and the text never reaches storage.
+    NoSuchId,
+}
+
+impl From<RouteError> for crate::service::http::ApiError {
+    fn from(e: RouteError) -> Self {
+        use crate::service::http::ApiError;
+        match e {
+            RouteError::NotFound => {
+                ApiError::new(404, "not_found", "no such route: see /api/v6/call/webhook/openapi.json")
+            }
+            RouteError::NoSuchId => ApiError::new(
+                404,
+                "not_found",
+                "no such subscription or event: ids are 1 to 100 letters, digits, '_' or '-'",
+            ),
+            RouteError::MethodNotAllowed(allowed) => ApiError {
+                allow: Some(allowed.join(", ")),
+                ..ApiError::new(
+                    405,
+                    "method_not_allowed",
+                    format!("this route takes {}", allowed.join(", ")),
+                )
+            },
+        }
+    }
 }
 
 /// Selects the route for `method` and `path` (a trailing slash is ignored).
@@ -131,10 +160,15 @@ pub fn route(method: &str, path: &str) -> Result<Route, RouteError> {
         path
     };
     let mut allowed = Vec::new();
+    let mut bad_id = false;
     for spec in ROUTES {
         let Some([id, event_id]) = match_template(spec.path, path) else {
             continue;
         };
+        if !id.is_none_or(is_id) || !event_id.is_none_or(is_id) {
+            bad_id = true;
+            continue;
+        }
         if !spec.method.eq_ignore_ascii_case(method) {
             allowed.push(spec.method);
             continue;
@@ -144,10 +178,12 @@ pub fn route(method: &str, path: &str) -> Result<Route, RouteError> {
             event_id: event_id.unwrap_or_default(),
         }));
     }
-    if allowed.is_empty() {
-        Err(RouteError::NotFound)
-    } else {
+    if !allowed.is_empty() {
         Err(RouteError::MethodNotAllowed(allowed))
+    } else if bad_id {
+        Err(RouteError::NoSuchId)
+    } else {
+        Err(RouteError::NotFound)
     }
 }
 
@@ -226,6 +262,21 @@ mod tests {
             Ok(Route::User(UserRoute::Redeliver("sub_9".into(), "evt_3".into())))
         );
         assert_eq!(route("GET", &format!("{base}/nope")), Err(RouteError::NotFound));
+        for bad in ["a:b", "a%3Ab", "x.y", "%20", &"a".repeat(101)] {
+            assert_eq!(
+                route("GET", &format!("{base}/subscriptions/{bad}")),
+                Err(RouteError::NoSuchId),
+                "{bad}"
+            );
+            assert_eq!(
+                route(
+                    "POST",
+                    &format!("{base}/subscriptions/sub_1/deliveries/{bad}/redeliver")
+                ),
+                Err(RouteError::NoSuchId),
+                "{bad}"
+            );
+        }
         assert_eq!(
             route("GET", &format!("{base}/subscriptions//rotate-secret")),
             Err(RouteError::NotFound)

@@ -11,6 +11,7 @@ use super::type_error;
 use super::verify::verify_webhook;
 use crate::frontend::dispatch::{decide, Decision, Memory, Position, REMEMBERED_IDS};
 use crate::protocol::event::CallStatus;
+use crate::protocol::signature::MAX_TIMESTAMP_SECS;
 
 /// The dispatcher's memory in JavaScript's own collections. A `Set` iterates in insertion order, so its first
 /// id is the oldest. A call's position is one number, `timestamp * 8 + rank`: exact while the timestamp is
@@ -19,9 +20,6 @@ struct JsMemory {
     ids: Set,
     calls: Map,
 }
-
-/// The largest timestamp a position holds exactly.
-const MAX_TIMESTAMP: f64 = (1u64 << 49) as f64;
 
 impl Memory for JsMemory {
     fn seen(&self, id: &str) -> bool {
@@ -158,8 +156,10 @@ impl CallEventDispatcher {
         let call_id = text(&event, "callId").unwrap_or_default();
         let status_text = text(&event, "status").unwrap_or_default();
         let status = status_text.parse::<CallStatus>().ok();
+        // The largest timestamps a position holds exactly; an update without one sorts first.
+        let limit = MAX_TIMESTAMP_SECS as f64;
         let timestamp = Reflect::get(&event, &"timestamp".into())?.as_f64().unwrap_or(0.0);
-        let timestamp = timestamp.clamp(-MAX_TIMESTAMP, MAX_TIMESTAMP) as i64;
+        let timestamp = timestamp.clamp(-limit, limit) as i64;
         let decision = decide(&mut *self.memory.borrow_mut(), &id, &call_id, timestamp, status);
         if decision != Decision::Apply {
             return Ok(false);

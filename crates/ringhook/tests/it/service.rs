@@ -127,7 +127,7 @@ fn subscribe_returns_the_secret_once_and_stores_it_sealed() {
 }
 
 #[test]
-fn the_seed_registration_body_is_accepted_as_written() {
+fn the_setup_guides_registration_body_is_accepted_as_written() {
     let mut api = Api::new();
     let body = json!({
         "webhook_url": "https://your-frontend.com/api/webhook",

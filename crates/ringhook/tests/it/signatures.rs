@@ -20,6 +20,11 @@ fn event(timestamp: i64) -> Event {
     }
 }
 
+/// The event as the verifier returns it: its body's JSON object.
+fn object(event: &Event) -> serde_json::Map<String, serde_json::Value> {
+    serde_json::from_str(&event.to_body()).unwrap()
+}
+
 fn signed(secrets: &[SecretKey], body: &str, timestamp: i64) -> SignedHeaders {
     signature::sign(secrets, "evt_01JDQ6W9Z8K4V3N2M1P0Q9R8S7", timestamp, body.as_bytes())
 }
@@ -33,7 +38,7 @@ fn all(h: &SignedHeaders) -> ReceivedHeaders<'_> {
     }
 }
 
-fn seed_only(h: &SignedHeaders) -> ReceivedHeaders<'_> {
+fn body_signature_only(h: &SignedHeaders) -> ReceivedHeaders<'_> {
     ReceivedHeaders {
         x_webhook_signature: Some(&h.x_webhook_signature),
         ..Default::default()
@@ -52,16 +57,21 @@ fn a_signed_event_verifies_and_parses() {
     let body = event(NOW).to_body();
     let h = signed(&[secret(1)], &body, NOW);
     let verifier = Verifier::new(secret(1));
-    assert_eq!(verifier.verify(&body, &all(&h), NOW + 5).unwrap(), event(NOW));
+    assert_eq!(verifier.verify(&body, &all(&h), NOW + 5).unwrap(), object(&event(NOW)));
     assert_eq!(
         verifier.verify_signature(body.as_bytes(), &all(&h), NOW).unwrap(),
         Scheme::StandardWebhooks
     );
     assert_eq!(
-        verifier.verify_signature(body.as_bytes(), &seed_only(&h), NOW).unwrap(),
+        verifier
+            .verify_signature(body.as_bytes(), &body_signature_only(&h), NOW)
+            .unwrap(),
         Scheme::BodySignature
     );
-    assert_eq!(verifier.verify(&body, &seed_only(&h), NOW).unwrap(), event(NOW));
+    assert_eq!(
+        verifier.verify(&body, &body_signature_only(&h), NOW).unwrap(),
+        object(&event(NOW))
+    );
 }
 
 #[test]
@@ -69,7 +79,7 @@ fn a_rewritten_body_names_the_usual_mistake() {
     let body = event(NOW).to_body();
     let h = signed(&[secret(1)], &body, NOW);
     let pretty = serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&body).unwrap()).unwrap();
-    for headers in [all(&h), seed_only(&h)] {
+    for headers in [all(&h), body_signature_only(&h)] {
         let err = Verifier::new(secret(1)).verify(&pretty, &headers, NOW).unwrap_err();
         assert_eq!(err.code(), "signature_mismatch");
         assert!(err.to_string().contains("raw request body"), "{err}");
@@ -80,7 +90,7 @@ fn a_rewritten_body_names_the_usual_mistake() {
 fn the_wrong_secret_fails() {
     let body = event(NOW).to_body();
     let h = signed(&[secret(1)], &body, NOW);
-    for headers in [all(&h), seed_only(&h), standard_only(&h)] {
+    for headers in [all(&h), body_signature_only(&h), standard_only(&h)] {
         assert_eq!(
             Verifier::new(secret(2))
                 .verify(&body, &headers, NOW)
@@ -100,8 +110,12 @@ fn during_rotation_either_secret_verifies_the_standard_headers() {
         Verifier::new(s).verify(&body, &standard_only(&h), NOW).unwrap();
     }
     // The body signature holds one value: the current secret's.
-    Verifier::new(secret(2)).verify(&body, &seed_only(&h), NOW).unwrap();
-    assert!(Verifier::new(secret(1)).verify(&body, &seed_only(&h), NOW).is_err());
+    Verifier::new(secret(2))
+        .verify(&body, &body_signature_only(&h), NOW)
+        .unwrap();
+    assert!(Verifier::new(secret(1))
+        .verify(&body, &body_signature_only(&h), NOW)
+        .is_err());
 }
 
 #[test]
@@ -109,7 +123,7 @@ fn stale_and_future_timestamps_fail_by_either_header_set() {
     let old = NOW - 301;
     let body = event(old).to_body();
     let h = signed(&[secret(1)], &body, old);
-    for headers in [all(&h), seed_only(&h)] {
+    for headers in [all(&h), body_signature_only(&h)] {
         assert_eq!(
             Verifier::new(secret(1))
                 .verify(&body, &headers, NOW)
@@ -121,7 +135,7 @@ fn stale_and_future_timestamps_fail_by_either_header_set() {
     let ahead = NOW + 301;
     let body = event(ahead).to_body();
     let h = signed(&[secret(1)], &body, ahead);
-    for headers in [all(&h), seed_only(&h)] {
+    for headers in [all(&h), body_signature_only(&h)] {
         assert_eq!(
             Verifier::new(secret(1))
                 .verify(&body, &headers, NOW)
@@ -143,7 +157,9 @@ fn a_replayed_header_timestamp_cannot_refresh_a_body_signature() {
     let old = NOW - 3600;
     let body = event(old).to_body();
     let h = signed(&[secret(1)], &body, NOW);
-    let err = Verifier::new(secret(1)).verify(&body, &seed_only(&h), NOW).unwrap_err();
+    let err = Verifier::new(secret(1))
+        .verify(&body, &body_signature_only(&h), NOW)
+        .unwrap_err();
     assert_eq!(err.code(), "timestamp_too_old");
 }
 
@@ -220,7 +236,7 @@ fn any_listed_signature_may_match() {
 }
 
 #[test]
-fn the_seed_prefix_may_be_left_out_as_the_seed_allows() {
+fn the_sha256_prefix_may_be_left_out_as_the_setup_guide_allows() {
     let h = signed(&[secret(1)], "{}", NOW);
     let bare = h.x_webhook_signature.trim_start_matches("sha256=");
     assert!(signature::verify_body_signature(b"{}", bare, &secret(1)));
@@ -242,14 +258,51 @@ fn a_body_without_timestamp_is_refused_only_when_freshness_is_checked() {
     );
     let v = Verifier::new(plain);
     assert_eq!(
-        v.verify_signature(body.as_bytes(), &seed_only(&h), NOW).unwrap(),
+        v.verify_signature(body.as_bytes(), &body_signature_only(&h), NOW)
+            .unwrap(),
         Scheme::BodySignature
     );
-    // `verify` needs a full event; its error is about the payload, after the signature checked out.
+    // The setup guide's payload has no timestamp for the body signature to vouch for: refused while a tolerance
+    // is set, accepted as it is without one.
     assert_eq!(
-        v.verify(body, &seed_only(&h), NOW).unwrap_err().code(),
-        "invalid_payload"
+        v.verify(body, &body_signature_only(&h), NOW).unwrap_err().code(),
+        "missing_timestamp"
     );
+    let accepted = v
+        .clone()
+        .with_tolerance(None)
+        .verify(body, &body_signature_only(&h), NOW)
+        .unwrap();
+    assert_eq!(
+        serde_json::Value::Object(accepted),
+        serde_json::from_str::<serde_json::Value>(body).unwrap()
+    );
+}
+
+#[test]
+fn a_verified_body_must_be_a_json_object_with_whole_seconds() {
+    let s = secret(3);
+    let v = Verifier::new(s.clone());
+    let code = |body: &str| {
+        let h = signed(std::slice::from_ref(&s), body, NOW);
+        match v.verify(body, &body_signature_only(&h), NOW) {
+            Ok(_) => "ok",
+            Err(e) => e.code(),
+        }
+    };
+    assert_eq!(code("[1,2]"), "invalid_payload");
+    assert_eq!(code("\"text\""), "invalid_payload");
+    assert_eq!(code("null"), "invalid_payload");
+    assert_eq!(code("not json"), "invalid_payload");
+    assert_eq!(code(""), "invalid_payload");
+    assert_eq!(code(&format!(r#"{{"timestamp":{NOW}.5}}"#)), "invalid_timestamp");
+    assert_eq!(code(r#"{"timestamp":"1764355200"}"#), "invalid_timestamp");
+    assert_eq!(code(r#"{"timestamp":null}"#), "invalid_timestamp");
+    assert_eq!(code(r#"{"timestamp":1e300}"#), "invalid_timestamp");
+    assert_eq!(code(r#"{"stamp":1}"#), "missing_timestamp");
+    assert_eq!(code(&format!(r#"{{"timestamp":{NOW}}}"#)), "ok");
+    // Any object, not only ringhook's event shape.
+    assert_eq!(code(&format!(r#"{{"timestamp":{NOW}.0,"anything":[1]}}"#)), "ok");
 }
 
 #[test]
@@ -269,7 +322,7 @@ fn every_error_message_tells_what_to_do_and_never_shows_the_secret() {
     let body = event(NOW).to_body();
     let h = signed(std::slice::from_ref(&s), &body, NOW);
     let v = Verifier::new(secret(8));
-    for headers in [all(&h), seed_only(&h), ReceivedHeaders::default()] {
+    for headers in [all(&h), body_signature_only(&h), ReceivedHeaders::default()] {
         let err = v.verify(&body, &headers, NOW).unwrap_err();
         let text = err.to_string();
         assert!(text.len() > 40, "too terse: {text}");

@@ -75,12 +75,12 @@ fn every_vector_verifies_by_each_header_set() {
         );
 
         let verifier = Verifier::new(secret).with_tolerance(None);
-        let seed_only = ReceivedHeaders {
+        let body_signature_only = ReceivedHeaders {
             x_webhook_signature: Some(&case.x_webhook_signature),
             ..Default::default()
         };
         verifier
-            .verify_signature(body, &seed_only, 0)
+            .verify_signature(body, &body_signature_only, 0)
             .unwrap_or_else(|e| panic!("{}: {e}", case.name));
 
         if let Some(sig) = &case.webhook_signature {
@@ -100,6 +100,47 @@ fn every_vector_verifies_by_each_header_set() {
                 "{}",
                 case.name
             );
+        }
+    }
+}
+
+/// The one verification contract, as the package's `verifyWebhook` tests hold it for the same vectors: a signed
+/// JSON object verifies by the Standard Webhooks headers; by the body signature alone only with its own
+/// timestamp or with the check turned off; a signed empty body is not a payload.
+#[test]
+fn every_vector_meets_the_verification_contract() {
+    for case in vectors().cases {
+        let secret = SecretKey::parse(&case.secret_key).unwrap();
+        let verifier = Verifier::new(secret);
+        let now = case.webhook_timestamp;
+        let body_only = ReceivedHeaders {
+            x_webhook_signature: Some(&case.x_webhook_signature),
+            ..Default::default()
+        };
+        let ts = case.webhook_timestamp.to_string();
+        let standard = ReceivedHeaders {
+            webhook_id: Some(&case.webhook_id),
+            webhook_timestamp: Some(&ts),
+            webhook_signature: case.webhook_signature.as_deref(),
+            ..Default::default()
+        };
+        let result = match &case.webhook_signature {
+            None => {
+                let code = verifier.verify(&case.body, &body_only, now).unwrap_err().code();
+                assert_eq!(code, "missing_timestamp", "{}", case.name);
+                verifier
+                    .clone()
+                    .with_tolerance(None)
+                    .verify(&case.body, &body_only, now)
+            }
+            Some(_) => verifier.verify(&case.body, &standard, now),
+        };
+        if case.body.is_empty() {
+            assert_eq!(result.unwrap_err().code(), "invalid_payload", "{}", case.name);
+        } else {
+            let object = result.unwrap_or_else(|e| panic!("{}: {e}", case.name));
+            let expected: serde_json::Value = serde_json::from_str(&case.body).unwrap();
+            assert_eq!(serde_json::Value::Object(object), expected, "{}", case.name);
         }
     }
 }
