@@ -1,6 +1,9 @@
-// Node.js ES modules: the CommonJS build, which loads its module synchronously from disk.
+// Node.js ES modules: the CommonJS entry, which loads its module synchronously from disk.
 import { createRequire } from 'node:module';
 
-const ringhook = createRequire(import.meta.url)('./node/ringhook.js');
+const ringhook = createRequire(import.meta.url)('./node.cjs');
 
-export const { verifyWebhookSignature, verifyWebhook, verifyRequest, signWebhook, WebhookClient, CallEventDispatcher } = ringhook;
+export const {
+  verifyWebhookSignature, verifyWebhook, verifyRequest, signWebhook, WebhookClient, CallEventDispatcher, CallEventStream,
+  CallStore,
+} = ringhook;

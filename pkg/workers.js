@@ -1,7 +1,9 @@
 // Cloudflare Workers (and other workerd hosts): the runtime compiles the module at deploy time.
 import wasmModule from './web/ringhook_bg.wasm';
-import { initSync } from './web/ringhook.js';
+import * as wasm from './web/ringhook.js';
+import { defineStream } from './stream.js';
 
-initSync({ module: wasmModule });
+wasm.initSync({ module: wasmModule });
 
 export { verifyWebhookSignature, verifyWebhook, verifyRequest, signWebhook, WebhookClient, CallEventDispatcher } from './web/ringhook.js';
+export const { CallEventStream, CallStore } = defineStream(wasm);

@@ -1,5 +1,5 @@
-// The ringhook dashboard: webhooks of the signed-in user (WebhookClient) and a live call board fed by the demo
-// receiver's event stream through CallEventDispatcher. Plain ES modules, no build step, one per screen:
+// The ringhook dashboard: webhooks of the signed-in user (WebhookClient) and a live call board fed by
+// CallEventStream through CallEventDispatcher. Plain ES modules, no build step, one per screen:
 // signin.js, subscriptions.js with subscription-card.js, board.js and simulator.js; dom.js and state.js are shared.
 import { setUpBoard, setUpDispatcher } from './board.js';
 import { $, busy, showNotification } from './dom.js';
@@ -10,8 +10,10 @@ import { loadSubscriptions, setUpRegister } from './subscriptions.js';
 async function start() {
   const boot = $('#boot');
   try {
-    ({ WebhookClient: pkg.WebhookClient, CallEventDispatcher: pkg.CallEventDispatcher } = await import('/pkg/index.js'));
-    if (!pkg.WebhookClient || !pkg.CallEventDispatcher) throw new Error('this build lacks WebhookClient or CallEventDispatcher');
+    Object.assign(pkg, await import('/pkg/index.js'));
+    if (!pkg.WebhookClient || !pkg.CallEventDispatcher || !pkg.CallEventStream) {
+      throw new Error('this build lacks WebhookClient, CallEventDispatcher or CallEventStream');
+    }
   } catch (err) {
     boot.classList.add('error');
     boot.textContent = `Could not load the ringhook package from /pkg/index.js (${err.message}). Run make pkg, then reload.`;

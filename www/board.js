@@ -1,8 +1,10 @@
-// The live call board (the setup guide's section 3): events from the demo receiver's stream go through
-// CallEventDispatcher, and the page listens to callStatusChanged as the guide's components do.
+// The live call board (the setup guide's section 3): the signed-in user's events arrive straight from ringhook
+// through CallEventStream (no receiver of the page's own in the path), go through CallEventDispatcher, and the
+// page listens to callStatusChanged as the guide's components do.
 import { $, busy, h, showNotification } from './dom.js';
 import { pkg, state } from './state.js';
 import { simulateCall } from './simulator.js';
+import { mintEmulatorToken } from './signin.js';
 import { loadSubscriptions, receiverWebhookUrl } from './subscriptions.js';
 
 function callRow(callId) {
@@ -74,66 +76,71 @@ export function setUpDispatcher() {
   });
 }
 
-function onRelayed(message) {
-  let event;
-  try {
-    event = JSON.parse(message.data);
-  } catch {
-    return;
-  }
-  state.stats.received += 1;
-  let applied = false;
-  try {
-    applied = state.dispatcher.dispatch(event);
-  } catch (err) {
-    console.warn('ringhook: event not dispatched', err);
-  }
-  state.stats[applied ? 'applied' : 'dropped'] += 1;
-  renderStats();
-}
+/** The dispatcher as the stream sees it, counting what arrives and what is applied. */
+const countingDispatcher = () => ({
+  dispatch(event) {
+    state.stats.received += 1;
+    const applied = state.dispatcher.dispatch(event);
+    state.stats[applied ? 'applied' : 'dropped'] += 1;
+    renderStats();
+    return applied;
+  },
+});
 
-function setStreamState(name, text) {
+const STATE_TEXT = {
+  connecting: 'Connecting to ringhook…',
+  live: 'Live: events arrive straight from ringhook.',
+  reconnecting: 'Connection lost; reconnecting…',
+  closed: 'Not connected.',
+};
+
+function setStreamState(name, text = STATE_TEXT[name]) {
   const el = $('#stream-state');
   el.dataset.state = name;
   el.textContent = text;
   $('#stream-toggle').textContent = name === 'closed' ? 'Connect' : 'Disconnect';
 }
 
-function connectStream() {
-  state.source?.close();
-  const url = state.eventsUrl;
-  const source = new EventSource(url);
-  state.source = source;
-  setStreamState('connecting', `Connecting to ${url}…`);
-  source.addEventListener('open', () => setStreamState('open', `Live: receiving from ${url}`));
-  source.addEventListener('error', () => {
-    if (state.source !== source) return;
-    if (source.readyState === EventSource.CLOSED) setStreamState('closed', `Disconnected: ${url} refused the stream.`);
-    else setStreamState('connecting', `Cannot reach ${url}; retrying… (is the demo receiver running?)`);
+/** Opens the signed-in user's stream (closing any other first); it resumes where the tab's last one stopped. */
+export function connectStream() {
+  disconnectStream();
+  if (!state.uid) return;
+  const uid = state.uid;
+  const stream = new pkg.CallEventStream({
+    baseUrl: apiBase(),
+    token: () => mintEmulatorToken(uid),
+    dispatcher: countingDispatcher(),
+    cursorStore: sessionStorage,
+    cursorKey: `ringhook.cursor.${uid}`,
   });
-  source.addEventListener('message', onRelayed);
+  state.stream = stream;
+  stream.addEventListener('state', () => setStreamState(stream.state));
+  stream.addEventListener('gap', () => {
+    setStreamState('gap', 'Live, after a gap: some events were missed while away; the board may be behind.');
+    showNotification('Some events were missed while disconnected.', 'error');
+  });
+  stream.connect().catch(() => {}); // a close() before it was live
 }
 
-function disconnectStream() {
-  state.source?.close();
-  state.source = null;
-  setStreamState('closed', 'Not connected.');
+export function disconnectStream() {
+  state.stream?.close();
+  state.stream = null;
+  setStreamState('closed');
+}
+
+function apiBase() {
+  return state.apiBase || location.origin;
 }
 
 export function setUpBoard() {
   $('#events-url').value = state.eventsUrl;
-  $('#stream-form').addEventListener('submit', (e) => {
+  $('#receiver-form').addEventListener('submit', (e) => {
     e.preventDefault();
-    const value = $('#events-url').value.trim();
-    if (state.source && value === state.eventsUrl) return disconnectStream();
-    state.eventsUrl = value;
-    localStorage.setItem('ringhook.eventsUrl', value);
-    $('#webhook-url').value = receiverWebhookUrl(value);
-    connectStream();
+    state.eventsUrl = $('#events-url').value.trim();
+    localStorage.setItem('ringhook.eventsUrl', state.eventsUrl);
+    $('#webhook-url').value = receiverWebhookUrl(state.eventsUrl);
   });
-  $('#events-url').addEventListener('input', () => {
-    if (state.source) $('#stream-toggle').textContent = $('#events-url').value.trim() === state.eventsUrl ? 'Disconnect' : 'Connect';
-  });
+  $('#stream-toggle').addEventListener('click', () => (state.stream ? disconnectStream() : connectStream()));
   $('#sim-completed').addEventListener('click', (e) => busy(e.currentTarget, () => simulateCall('completed')));
   $('#sim-failed').addEventListener('click', (e) => busy(e.currentTarget, () => simulateCall('failed')));
   connectStream();

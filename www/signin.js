@@ -2,6 +2,7 @@
 import { $ } from './dom.js';
 import { emulatorToken } from './emulator-token.js';
 import { FIREBASE_PROJECT, isLocal, pkg, state } from './state.js';
+import { connectStream, disconnectStream } from './board.js';
 import { clearCards, loadSubscriptions } from './subscriptions.js';
 
 /** An unsigned Firebase Auth emulator ID token for the local Worker (see emulator-token.js). */
@@ -28,6 +29,7 @@ export function signIn(uid) {
   makeClient();
   renderAuth();
   loadSubscriptions();
+  connectStream();
   $('#webhook-url').focus();
 }
 
@@ -35,6 +37,7 @@ export function signOut() {
   state.uid = null;
   localStorage.removeItem('ringhook.uid');
   makeClient();
+  disconnectStream();
   clearCards();
   $('#register-secret').replaceChildren();
   renderAuth();

@@ -13,11 +13,11 @@ export const state = {
   eventsUrl: new URLSearchParams(location.search).get('events') || localStorage.getItem('ringhook.eventsUrl') || DEFAULT_EVENTS_URL,
   client: null,
   dispatcher: null,
-  source: null,
+  stream: null,
   stats: { received: 0, applied: 0, dropped: 0 },
 };
 /** The package's classes, set once /pkg/index.js has loaded. */
-export const pkg = { WebhookClient: null, CallEventDispatcher: null };
+export const pkg = { WebhookClient: null, CallEventDispatcher: null, CallEventStream: null };
 
 export function apiUrl(path) {
   return state.apiBase.replace(/\/+$/, '') + path;

@@ -1,5 +1,6 @@
 // The dashboard (www/) end to end: wrangler dev with this repo's config serves it and the API, the demo receiver
-// (www/demo-receiver/server.mjs) verifies deliveries and relays them, and Chromium drives the page.
+// (www/demo-receiver/server.mjs) verifies the webhook deliveries, the board receives the same events over
+// CallEventStream, and Chromium drives the page.
 // Screenshots of the key steps go to tests/artifacts/.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -71,7 +72,7 @@ describe('dashboard (wrangler dev + demo receiver + Chromium)', () => {
     await page.goto(`${base}/?events=${encodeURIComponent(`${receiverBase}/events`)}`);
     await page.waitForSelector('html[data-ready=true]', { timeout: 15_000 });
     assert.equal(await page.locator('#events-url').inputValue(), `${receiverBase}/events`);
-    await page.waitForSelector('#stream-state[data-state=open]', { timeout: 10_000 });
+    assert.equal(await page.locator('#stream-state').getAttribute('data-state'), 'closed', 'no stream before sign-in');
     assert.equal((await fetch(`${base}/demo-receiver/server.mjs`)).ok, false, '.assetsignore keeps the receiver out of the assets');
     assert.deepEqual(problems, []);
   });
@@ -82,6 +83,7 @@ describe('dashboard (wrangler dev + demo receiver + Chromium)', () => {
     await page.waitForSelector('#subs-status:has-text("No webhooks yet")', { timeout: 10_000 });
     assert.equal(await page.locator('#whoami').textContent(), 'Signed in as dash-alice');
     assert.equal(await page.locator('#simulate').isVisible(), true, 'local mode: simulate controls');
+    await page.waitForSelector('#stream-state[data-state=live]', { timeout: 10_000 });
     await screenshot('signed-in');
   });
 
@@ -116,7 +118,7 @@ describe('dashboard (wrangler dev + demo receiver + Chromium)', () => {
     assert.equal(await row.locator('.status').textContent(), 'completed');
     const callId = await row.getAttribute('data-call-id');
     await waitFor(() => verifiedLines(callId).length === 4, 15_000, () => `4 verified deliveries of ${callId}:\n${receiverOutput}`);
-    // The receiver logs a delivery before relaying it to the page: wait until the page has applied the last one.
+    // The stream and the webhooks are separate routes: wait until the page has applied the last event too.
     const seen = await waitFor(async () => {
       const applied = await page.evaluate((id) => window.seen[id] ?? [], callId);
       return applied.at(-1) === 'completed' && applied;

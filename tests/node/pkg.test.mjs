@@ -24,10 +24,11 @@ const event = (ts, extra = {}) => JSON.stringify({
 
 it('resolves import and require to the Node entry points', () => {
   assert.equal(fileURLToPath(import.meta.resolve('ringhook')), path.join(pkgDir, 'node.mjs'));
-  assert.equal(require.resolve('ringhook'), path.join(pkgDir, 'node', 'ringhook.js'));
+  assert.equal(require.resolve('ringhook'), path.join(pkgDir, 'node.cjs'));
   for (const api of [esm, cjs]) {
     assert.deepEqual(Object.keys(api).filter((k) => typeof api[k] === 'function').sort(),
-      ['CallEventDispatcher', 'WebhookClient', 'signWebhook', 'verifyRequest', 'verifyWebhook', 'verifyWebhookSignature']);
+      ['CallEventDispatcher', 'CallEventStream', 'CallStore', 'WebhookClient', 'signWebhook', 'verifyRequest', 'verifyWebhook',
+        'verifyWebhookSignature']);
   }
 });
 

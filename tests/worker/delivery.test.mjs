@@ -5,7 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { BASE, assertError, client, nowSeconds, signedToken, startWorker, stopJwksServer } from './support.mjs';
+import {
+  BASE, STATUS_OF, assertError, client, nowSeconds, signedToken, startWorker, stopJwksServer, uniqueId,
+} from './support.mjs';
 import { createReceiver, down, failing, flaky, gone, ok, slow, verdicts, verifying, waitFor } from './receivers.mjs';
 
 const PUBLISH = '/api/v6/call/events';
@@ -25,16 +27,8 @@ const SERIES_MS = 15_000;
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
 const LOG_FIELDS = ['at', 'attempt', 'duration_ms', 'error', 'event', 'event_id', 'next_retry_at', 'outcome', 'response_excerpt', 'status_code'];
 const BODY_FIELDS = ['id', 'event', 'callId', 'status', 'timestamp', 'data'];
-const STATUS_OF = {
-  'call.initiated': 'initiated',
-  'call.scheduled': 'scheduled',
-  'call.status.changed': 'ringing',
-  'call.completed': 'completed',
-  'call.failed': 'failed',
-};
 
 const as = (uid) => signedToken({ sub: uid });
-const uniqueId = (label) => `evt_${label}_${randomBytes(5).toString('hex')}`;
 const bodySignature = (body, secret) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 const countBy = (items, key) => items.reduce((m, x) => m.set(key(x), (m.get(key(x)) ?? 0) + 1), new Map());
 

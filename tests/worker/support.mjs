@@ -358,6 +358,18 @@ export function oldSubscription(id, webhookUrl, over = {}) {
   };
 }
 
+/** The status each event type carries in the tests' publishes. */
+export const STATUS_OF = {
+  'call.initiated': 'initiated',
+  'call.scheduled': 'scheduled',
+  'call.status.changed': 'ringing',
+  'call.completed': 'completed',
+  'call.failed': 'failed',
+};
+
+/** A publisher's event id, unique to the run, named after what the test publishes. */
+export const uniqueId = (label) => `evt_${label}_${randomBytes(5).toString('hex')}`;
+
 /** A call.completed publish item for `uid`, with `over` overriding fields. */
 export const callEvent = (uid, over = {}) => ({ event: 'call.completed', callId: 'call_1', status: 'completed', uid, ...over });
 

@@ -33,8 +33,16 @@ fn unauthorized(message: impl Into<String>) -> ApiError {
     ApiError::new(401, "unauthorized", message)
 }
 
-/// The signed-in user's id, or a 401 that says what is wrong with the token.
-pub async fn user_id(authorization: Option<&str>, settings: &AuthSettings, now: i64) -> Result<String, ApiError> {
+/// Who is signed in, and until when.
+pub struct SignedIn {
+    /// The user id.
+    pub uid: String,
+    /// The ID token's `exp` (unix seconds).
+    pub expires_at: i64,
+}
+
+/// The signed-in user, or a 401 that says what is wrong with the token.
+pub async fn user(authorization: Option<&str>, settings: &AuthSettings, now: i64) -> Result<SignedIn, ApiError> {
     let token = firebase::bearer(authorization).map_err(|AuthError(m)| unauthorized(m))?;
     let audience = Audience {
         project_id: &settings.project_id,
@@ -44,7 +52,10 @@ pub async fn user_id(authorization: Option<&str>, settings: &AuthSettings, now: 
     if let Some(pending) = &checked.signature {
         verify_signature(pending, settings).await?;
     }
-    Ok(checked.uid)
+    Ok(SignedIn {
+        uid: checked.uid,
+        expires_at: checked.expires_at,
+    })
 }
 
 async fn verify_signature(pending: &PendingSignature, settings: &AuthSettings) -> Result<(), ApiError> {

@@ -47,6 +47,17 @@ fn headers(allow_origin: Option<&str>) -> Result<Headers> {
     Ok(headers)
 }
 
+/// The request's query string as name-value pairs (percent-decoded).
+pub fn query_pairs(request: &worker::Request) -> std::result::Result<Vec<(String, String)>, ApiError> {
+    let url = request
+        .url()
+        .map_err(|e| ApiError::new(400, "invalid_request", e.to_string()))?;
+    Ok(url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect())
+}
+
 /// A JSON response.
 pub fn json(status: u16, body: &str, allow_origin: Option<&str>) -> Result<Response> {
     let headers = headers(allow_origin)?;

@@ -10,8 +10,10 @@ mod consumer;
 mod deliveries;
 mod http;
 mod kv_store;
+mod live;
 mod pipeline;
 mod send;
+mod stream;
 mod user_object;
 mod users;
 
@@ -42,6 +44,7 @@ async fn fetch(request: Request, env: Env, _ctx: Context) -> Result<Response> {
         Ok(Answer::Json(reply)) => http::json(reply.status, &reply.body, cors.as_deref()),
         Ok(Answer::OpenApi) => http::json(200, OPENAPI, cors.as_deref()),
         Ok(Answer::Preflight) => http::preflight(cors.as_deref()),
+        Ok(Answer::Upgrade(response)) => Ok(response),
         Err(e) => {
             if let Some(detail) = &e.internal {
                 console_error!("{} {}: {detail}", e.status, e.code);
@@ -59,6 +62,8 @@ async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) 
 enum Answer {
     Json(Reply),
     OpenApi,
+    /// A stream socket (or the user's object's refusal), as the object answered.
+    Upgrade(Response),
     Preflight,
 }
 
@@ -74,6 +79,11 @@ async fn answer(mut request: Request, env: &Env, settings: &Settings) -> std::re
                 version: env!("CARGO_PKG_VERSION").into(),
             };
             return reply(200, &health).map(Answer::Json);
+        }
+        Route::Stream => {
+            return stream::open(&request, env, settings, http::now_seconds())
+                .await
+                .map(Answer::Upgrade)
         }
         Route::Publish => None,
         Route::User(user_route) => Some(user_route),
@@ -97,7 +107,8 @@ async fn answer(mut request: Request, env: &Env, settings: &Settings) -> std::re
         return reply(202, &PublishResponse { success: true, events }).map(Answer::Json);
     };
 
-    let uid = auth::user_id(authorization.as_deref(), &settings.auth, now).await?;
+    let user = auth::user(authorization.as_deref(), &settings.auth, now).await?;
+    let uid = user.uid.clone();
     let body = read_body(&mut request).await?;
     let reply = match user_route {
         UserRoute::Subscriptions(op) => {
@@ -106,18 +117,10 @@ async fn answer(mut request: Request, env: &Env, settings: &Settings) -> std::re
             users::call(env, &uid, Command::Api { op, body }).await?
         }
         UserRoute::Test => deliveries::test(env, settings, &uid, &body, now).await?,
-        UserRoute::Deliveries(id) => {
-            let url = request
-                .url()
-                .map_err(|e| ApiError::new(400, "invalid_request", e.to_string()))?;
-            let query: Vec<(String, String)> = url
-                .query_pairs()
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect();
-            deliveries::log(env, &uid, &id, &query).await?
-        }
+        UserRoute::Deliveries(id) => deliveries::log(env, &uid, &id, &http::query_pairs(&request)?).await?,
         UserRoute::Redeliver(id, event_id) => deliveries::redeliver(env, &uid, &id, &event_id).await?,
         UserRoute::Recover(id) => deliveries::recover(env, &uid, &id, &body, now).await?,
+        UserRoute::StreamTicket => stream::ticket(env, settings, &user, now).await?,
     };
     Ok(Answer::Json(reply))
 }

@@ -11,7 +11,7 @@ use ringhook::delivery::log as delivery_log;
 use ringhook::delivery::{self, DeadLetter, DeliveryRecord, FanOut, LOG_TTL_SECS};
 use ringhook::model::keys;
 use ringhook::service::http::ApiError;
-use ringhook::service::object::{Admission, Command, Publication};
+use ringhook::service::object::{Admission, Command, Committed, Publication};
 use ringhook::service::publish::{Published, Ready};
 use ringhook::EventType;
 use worker::kv::KvStore;
@@ -105,6 +105,7 @@ pub async fn publish(env: &Env, ready: Vec<Ready>, now: i64) -> Result<Vec<Publi
     let mut messages = Vec::new();
     let mut skipped = Vec::new();
     let mut bodies = Vec::new();
+    let mut committed: BTreeMap<&str, Vec<Committed>> = BTreeMap::new();
     let mut published = Vec::with_capacity(ready.len());
     for (Ready { uid, event }, admission) in ready.iter().zip(admissions) {
         let admission = admission.ok_or_else(|| ApiError::internal("an event without an admission"))?;
@@ -125,7 +126,12 @@ pub async fn publish(env: &Env, ready: Vec<Ready>, now: i64) -> Result<Vec<Publi
             &body,
         ));
         skipped.extend(skips(uid, &admission.fan_out, &event.id, event.event, now));
-        bodies.push((keys::event(uid, &event.id), body));
+        bodies.push((keys::event(uid, &event.id), body.clone()));
+        committed.entry(uid.as_str()).or_default().push(Committed {
+            id: event.id.clone(),
+            event: event.event,
+            body,
+        });
     }
 
     // An event is published once it is on the queue: until then its id is only pending, and a failure
@@ -151,24 +157,25 @@ pub async fn publish(env: &Env, ready: Vec<Ready>, now: i64) -> Result<Vec<Publi
     }
     // Left pending after a failed commit, the ids read as duplicates for the lease, then as new: a second publish
     // then queues the same attempts, which the objects make once.
-    tell(env, &admitted, |ids| Command::Commit { ids }, "committing").await;
+    let commits = committed
+        .into_iter()
+        .map(|(uid, events)| (uid, Command::Commit { events }));
+    tell(env, commits, "committing").await;
     Ok(published)
 }
 
 /// Releases admitted ids after a failed publish (best effort: an id left pending is admitted again after the
 /// lease).
 async fn release(env: &Env, admitted: &BTreeMap<&str, Vec<String>>) {
-    tell(env, admitted, |ids| Command::Release { ids }, "releasing").await;
+    let releases = admitted
+        .iter()
+        .map(|(uid, ids)| (*uid, Command::Release { ids: ids.clone() }));
+    tell(env, releases, "releasing").await;
 }
 
-/// Tells each user's object about its admitted ids (best effort: a failure is logged).
-async fn tell(env: &Env, admitted: &BTreeMap<&str, Vec<String>>, command: fn(Vec<String>) -> Command, what: &str) {
-    let told = join_all(
-        admitted
-            .iter()
-            .map(|(uid, ids)| users::call(env, uid, command(ids.clone()))),
-    )
-    .await;
+/// Tells users' objects about their admitted events, together (best effort: a failure is logged).
+async fn tell<'a>(env: &Env, commands: impl Iterator<Item = (&'a str, Command)>, what: &str) {
+    let told = join_all(commands.map(|(uid, command)| users::call(env, uid, command))).await;
     for e in told.into_iter().filter_map(Result::err) {
         console_error!("publish: {what}: {}", e.internal.unwrap_or(e.message));
     }

@@ -12,18 +12,22 @@ use ringhook::delivery::{self, AttemptKey, AttemptState, Target, LOG_TTL_SECS};
 use ringhook::model::keys;
 use ringhook::model::store::{StoreError, SubscriptionStore, UserDocument};
 use ringhook::service::http::{reply, ApiError, Reply};
-use ringhook::service::object::{self, Command, Notice, PublishState, Settlement};
+use ringhook::service::object::{self, Command, Notice, PublishState, Settlement, StreamOpen};
 use ringhook::service::ratelimit::{self, Window};
+use ringhook::service::stream;
 use ringhook::service::subscriptions::{find, Service};
 use ringhook::EventType;
 use serde::Deserialize;
+use worker::worker_sys::WebSocketRequestResponsePair;
 use worker::{
     console_error, durable_object, DurableObject, Env, Request, Response, SqlStorage, SqlStorageValue, State,
+    WebSocket, WebSocketIncomingMessage,
 };
 
 use crate::config;
 use crate::http::{self, now_seconds, random_bytes, CryptoRandom};
 use crate::kv_store;
+use crate::live;
 
 /// The tables, created when an object first runs. Rows of `subscriptions` hold a `StoredSubscription` as JSON.
 const SCHEMA: &str = "
@@ -52,8 +56,15 @@ pub struct UserState {
 
 impl DurableObject for UserState {
     fn new(state: State, env: Env) -> Self {
-        if let Err(e) = state.storage().sql().exec(SCHEMA, None) {
-            console_error!("user object: creating tables: {e}");
+        for schema in [SCHEMA, live::SCHEMA] {
+            if let Err(e) = state.storage().sql().exec(schema, None) {
+                console_error!("user object: creating tables: {e}");
+            }
+        }
+        // Pings are answered without waking the object.
+        match WebSocketRequestResponsePair::new(stream::PING, stream::PONG) {
+            Ok(pair) => state.set_websocket_auto_response(&pair),
+            Err(e) => console_error!("user object: the ping auto-response: {e:?}"),
         }
         Self {
             state,
@@ -63,6 +74,15 @@ impl DurableObject for UserState {
     }
 
     async fn fetch(&self, mut request: Request) -> worker::Result<Response> {
+        if let Some(open) = request.headers().get(object::STREAM_HEADER)? {
+            let opened = match serde_json::from_str::<StreamOpen>(&open) {
+                Ok(open) => live::open(&self.state, &self.sql(), &open, now_seconds()).await,
+                Err(e) => Err(ApiError::internal(format!(
+                    "user object: unreadable stream request: {e}"
+                ))),
+            };
+            return opened.or_else(|e| http::error(&e, None));
+        }
         let answer = match request.json::<object::Request>().await {
             Ok(request) => self.answer(request).await,
             Err(e) => Err(ApiError::internal(format!("user object: unreadable command: {e}"))),
@@ -76,6 +96,36 @@ impl DurableObject for UserState {
                 http::error(&e, None)
             }
         }
+    }
+
+    async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> worker::Result<()> {
+        let text = match &message {
+            WebSocketIncomingMessage::String(text) => Some(text.as_str()),
+            WebSocketIncomingMessage::Binary(_) => None,
+        };
+        live::message(&self.sql(), &ws, text);
+        Ok(())
+    }
+
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        code: usize,
+        reason: String,
+        _was_clean: bool,
+    ) -> worker::Result<()> {
+        live::closed(&ws, code, &reason);
+        Ok(())
+    }
+
+    async fn websocket_error(&self, _ws: WebSocket, error: worker::Error) -> worker::Result<()> {
+        console_error!("user object: a socket failed: {error}");
+        Ok(())
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        live::expire(&self.state, now_seconds()).await;
+        Response::empty()
     }
 }
 
@@ -119,17 +169,26 @@ impl UserState {
                 }
                 reply(200, &admitted)
             }
-            Command::Commit { ids } => {
+            Command::Commit { events } => {
                 let expires_at = now + LOG_TTL_SECS as i64;
-                for id in &ids {
+                let mut new = Vec::with_capacity(events.len());
+                for committed in &events {
+                    if publish_state(&sql, &committed.id)? != PublishState::Published {
+                        new.push(committed);
+                    }
                     exec(
                         &sql,
                         "INSERT INTO published (event_id, expires_at) VALUES (?, ?) ON CONFLICT (event_id) DO NOTHING",
-                        vec![id.as_str().into(), expires_at.into()],
+                        vec![committed.id.as_str().into(), expires_at.into()],
                     )?;
-                    forget_pending(&sql, id)?;
+                    forget_pending(&sql, &committed.id)?;
                 }
-                reply(200, &ids.len())
+                live::append(&self.state, &sql, &new, now)?;
+                reply(200, &new.len())
+            }
+            Command::IssueTicket { nonce, expires_at } => {
+                live::issue_ticket(&sql, &nonce, expires_at, now)?;
+                reply(200, &true)
             }
             Command::Release { ids } => {
                 for id in &ids {

@@ -5,17 +5,21 @@ use ringhook::service::http::{ApiError, Reply};
 use ringhook::service::object::{self, Command};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
-use worker::{Env, Method, Request, RequestInit};
+use worker::{Env, Method, Request, RequestInit, Stub};
 
 /// The Durable Object binding of the per-user objects.
 pub const BINDING: &str = "USERS";
 
+/// `uid`'s object.
+pub fn stub(env: &Env, uid: &str) -> Result<Stub, ApiError> {
+    env.durable_object(BINDING)
+        .and_then(|namespace| namespace.get_by_name(uid))
+        .map_err(|e| ApiError::internal(format!("Durable Object binding {BINDING}: {e}")))
+}
+
 /// Sends `command` to `uid`'s object; its answer, or its refusal as the same error.
 pub async fn call(env: &Env, uid: &str, command: Command) -> Result<Reply, ApiError> {
-    let stub = env
-        .durable_object(BINDING)
-        .and_then(|namespace| namespace.get_by_name(uid))
-        .map_err(|e| ApiError::internal(format!("Durable Object binding {BINDING}: {e}")))?;
+    let stub = stub(env, uid)?;
     let body = serde_json::to_string(&object::Request {
         uid: uid.to_owned(),
         command,

@@ -30,6 +30,8 @@ pub struct CheckedToken {
     pub uid: String,
     /// `None` for an accepted emulator token; otherwise the key id and what to verify with it.
     pub signature: Option<PendingSignature>,
+    /// The token's `exp`, in unix seconds.
+    pub expires_at: i64,
 }
 
 /// The RS256 signature that remains to be verified.
@@ -130,11 +132,11 @@ pub fn check(token: &str, audience: &Audience<'_>, now: i64) -> Result<CheckedTo
         return Err(refuse(format!("token issuer is not {issuer}")));
     }
     let now = now as f64;
-    match claims.exp {
-        Some(exp) if exp > now => {}
+    let expires_at = match claims.exp {
+        Some(exp) if exp > now => exp.min(i64::MAX as f64) as i64,
         Some(_) => return Err(refuse("token expired: get a fresh one with getIdToken()")),
         None => return Err(refuse("token has no exp claim")),
-    }
+    };
     let skew = CLOCK_SKEW_SECS as f64;
     if !claims.iat.is_some_and(|iat| iat <= now + skew) {
         return Err(refuse("token iat is missing or in the future"));
@@ -146,7 +148,11 @@ pub fn check(token: &str, audience: &Audience<'_>, now: i64) -> Result<CheckedTo
         .sub
         .filter(|s| !s.is_empty() && s.chars().count() <= 128)
         .ok_or_else(|| refuse("token sub must be a non-empty user id of at most 128 characters"))?;
-    Ok(CheckedToken { uid, signature })
+    Ok(CheckedToken {
+        uid,
+        signature,
+        expires_at,
+    })
 }
 
 fn decode_part<T: serde::de::DeserializeOwned>(part: &str, what: &str) -> Result<T, AuthError> {

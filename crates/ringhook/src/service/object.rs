@@ -37,10 +37,11 @@ pub enum Command {
         /// The events, in the order published.
         events: Vec<Publication>,
     },
-    /// These admitted events are on the queue: published.
+    /// These admitted events are on the queue: published. Each one not published before is appended to the
+    /// user's live stream in the same step, so it reaches the stream exactly once.
     Commit {
-        /// Their ids.
-        ids: Vec<String>,
+        /// The events.
+        events: Vec<Committed>,
     },
     /// Publishing these admitted events failed: the same ids may be published again at once.
     Release {
@@ -66,6 +67,13 @@ pub enum Command {
         /// Uses allowed per minute.
         per_minute: u32,
     },
+    /// Records a stream ticket's nonce, to be used once before `expires_at`.
+    IssueTicket {
+        /// The ticket's nonce.
+        nonce: String,
+        /// Unix seconds.
+        expires_at: i64,
+    },
     /// Where each attempt goes now; those to make are claimed.
     Targets {
         /// One per queue message.
@@ -86,6 +94,36 @@ pub struct Publication {
     /// The event's type.
     pub event: EventType,
 }
+
+/// A published event, as its body goes to webhooks and to the stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Committed {
+    /// The event id.
+    pub id: String,
+    /// Its type (streams filter on it).
+    pub event: EventType,
+    /// The exact body a delivery carries.
+    pub body: String,
+}
+
+/// How the Worker asks a user's object to open a stream socket: sent in [`STREAM_HEADER`] of the upgrade
+/// request it forwards, once the ticket has been opened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamOpen {
+    /// The ticket's user.
+    pub uid: String,
+    /// The ticket's nonce: the object accepts it once.
+    pub nonce: String,
+    /// The event types the socket receives.
+    pub events: Vec<crate::model::validate::EventSelector>,
+    /// Resume after this cursor.
+    pub cursor: Option<u64>,
+    /// When the sign-in behind the ticket expires.
+    pub token_expires_at: i64,
+}
+
+/// The header of a forwarded upgrade request that carries its [`StreamOpen`] as JSON.
+pub const STREAM_HEADER: &str = "x-ringhook-stream";
 
 /// What became of one published event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -60,6 +60,10 @@ pub const ROUTES: &[RouteSpec] = &[
         Route::User(UserRoute::Recover(p.id.into()))
     }),
     at("POST", "/api/v6/call/webhook/test", |_| Route::User(UserRoute::Test)),
+    at("POST", "/api/v6/call/stream/ticket", |_| {
+        Route::User(UserRoute::StreamTicket)
+    }),
+    at("GET", "/api/v6/call/stream", |_| Route::Stream),
 ];
 
 const fn sub(op: SubscriptionOp) -> Route {
@@ -77,6 +81,9 @@ pub enum Route {
     Preflight,
     /// `POST /api/v6/call/events`: the call system publishes events, with its own token.
     Publish,
+    /// `GET /api/v6/call/stream`: a WebSocket of the user's events, opened with a ticket (see
+    /// [`crate::service::stream`]).
+    Stream,
     /// A route of the signed-in user.
     User(UserRoute),
 }
@@ -94,6 +101,8 @@ pub enum UserRoute {
     Redeliver(String, String),
     /// `POST …/subscriptions/{id}/recover`: every event not delivered since a time, again.
     Recover(String),
+    /// `POST /api/v6/call/stream/ticket`: a single-use ticket to open the stream with.
+    StreamTicket,
 }
 
 /// An operation on the user's subscriptions.

@@ -78,7 +78,60 @@ export interface DispatcherOptions {
   toleranceSeconds?: number | null;
 }
 export type CallEventHandler = (event: WebhookEvent) => void;
+
+/** Where the stream remembers its cursor across reloads, e.g. sessionStorage. */
+export interface CursorStore { getItem(key: string): string | null; setItem(key: string, value: string): void }
+export interface CallEventStreamOptions {
+  /** Where the API is; default: the page's origin. */
+  baseUrl?: string;
+  /** A Firebase ID token, or a function returning one (e.g. () => auth.currentUser.getIdToken()). */
+  token: string | (() => string | Promise<string>);
+  /** Every event goes through it: duplicates and stale updates are dropped, as for webhook deliveries. */
+  dispatcher: CallEventDispatcher;
+  /** Event types to receive; default all. */
+  events?: CallEventType[];
+  cursorStore?: CursorStore;
+  /** The key in cursorStore; default "ringhook:stream-cursor". */
+  cursorKey?: string;
+  /** A WebSocket constructor where the runtime has none (Node.js 20: the "ws" package). */
+  WebSocket?: unknown;
+  /** How often to ping a live socket; default 30000, 0 for never. */
+  pingIntervalMs?: number;
+}
+export type CallStreamState = "connecting" | "live" | "reconnecting" | "closed";
+/**
+ * The signed-in user's call events, live from the edge over a WebSocket, with resume after a disconnect.
+ * Fires `state` when `state` changes, `gap` when events were missed (refetch state), and `error`.
+ */
+export declare class CallEventStream extends EventTarget {
+  constructor(options: CallEventStreamOptions);
+  readonly state: CallStreamState;
+  /** The last cursor received: where the next connection resumes. */
+  readonly cursor: number | null;
+  /** Opens the stream (resuming from the last cursor); resolves once it is live. */
+  connect(): Promise<void>;
+  /** Closes it; connect() opens it again where it left off. */
+  close(): void;
+}
+export interface CallState { callId: string; event: CallEventType; status: CallStatus; data: Record<string, unknown>; timestamp: number }
+/** Every call's current state from a dispatcher, for useSyncExternalStore, Vue and Svelte stores. */
+export declare class CallStore {
+  constructor(dispatcher: CallEventDispatcher);
+  /** Every call's latest state by call id: the same object until something changes. */
+  getSnapshot: () => Readonly<Record<string, CallState>>;
+  /** Calls listener after each change; returns the unsubscribe function. */
+  subscribe: (listener: () => void) => () => void;
+  /** Stops following the dispatcher. */
+  dispose(): void;
+}
 "#;
+
+/// How long `CallEventStream` waits before its `attempt`-th reconnection (`random` in 0..1): the core's
+/// backoff with jitter.
+#[wasm_bindgen(js_name = reconnectDelayMs)]
+pub fn reconnect_delay_ms(attempt: u32, random: f64) -> f64 {
+    crate::service::stream::reconnect_delay_ms(attempt, random) as f64
+}
 
 #[wasm_bindgen]
 extern "C" {
