@@ -1,7 +1,7 @@
 // The live stream of call events, and a store of every call's state, built on a runtime's wasm exports (each
 // entry of the package passes its own). The stream speaks ringhook's stream protocol (see the core's
 // `service::stream`): a ticket from POST /api/v6/call/stream/ticket, then a WebSocket whose frames are
-// {type: "event" | "live" | "gap" | "error", cursor, event?}. When to reconnect is the core's decision
+// {type: "event" | "live" | "gap" | "error" | "expired", cursor, event?}. When to reconnect is the core's decision
 // (`reconnectDelayMs`); what an event does to a call is the dispatcher's.
 
 const STREAM_PATH = '/api/v6/call/stream';
@@ -57,14 +57,19 @@ export function defineStream(wasm) {
 
     /** Closes the stream; no reconnection. `connect()` opens it again, resuming where it left off. */
     close() {
-      this.#generation++;
       clearTimeout(this.#timer);
+      this.#abandon('closed by the client');
+      this.#setState('closed');
+      this.#settle(new DOMException('the stream was closed before it was live', 'AbortError'));
+    }
+
+    /** Leaves the current socket: its listeners go quiet, and it is closed if still open. */
+    #abandon(reason) {
+      this.#generation++;
       clearInterval(this.#pinger);
       const socket = this.#socket;
       this.#socket = null;
-      if (socket && socket.readyState <= 1) socket.close(1000, 'closed by the client');
-      this.#setState('closed');
-      this.#settle(new DOMException('the stream was closed before it was live', 'AbortError'));
+      if (socket && socket.readyState <= 1) socket.close(1000, reason);
     }
 
     async #open(state) {
@@ -135,6 +140,10 @@ export function defineStream(wasm) {
       } else if (frame.type === 'gap') {
         this.#remember(frame.cursor);
         this.dispatchEvent(new Event('gap'));
+      } else if (frame.type === 'expired') {
+        // The sign-in behind this socket expired: a fresh ticket (with a fresh token) now, not after the close.
+        this.#abandon('sign-in expired');
+        this.#retry(this.#generation, true);
       } else if (frame.type === 'error') {
         this.dispatchEvent(Object.assign(new Event('error'), { error: frame }));
       }

@@ -19,6 +19,7 @@ node bench/verify.mjs > "$out/node.md"
 node bench/browser-verify.mjs > "$out/browser.md"
 node bench/api-load.mjs > "$out/api.md"
 node bench/delivery-load.mjs > "$out/delivery.md"
+node bench/stream.mjs > "$out/stream.md"
 
 cargo bench -p ringhook --bench core -- --warm-up-time 1 --measurement-time 3 --noplot > "$out/native.txt" 2>/dev/null
 
@@ -44,6 +45,8 @@ Measured by `make bench` on {cpu}, {subprocess.run(['nproc'], capture_output=Tru
 {(out/'api.md').read_text()}
 ### Delivery pipeline on local workerd (`node bench/delivery-load.mjs`)
 {(out/'delivery.md').read_text()}
+### Live stream on local workerd and Chromium (`node bench/stream.mjs`)
+{(out/'stream.md').read_text()}
 ### Native core (`cargo bench -p ringhook --bench core`)
 {native_md}<!-- measured:end -->"""
 text = re.sub(r"<!-- measured:start -->.*<!-- measured:end -->", lambda _: measured, text, flags=re.S)

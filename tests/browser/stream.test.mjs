@@ -51,10 +51,16 @@ describe('CallEventStream in Chromium, against the Worker in workerd', () => {
   });
 
   /** A tab signed in as `uid` (a fresh token each time the stream asks), its dispatcher and stream made. */
-  async function tab(uid, { events, secretKey } = {}) {
+  async function tab(uid, { events, secretKey, firstTokenSecs } = {}) {
     const page = await browser.newPage();
     page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-    await page.exposeFunction('idToken', () => signedToken({ sub: uid }));
+    let tokens = 0;
+    await page.exposeFunction('idToken', () => {
+      tokens += 1;
+      const short = tokens === 1 && firstTokenSecs !== undefined;
+      return signedToken(short ? { sub: uid, exp: Math.floor(Date.now() / 1000) + firstTokenSecs } : { sub: uid });
+    });
+    page.tokensIssued = () => tokens;
     await page.goto(`http://127.0.0.1:${server.address().port}/`);
     await page.waitForFunction(() => window.ringhookReady === true, null, { timeout: 15_000 });
     await page.evaluate(({ apiBase, events, secretKey }) => {
@@ -166,6 +172,19 @@ describe('CallEventStream in Chromium, against the Worker in workerd', () => {
     } finally {
       await receiver.close();
     }
+  });
+
+  it('when the sign-in behind the socket expires, the stream reconnects with a fresh token and misses nothing', async () => {
+    const page = await tab('ed', { firstTokenSecs: 2 });
+    await connect(page);
+    await waitFor(() => page.tokensIssued() === 2, 15_000, { message: 'a second token, asked for after the expiry' });
+    await waitFor(async () => (await page.evaluate(() => window.states.join())) === 'connecting,live,reconnecting,live', 15_000, {
+      message: async () => `states: ${await page.evaluate(() => window.states.join())}`,
+    });
+    await h.publish(callEvent('ed', { callId: 'e1' }));
+    await waitSeen(page, 1, 'the event after the reconnection');
+    assert.deepEqual(await seen(page), ['e1:completed']);
+    await page.close();
   });
 
   it('loads and runs without page errors', () => {

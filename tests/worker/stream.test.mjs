@@ -1,6 +1,7 @@
 // The live event stream, end to end in workerd over real WebSockets: tickets, the refusals before a socket opens,
 // every event of the user in order as its exact webhook body, resuming from a cursor (or a gap), event filters,
-// client frames, and the limit of sockets per user.
+// client frames, closing a socket when its sign-in expires, and the limit of sockets per user (its default and
+// the STREAM_SOCKETS_PER_USER setting).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
@@ -355,6 +356,19 @@ describe('the live event stream', () => {
     });
   });
 
+  describe('sign-in expiry', () => {
+    it('when the token behind a socket expires, the object sends expired and closes it with 4001', async () => {
+      const uid = 'brief';
+      const res = await client(w)('POST', `${STREAM}/ticket`, { token: signedToken({ sub: uid, exp: nowSeconds() + 2 }) });
+      assert.equal(res.status, 201, res.text);
+      const s = await openStream(w, { ticket: res.json.ticket });
+      await s.waitForFrame((f) => f?.type === 'expired', 'the expired frame');
+      const { code } = await s.closed;
+      assert.equal(code, 4001);
+      openSockets.delete(s);
+    });
+  });
+
   describe('the limit of sockets per user', () => {
     it('the 101st socket of a user → 429 too_many_streams', async () => {
       const tickets = await Promise.all(Array.from({ length: 101 }, () => ticket(w, 'crowd')));
@@ -368,6 +382,34 @@ describe('the live event stream', () => {
         await Promise.all(sockets.map((s) => s.close()));
       }
     });
+  });
+});
+
+describe('the live event stream with STREAM_SOCKETS_PER_USER=2', () => {
+  let w;
+  before(async () => {
+    w = await startWorker({ STREAM_SOCKETS_PER_USER: '2' });
+  });
+  after(async () => {
+    for (const s of openSockets) s.ws.terminate();
+    openSockets.clear();
+    await w?.close();
+  });
+
+  it('the third socket → 429 naming the limit; another user still connects; after a close the user connects again', async () => {
+    const [a, b] = [await listen(w, 'pair'), await listen(w, 'pair')];
+    const refused = await refusal(w, { ticket: await ticket(w, 'pair') });
+    assertError(assert, refused, 429, 'too_many_streams');
+    assert.match(refused.json.error.message, /at most 2/);
+    const other = await listen(w, 'solo');
+    await a.close();
+    const again = await waitFor(async () => {
+      const { stream, refusal: answer } = await handshake(w, { ticket: await ticket(w, 'pair') });
+      return answer ? undefined : stream;
+    }, 10_000, { message: 'a socket after one of the two closed' });
+    openSockets.add(again);
+    await again.waitForFrame((f) => f?.type === 'live', 'the new socket is live');
+    await Promise.all([b.close(), other.close(), again.close()]);
   });
 });
 

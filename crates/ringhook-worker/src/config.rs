@@ -8,6 +8,7 @@ use ringhook::model::validate::UrlPolicy;
 use ringhook::service::firebase;
 use ringhook::service::http::ApiError;
 use ringhook::service::subscriptions::{Config, DEFAULT_MAX_PER_USER};
+use ringhook::service::{ratelimit, stream};
 use worker::Env;
 
 use crate::auth::AuthSettings;
@@ -24,6 +25,8 @@ pub struct Settings {
     pub storage_key: StorageKey,
     pub cors: Cors,
     pub delivery: DeliverySettings,
+    /// Live-stream sockets one user may hold open at once.
+    pub stream_sockets_per_user: usize,
 }
 
 /// How deliveries are made.
@@ -33,6 +36,7 @@ pub struct DeliverySettings {
     /// The call system's bearer token for publishing; unset: publishing over HTTP is refused.
     pub call_events_token: Option<String>,
     pub test_per_minute: u32,
+    pub redeliver_per_minute: u32,
 }
 
 fn number<T: std::str::FromStr>(env: &Env, name: &str, default: T) -> Result<T, String> {
@@ -107,8 +111,14 @@ impl Settings {
                 },
                 timeout_ms: number(env, "DELIVERY_TIMEOUT_MS", DEFAULT_TIMEOUT_MS)?.max(1),
                 call_events_token: text(env, "CALL_EVENTS_TOKEN"),
-                test_per_minute: number(env, "TEST_RATE_LIMIT_PER_MINUTE", 10)?,
+                test_per_minute: number(env, "TEST_RATE_LIMIT_PER_MINUTE", ratelimit::DEFAULT_TEST_PER_MINUTE)?,
+                redeliver_per_minute: number(
+                    env,
+                    "REDELIVER_RATE_LIMIT_PER_MINUTE",
+                    ratelimit::DEFAULT_REDELIVER_PER_MINUTE,
+                )?,
             },
+            stream_sockets_per_user: number(env, "STREAM_SOCKETS_PER_USER", stream::DEFAULT_SOCKETS_PER_USER)?,
         })
     }
 }

@@ -171,8 +171,13 @@ pub async fn log(env: &Env, uid: &str, id: &str, query: &[(String, String)]) -> 
 }
 
 /// `POST /subscriptions/{id}/deliveries/{event_id}/redeliver`: a new series of attempts of a kept event.
-pub async fn redeliver(env: &Env, uid: &str, id: &str, event_id: &str) -> Result<Reply, ApiError> {
+pub async fn redeliver(env: &Env, settings: &Settings, uid: &str, id: &str, event_id: &str) -> Result<Reply, ApiError> {
     exists(env, uid, id).await?;
+    let limit = Command::Take {
+        name: "redeliver".into(),
+        per_minute: settings.delivery.redeliver_per_minute,
+    };
+    users::call(env, uid, limit).await?;
     let kv = kv_store::kv(env)?;
     let body = pipeline::get_text(&kv, &keys::event(uid, event_id))
         .await?
@@ -211,9 +216,6 @@ async fn exists(env: &Env, uid: &str, id: &str) -> Result<(), ApiError> {
         .map(drop)
 }
 
-/// Recoveries per user per minute.
-const RECOVER_PER_MINUTE: u32 = 5;
-
 /// `POST /subscriptions/{id}/recover` `{since}`: queues again, oldest first and once each, every event of the
 /// subscription not delivered since `since` (dead-lettered, skipped while inactive, or given up), as a new series
 /// of attempts. Events whose bodies have expired (7 days) are left out.
@@ -229,7 +231,7 @@ pub async fn recover(env: &Env, uid: &str, id: &str, body: &[u8], now: i64) -> R
     exists(env, uid, id).await?;
     let limit = Command::Take {
         name: "recover".into(),
-        per_minute: RECOVER_PER_MINUTE,
+        per_minute: ringhook::service::ratelimit::RECOVER_PER_MINUTE,
     };
     users::call(env, uid, limit).await?;
 

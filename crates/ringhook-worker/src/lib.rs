@@ -17,6 +17,7 @@ mod stream;
 mod user_object;
 mod users;
 
+use futures_util::StreamExt;
 use ringhook::model::api::HealthResponse;
 use ringhook::service::http::{check_size, reply, ApiError, Reply};
 use ringhook::service::object::Command;
@@ -118,19 +119,27 @@ async fn answer(mut request: Request, env: &Env, settings: &Settings) -> std::re
         }
         UserRoute::Test => deliveries::test(env, settings, &uid, &body, now).await?,
         UserRoute::Deliveries(id) => deliveries::log(env, &uid, &id, &http::query_pairs(&request)?).await?,
-        UserRoute::Redeliver(id, event_id) => deliveries::redeliver(env, &uid, &id, &event_id).await?,
+        UserRoute::Redeliver(id, event_id) => deliveries::redeliver(env, settings, &uid, &id, &event_id).await?,
         UserRoute::Recover(id) => deliveries::recover(env, &uid, &id, &body, now).await?,
         UserRoute::StreamTicket => stream::ticket(env, settings, &user, now).await?,
     };
     Ok(Answer::Json(reply))
 }
 
+/// Reads the body as it streams in, and stops at the limit: a body without `Content-Length` (chunked) is never
+/// read past [`ringhook::service::http::MAX_BODY_BYTES`] plus one chunk.
 async fn read_body(request: &mut Request) -> std::result::Result<Vec<u8>, ApiError> {
-    let body = request
-        .bytes()
-        .await
-        .map_err(|e| ApiError::new(400, "invalid_request", format!("unreadable body: {e}")))?;
-    check_size(body.len())?;
+    let unreadable = |e: worker::Error| ApiError::new(400, "invalid_request", format!("unreadable body: {e}"));
+    if request.inner().body().is_none() {
+        return Ok(Vec::new());
+    }
+    let mut chunks = request.stream().map_err(unreadable)?;
+    let mut body = Vec::new();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(unreadable)?;
+        check_size(body.len() + chunk.len())?;
+        body.extend_from_slice(&chunk);
+    }
     Ok(body)
 }
 

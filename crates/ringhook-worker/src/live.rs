@@ -6,7 +6,8 @@ use ringhook::service::http::ApiError;
 use ringhook::service::object::{Committed, StreamOpen};
 use ringhook::service::stream::{self, ClientFrame, Kept, Resume, SocketState};
 use serde::Deserialize;
-use worker::{console_error, Response, SqlStorage, State, WebSocket, WebSocketPair};
+use wasm_bindgen::JsValue;
+use worker::{console_error, Response, ScheduledTime, SqlStorage, State, WebSocket, WebSocketPair};
 
 /// The stream's tables: the kept events by cursor, and the tickets issued and not yet used.
 pub const SCHEMA: &str = "
@@ -161,6 +162,7 @@ fn send(socket: &WebSocket, frame: &str) {
 }
 
 fn close_expired(socket: &WebSocket) {
+    send(socket, stream::EXPIRED_FRAME);
     let _ = socket.close(
         Some(stream::CLOSE_TOKEN_EXPIRED),
         Some("sign-in expired: reconnect with a fresh ticket"),
@@ -194,9 +196,15 @@ fn replay(sql: &SqlStorage, socket: &WebSocket, wanted: &SocketState, cursor: Op
 }
 
 /// Opens a socket for a forwarded upgrade request: the ticket is used up, the socket accepted with the
-/// hibernation API (its filter and sign-in expiry in its attachment), the replay sent, and an alarm set for
+/// hibernation API when the user has fewer than `sockets_per_user` open (its filter and sign-in expiry in its attachment), the replay sent, and an alarm set for
 /// the sign-in's expiry. All of it runs without a wait, so no event is committed in between.
-pub async fn open(state: &State, sql: &SqlStorage, open: &StreamOpen, now: i64) -> Result<Response, ApiError> {
+pub async fn open(
+    state: &State,
+    sql: &SqlStorage,
+    open: &StreamOpen,
+    sockets_per_user: usize,
+    now: i64,
+) -> Result<Response, ApiError> {
     if !use_ticket(sql, &open.nonce, now)? {
         return Err(ApiError::new(
             401,
@@ -204,16 +212,7 @@ pub async fn open(state: &State, sql: &SqlStorage, open: &StreamOpen, now: i64) 
             "the ticket was used before or has expired: get a new one from POST /api/v6/call/stream/ticket",
         ));
     }
-    if state.get_websockets().len() >= stream::MAX_SOCKETS_PER_USER {
-        return Err(ApiError::new(
-            429,
-            "too_many_streams",
-            format!(
-                "at most {} streams per user are open: close one first",
-                stream::MAX_SOCKETS_PER_USER
-            ),
-        ));
-    }
+    stream::admit(state.get_websockets().len(), sockets_per_user)?;
     let pair = WebSocketPair::new().map_err(|e| ApiError::internal(format!("WebSocketPair: {e}")))?;
     let wanted = SocketState {
         events: open.events.clone(),
@@ -234,7 +233,9 @@ async fn schedule_expiry(state: &State, at: i64) {
     let at_ms = at.saturating_mul(1000);
     let current = storage.get_alarm().await.unwrap_or(None);
     if current.is_none_or(|current| current > at_ms) {
-        if let Err(e) = storage.set_alarm(at_ms).await {
+        // An absolute time: an `i64` would be taken as an offset from now.
+        let when = ScheduledTime::new(js_sys::Date::new(&JsValue::from_f64(at_ms as f64)));
+        if let Err(e) = storage.set_alarm(when).await {
             console_error!("stream: setting the expiry alarm: {e}");
         }
     }

@@ -8,7 +8,7 @@ use ringhook::delivery::{self, Attempt, Sent};
 use ringhook::protocol::signature::{self, SecretKey};
 use ringhook::EventType;
 use wasm_bindgen::JsValue;
-use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
 
 /// POSTs `body` to `url`, signed with `secrets` (current first), giving up after `timeout_ms`.
 pub async fn send(
@@ -25,11 +25,17 @@ pub async fn send(
     let outcome = post(url, body, &delivery::request_headers(&signed, event), timeout_ms).await;
     let duration_ms = (js_sys::Date::now() - started).max(0.0) as u64;
     match outcome {
-        Ok((status, retry_after, text)) => (
+        Ok(Answer {
+            status,
+            retry_after,
+            location,
+            text,
+        }) => (
             Attempt {
                 status: Some(status),
                 error: None,
                 retry_after,
+                location,
             },
             Sent {
                 duration_ms,
@@ -40,7 +46,7 @@ pub async fn send(
             Attempt {
                 status: None,
                 error: Some(error),
-                retry_after: None,
+                ..Attempt::default()
             },
             Sent {
                 duration_ms,
@@ -50,12 +56,18 @@ pub async fn send(
     }
 }
 
-async fn post(
-    url: &str,
-    body: &str,
-    headers: &[(&'static str, String)],
-    timeout_ms: u32,
-) -> Result<(u16, Option<String>, String), String> {
+/// A receiver's answer, as far as it is read.
+struct Answer {
+    status: u16,
+    retry_after: Option<String>,
+    location: Option<String>,
+    /// The start of the body.
+    text: String,
+}
+
+/// The POST itself. Redirects are not followed: a 3xx comes back as the answer, so the signed body never goes
+/// anywhere but the URL that passed the subscription's checks.
+async fn post(url: &str, body: &str, headers: &[(&'static str, String)], timeout_ms: u32) -> Result<Answer, String> {
     let request_headers = Headers::new();
     for (name, value) in headers {
         request_headers
@@ -65,7 +77,8 @@ async fn post(
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_headers(request_headers)
-        .with_body(Some(JsValue::from_str(body)));
+        .with_body(Some(JsValue::from_str(body)))
+        .with_redirect(RequestRedirect::Manual);
     let request = Request::new_with_init(url, &init).map_err(|e| format!("invalid request: {e}"))?;
 
     let controller = AbortController::default();
@@ -79,7 +92,8 @@ async fn post(
             .await
             .map_err(|e| connection_error(&e))?;
         let status = response.status_code();
-        let retry_after = response.headers().get("retry-after").ok().flatten();
+        let header = |name: &str| response.headers().get(name).ok().flatten();
+        let (retry_after, location) = (header("retry-after"), header("location"));
         // Only the start of the answer is read; the rest is cancelled with the request below.
         let mut start = Vec::new();
         if let Ok(mut body) = response.stream() {
@@ -91,7 +105,12 @@ async fn post(
             }
         }
         start.truncate(delivery::MAX_EXCERPT_BYTES);
-        Ok::<_, String>((status, retry_after, String::from_utf8_lossy(&start).into_owned()))
+        Ok::<_, String>(Answer {
+            status,
+            retry_after,
+            location,
+            text: String::from_utf8_lossy(&start).into_owned(),
+        })
     };
     let outcome = match select(Box::pin(exchange), timeout).await {
         Either::Left((result, _)) => result,

@@ -75,11 +75,15 @@ impl DurableObject for UserState {
 
     async fn fetch(&self, mut request: Request) -> worker::Result<Response> {
         if let Some(open) = request.headers().get(object::STREAM_HEADER)? {
-            let opened = match serde_json::from_str::<StreamOpen>(&open) {
-                Ok(open) => live::open(&self.state, &self.sql(), &open, now_seconds()).await,
-                Err(e) => Err(ApiError::internal(format!(
+            let opened = match (serde_json::from_str::<StreamOpen>(&open), config::settings(&self.env)) {
+                (Ok(open), Ok(settings)) => {
+                    let limit = settings.stream_sockets_per_user;
+                    live::open(&self.state, &self.sql(), &open, limit, now_seconds()).await
+                }
+                (Err(e), _) => Err(ApiError::internal(format!(
                     "user object: unreadable stream request: {e}"
                 ))),
+                (_, Err(e)) => Err(e),
             };
             return opened.or_else(|e| http::error(&e, None));
         }

@@ -182,8 +182,8 @@ pub fn parse_schedule(text: &str) -> Result<Vec<u32>, String> {
     Ok(schedule)
 }
 
-/// What one attempt came to, as the fetch saw it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What one attempt came to, as the fetch saw it. Redirects are never followed: a 3xx is the attempt's answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attempt {
     /// The HTTP status, if an answer came.
     pub status: Option<u16>,
@@ -191,7 +191,13 @@ pub struct Attempt {
     pub error: Option<String>,
     /// The `Retry-After` header, if any.
     pub retry_after: Option<String>,
+    /// The `Location` header of a 3xx answer, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
+
+/// At most this many characters of a redirect's `Location` are recorded.
+pub const MAX_LOCATION_CHARS: usize = 200;
 
 /// What an attempt means for the subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,6 +231,10 @@ pub fn judge(attempt: &Attempt) -> Verdict {
     match attempt.status {
         Some(200..=299) => Verdict::Delivered,
         Some(410) => Verdict::Gone,
+        Some(status @ 300..=399) => Verdict::Failed {
+            reason: redirect_reason(status, attempt.location.as_deref()),
+            retry_after: None,
+        },
         Some(status) => Verdict::Failed {
             reason: format!("HTTP {status}"),
             retry_after: attempt.retry_after.as_deref().and_then(|v| v.trim().parse().ok()),
@@ -233,6 +243,19 @@ pub fn judge(attempt: &Attempt) -> Verdict {
             reason: attempt.error.clone().unwrap_or_else(|| "no answer".into()),
             retry_after: None,
         },
+    }
+}
+
+/// Why a 3xx answer failed: it is not followed, since following would send the signed body (and its headers) to
+/// wherever the receiver points, past every check a webhook URL passes when it is subscribed.
+fn redirect_reason(status: u16, location: Option<&str>) -> String {
+    match location.map(str::trim).filter(|l| !l.is_empty()) {
+        Some(location) => {
+            let shown: String = location.chars().take(MAX_LOCATION_CHARS).collect();
+            let cut = if shown.len() < location.len() { "…" } else { "" };
+            format!("HTTP {status}: redirect to {shown}{cut} not followed (subscribe the final URL)")
+        }
+        None => format!("HTTP {status}: redirects are not followed (subscribe the final URL)"),
     }
 }
 
@@ -575,7 +598,39 @@ mod tests {
             status,
             error: error.map(Into::into),
             retry_after: retry_after.map(Into::into),
+            location: None,
         }
+    }
+
+    #[test]
+    fn a_redirect_is_a_failure_naming_its_target() {
+        for status in [301, 302, 303, 307, 308] {
+            let redirect = Attempt {
+                status: Some(status),
+                location: Some("http://10.0.0.1/steal".into()),
+                retry_after: Some("1".into()),
+                ..Attempt::default()
+            };
+            assert_eq!(
+                judge(&redirect),
+                Verdict::Failed {
+                    reason: format!(
+                        "HTTP {status}: redirect to http://10.0.0.1/steal not followed (subscribe the final URL)"
+                    ),
+                    retry_after: None
+                }
+            );
+        }
+        let long = Attempt {
+            status: Some(302),
+            location: Some(format!("https://example.com/{}", "é".repeat(500))),
+            ..Attempt::default()
+        };
+        let reason = judge(&long).failure_reason().unwrap();
+        assert!(
+            reason.chars().count() < MAX_LOCATION_CHARS + 80 && reason.contains('…'),
+            "{reason}"
+        );
     }
 
     #[test]
@@ -593,7 +648,7 @@ mod tests {
         assert_eq!(
             judge(&attempt(Some(301), None, None)),
             Verdict::Failed {
-                reason: "HTTP 301".into(),
+                reason: "HTTP 301: redirects are not followed (subscribe the final URL)".into(),
                 retry_after: None
             }
         );
@@ -767,7 +822,7 @@ mod tests {
             result: Attempt {
                 status,
                 error: status.is_none().then(|| "connection failed: refused".to_owned()),
-                retry_after: None,
+                ..Attempt::default()
             },
         }
     }

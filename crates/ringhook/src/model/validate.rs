@@ -2,7 +2,8 @@
 //!
 //! URLs are parsed as the WHATWG URL Standard parses them (the `url` crate), the same way `fetch` will, so
 //! spellings such as `https://2130706433/` or `https://0x7f.1/` are seen as the loopback addresses they are.
-//! A host name is not resolved here: what it resolves to is the delivering platform's concern.
+//! A host name is not resolved here: what it resolves to is the delivering platform's concern. Names that can only
+//! resolve inside a private network (single labels, `.internal`, `.local` and the like) are refused as they stand.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -98,6 +99,12 @@ pub fn webhook_url(input: &str, policy: UrlPolicy) -> Result<Url, ValidationErro
         return Err(ValidationError::url(format!(
             "webhook_url must not point at a {range} address"
         )));
+    } else if let Host::Domain(name) = &host {
+        if let Some(rule) = private_name(name) {
+            return Err(ValidationError::url(format!(
+                "webhook_url's host {name} {rule}: use the receiver's public DNS name"
+            )));
+        }
     }
     Ok(url)
 }
@@ -113,6 +120,35 @@ fn is_loopback(host: &Host<&str>) -> bool {
     }
 }
 
+/// Name suffixes that only ever resolve inside a private network, with the rule each falls under.
+const PRIVATE_SUFFIXES: &[(&str, &str)] = &[
+    ("internal", "ends in .internal, a name reserved for private networks"),
+    ("local", "ends in .local, a multicast-DNS name of the local network"),
+    (
+        "localdomain",
+        "ends in .localdomain, a name of the local machine or network",
+    ),
+    ("home.arpa", "ends in .home.arpa, a name reserved for home networks"),
+    ("svc", "ends in .svc, a cluster-internal service name"),
+    ("intranet", "ends in .intranet, a name of a private network"),
+    ("lan", "ends in .lan, a name of a local network"),
+];
+
+/// Why a host name can never belong to a public receiver, or `None`. Loopback names are judged before this.
+fn private_name(name: &str) -> Option<&'static str> {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    if !name.contains('.') {
+        return Some("is a single-label name, which resolves only inside a private network");
+    }
+    PRIVATE_SUFFIXES
+        .iter()
+        .find(|(suffix, _)| {
+            name.strip_suffix(suffix)
+                .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
+        })
+        .map(|(_, rule)| *rule)
+}
+
 /// The kind of non-public range an IP literal falls in, or `None` for a public address or a domain name.
 fn non_public_range(host: &Host<&str>) -> Option<&'static str> {
     match host {
@@ -126,52 +162,74 @@ fn non_public_range(host: &Host<&str>) -> Option<&'static str> {
 }
 
 fn ipv4_range(ip: Ipv4Addr) -> Option<&'static str> {
-    let [a, b, ..] = ip.octets();
+    let [a, b, c, _] = ip.octets();
     if ip.is_unspecified() || a == 0 {
-        Some("unspecified")
+        Some("unspecified (0.0.0.0/8)")
     } else if ip.is_loopback() {
-        Some("loopback")
+        Some("loopback (127.0.0.0/8)")
     } else if ip.is_private() {
-        Some("private")
+        Some("private (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)")
     } else if ip.is_link_local() {
-        Some("link-local")
+        Some("link-local (169.254.0.0/16)")
     } else if a == 100 && (64..128).contains(&b) {
-        Some("shared (CGNAT)")
+        Some("shared (CGNAT, 100.64.0.0/10)")
+    } else if a == 192 && b == 0 && c == 0 {
+        Some("IETF protocol assignment (192.0.0.0/24)")
+    } else if a == 198 && (b == 18 || b == 19) {
+        Some("benchmarking (198.18.0.0/15)")
+    } else if (a, b, c) == (192, 0, 2) || (a, b, c) == (198, 51, 100) || (a, b, c) == (203, 0, 113) {
+        Some("documentation (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24)")
     } else if ip.is_multicast() {
-        Some("multicast")
+        Some("multicast (224.0.0.0/4)")
     } else if a >= 240 {
-        Some("reserved")
+        Some("reserved (240.0.0.0/4)")
     } else {
         None
     }
 }
 
 fn ipv6_range(ip: &Ipv6Addr) -> Option<&'static str> {
-    let first = ip.segments()[0];
+    let s = ip.segments();
     if ip.is_unspecified() {
-        Some("unspecified")
+        Some("unspecified (::)")
     } else if ip.is_loopback() {
-        Some("loopback")
-    } else if first & 0xfe00 == 0xfc00 {
-        Some("private (unique local)")
-    } else if first & 0xffc0 == 0xfe80 {
-        Some("link-local")
+        Some("loopback (::1)")
+    } else if s[0] & 0xfe00 == 0xfc00 {
+        Some("private (unique local, fc00::/7)")
+    } else if s[0] & 0xffc0 == 0xfe80 {
+        Some("link-local (fe80::/10)")
+    } else if s[0] & 0xffc0 == 0xfec0 {
+        Some("site-local (fec0::/10)")
     } else if ip.is_multicast() {
-        Some("multicast")
+        Some("multicast (ff00::/8)")
+    } else if s[0] == 0x2002 {
+        Some("6to4 (2002::/16, which wraps an IPv4 address)")
+    } else if s[..2] == [0x2001, 0] {
+        Some("Teredo (2001::/32, which wraps an IPv4 address)")
+    } else if s[..2] == [0x2001, 0xdb8] {
+        Some("documentation (2001:db8::/32)")
+    } else if s[..3] == [0x64, 0xff9b, 1] {
+        Some("local-use NAT64 (64:ff9b:1::/48)")
+    } else if s[..4] == [0x100, 0, 0, 0] {
+        Some("discard-only (100::/64)")
+    } else if s[..6] == [0; 6] {
+        Some("IPv4-compatible (::/96)")
+    } else if s[..4] == [0; 4] && s[4] == 0xffff && s[5] == 0 {
+        Some("IPv4-translated (::ffff:0:0:0/96)")
     } else {
         None
     }
 }
 
-/// The IPv4 address inside a v4-mapped (`::ffff:a.b.c.d`), v4-compatible (`::a.b.c.d`) or NAT64
-/// (`64:ff9b::a.b.c.d`) IPv6 address.
+/// The IPv4 address inside a v4-mapped (`::ffff:a.b.c.d`) or NAT64 (`64:ff9b::a.b.c.d`) IPv6 address: these
+/// reach that IPv4 address, and are judged as it is. Other forms that wrap one (v4-compatible, v4-translated,
+/// 6to4, Teredo) are refused whatever they wrap.
 fn embedded_ipv4(ip: &Ipv6Addr) -> Option<Ipv4Addr> {
     let s = ip.segments();
     let tail = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
     let mapped = s[..5] == [0; 5] && s[5] == 0xffff;
-    let compatible = s[..6] == [0; 6] && !ip.is_unspecified() && !ip.is_loopback();
     let nat64 = s[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
-    (mapped || compatible || nat64).then_some(tail)
+    (mapped || nat64).then_some(tail)
 }
 
 /// What a subscription listens to: one event type, or `*` for all.

@@ -337,8 +337,7 @@ mod tests {
             sent: crate::delivery::Sent::default(),
             result: Attempt {
                 status: Some(500),
-                error: None,
-                retry_after: None,
+                ..Attempt::default()
             },
         }
     }

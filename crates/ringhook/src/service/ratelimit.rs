@@ -1,7 +1,14 @@
-//! Per-user limits on what sends at once on the user's behalf (`/test`): a fixed one-minute window, counted
-//! exactly by the user's object.
+//! Per-user limits on what sends on the user's behalf at once (`/test`, redeliver, recover): a fixed one-minute
+//! window, counted exactly by the user's object; over the limit is a 429 with `Retry-After`.
 
 use serde::{Deserialize, Serialize};
+
+/// `/test` sends per user per minute, unless the settings say otherwise.
+pub const DEFAULT_TEST_PER_MINUTE: u32 = 10;
+/// Redeliveries per user per minute, unless the settings say otherwise.
+pub const DEFAULT_REDELIVER_PER_MINUTE: u32 = 30;
+/// Recoveries per user per minute (each may queue many events).
+pub const RECOVER_PER_MINUTE: u32 = 5;
 
 /// One window's use of a limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,7 +11,8 @@
 //!   gets `gap` (refetch state), then `live`.
 //!
 //! Frames from the server are JSON text: `{"type":"event","cursor":N,"event":<the exact webhook body>}`,
-//! `{"type":"live","cursor":N}`, `{"type":"gap","cursor":N}` and `{"type":"error","code":…,"message":…}`.
+//! `{"type":"live","cursor":N}`, `{"type":"gap","cursor":N}`, `{"type":"error","code":…,"message":…}` and
+//! [`EXPIRED_FRAME`], sent just before the object closes a socket whose sign-in expired.
 //! From the client: `ping` (answered `pong` without waking the object) and `{"type":"resume","cursor":N}`.
 //!
 //! Everything here is pure: the Worker and the object read, call and write.
@@ -30,8 +31,8 @@ pub const TICKET_SECS: i64 = 60;
 pub const KEEP_EVENTS: i64 = 1_000;
 /// No kept event is older than this, in seconds.
 pub const KEEP_SECS: i64 = 24 * 3600;
-/// Sockets one user may hold open at once.
-pub const MAX_SOCKETS_PER_USER: usize = 100;
+/// Sockets one user may hold open at once, unless the service's settings say otherwise.
+pub const DEFAULT_SOCKETS_PER_USER: usize = 100;
 /// The close code of a socket whose sign-in expired: the client fetches a fresh ticket (with a fresh token).
 pub const CLOSE_TOKEN_EXPIRED: u16 = 4001;
 /// What a client sends to check the connection; the object answers [`PONG`] without waking.
@@ -290,6 +291,22 @@ pub fn gap_frame(cursor: u64) -> String {
     format!(r#"{{"type":"gap","cursor":{cursor}}}"#)
 }
 
+/// The frame sent before a socket whose sign-in expired is closed with [`CLOSE_TOKEN_EXPIRED`]: the client
+/// reconnects at once with a fresh ticket, even where the close itself is slow to reach it.
+pub const EXPIRED_FRAME: &str = r#"{"type":"expired","message":"sign-in expired: reconnect with a fresh ticket"}"#;
+
+/// Whether one more socket may open when `open` sockets of the user are open already and `limit` are allowed.
+pub fn admit(open: usize, limit: usize) -> Result<(), ApiError> {
+    if open < limit {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        429,
+        "too_many_streams",
+        format!("at most {limit} streams per user may be open at once: close one first"),
+    ))
+}
+
 /// A frame that refuses what the client sent; the socket stays open.
 pub fn error_frame(code: &str, message: &str) -> String {
     serde_json::json!({"type": "error", "code": code, "message": message}).to_string()
@@ -367,6 +384,22 @@ mod tests {
         let secret = key(1).seal(&serde_json::to_string(&ticket).unwrap(), "sub_1", [3; 12]);
         let forged = format!("tkt_{}.{}", to_url(&secret.nonce), to_url(&secret.ciphertext));
         assert_eq!(code(Ticket::open(Some(&forged), &key(1), 1_000)), "invalid_ticket");
+    }
+
+    #[test]
+    fn a_socket_opens_only_below_the_limit() {
+        assert!(admit(0, 1).is_ok());
+        assert!(admit(99, DEFAULT_SOCKETS_PER_USER).is_ok());
+        let refused = admit(3, 3).unwrap_err();
+        assert_eq!((refused.status, refused.code.as_ref()), (429, "too_many_streams"));
+        assert!(refused.message.contains("at most 3"), "{}", refused.message);
+        assert_eq!(admit(0, 0).unwrap_err().status, 429);
+    }
+
+    #[test]
+    fn the_expired_frame_is_json_a_client_recognises() {
+        let frame: serde_json::Value = serde_json::from_str(EXPIRED_FRAME).unwrap();
+        assert_eq!(frame["type"], "expired");
     }
 
     #[test]

@@ -14,6 +14,15 @@ fn public_https_urls_are_accepted_and_normalised() {
             "https://[2606:2800:220:1:248:1893:25c8:1946]/",
         ),
         ("https://bücher.example/", "https://xn--bcher-kva.example/"),
+        // Public names that merely contain a private suffix's letters.
+        (
+            "https://hooks.internalize.example/",
+            "https://hooks.internalize.example/",
+        ),
+        ("https://svc.example.com/", "https://svc.example.com/"),
+        ("https://local.example.com/", "https://local.example.com/"),
+        ("https://example.com./hook", "https://example.com./hook"),
+        ("https://[::ffff:93.184.216.34]/", "https://[::ffff:5db8:d822]/"),
     ] {
         for policy in [UrlPolicy::PRODUCTION, UrlPolicy::LOCAL] {
             assert_eq!(
@@ -57,6 +66,34 @@ fn unsafe_urls_are_refused_in_production() {
         ("https://[fd00::1]/", "unique local"),
         ("https://[fe80::1]/", "link-local"),
         ("https://[ff02::1]/", "multicast"),
+        // Ranges that wrap or stand in for other addresses, and ranges no receiver is in.
+        ("https://[::ffff:0:7f00:1]/", "IPv4-translated (::ffff:0:0:0/96)"),
+        ("https://[::ffff:0:5db8:d822]/", "IPv4-translated"),
+        ("https://[::5db8:d822]/", "IPv4-compatible"),
+        ("https://[2002:7f00:1::]/", "6to4 (2002::/16"),
+        ("https://[2002:5db8:d822::1]/", "6to4"),
+        ("https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", "Teredo"),
+        ("https://[2001:db8::1]/", "documentation"),
+        ("https://[64:ff9b:1::a00:1]/", "local-use NAT64 (64:ff9b:1::/48)"),
+        ("https://[fec0::1]/", "site-local (fec0::/10)"),
+        ("https://[100::1]/", "discard-only (100::/64)"),
+        ("https://198.18.0.1/", "benchmarking (198.18.0.0/15)"),
+        ("https://198.19.255.254/", "benchmarking"),
+        ("https://192.0.0.8/", "IETF protocol assignment (192.0.0.0/24)"),
+        ("https://192.0.2.1/", "documentation"),
+        ("https://203.0.113.9/", "documentation"),
+        // Names that only resolve inside a private network.
+        ("https://intranet/", "single-label"),
+        ("https:///hook", "single-label"),
+        ("https://ip6-localhost/", "single-label"),
+        ("https://ip6-loopback/", "single-label"),
+        ("https://metadata.google.internal/computeMetadata/v1/", ".internal"),
+        ("https://printer.local/", ".local"),
+        ("https://box.localdomain/", ".localdomain"),
+        ("https://api.default.svc/", ".svc"),
+        ("https://api.default.svc./", ".svc"),
+        ("https://router.home.arpa/", ".home.arpa"),
+        ("https://nas.lan/", ".lan"),
     ];
     for (input, reason) in refused {
         let err = validate::webhook_url(input, UrlPolicy::PRODUCTION).unwrap_err();
@@ -87,6 +124,10 @@ fn local_development_allows_loopback_over_http_only() {
         "https://10.0.0.1/",
         "https://169.254.169.254/",
         "http://user@127.0.0.1/",
+        "http://intranet/",
+        "https://intranet/",
+        "https://printer.local/",
+        "http://ip6-localhost/",
     ] {
         assert!(validate::webhook_url(bad, UrlPolicy::LOCAL).is_err(), "{bad}");
     }
