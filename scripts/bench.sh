@@ -17,9 +17,11 @@ gz() { gzip -9c "$1" | wc -c; }
 
 node bench/verify.mjs > "$out/node.md"
 node bench/browser-verify.mjs > "$out/browser.md"
-node bench/api-load.mjs > "$out/api.md"
+# The Worker's start-up log line (its sign-in mode) goes to the same stdout; it is not a figure.
+node bench/api-load.mjs | grep -v '^sign-in: ' > "$out/api.md"
 node bench/delivery-load.mjs > "$out/delivery.md"
 node bench/stream.mjs > "$out/stream.md"
+bash bench/wasm-size-probe/measure.sh > "$out/probe.md"
 
 cargo bench -p ringhook --bench core -- --warm-up-time 1 --measurement-time 3 --noplot > "$out/native.txt" 2>/dev/null
 
@@ -47,6 +49,8 @@ Measured by `make bench` on {cpu}, {subprocess.run(['nproc'], capture_output=Tru
 {(out/'delivery.md').read_text()}
 ### Live stream on local workerd and Chromium (`node bench/stream.mjs`)
 {(out/'stream.md').read_text()}
+### What gloo and serde-wasm-bindgen would add to the package (`bench/wasm-size-probe/measure.sh`)
+{(out/'probe.md').read_text()}
 ### Native core (`cargo bench -p ringhook --bench core`)
 {native_md}<!-- measured:end -->"""
 text = re.sub(r"<!-- measured:start -->.*<!-- measured:end -->", lambda _: measured, text, flags=re.S)

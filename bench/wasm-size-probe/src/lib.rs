@@ -2,7 +2,7 @@
 pub use ringhook;
 
 /// A frame from the stream, as the core describes it.
-#[cfg(any(feature = "gloo", feature = "swb"))]
+#[cfg(any(feature = "gloo", feature = "swb", feature = "json"))]
 #[derive(serde::Deserialize, serde::Serialize)]
 struct Frame {
     #[serde(rename = "type")]
@@ -38,4 +38,12 @@ pub async fn probe_stream(url: String, rounds: u32) -> Result<u32, wasm_bindgen:
 pub fn probe_frame(text: &str) -> Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue> {
     let frame: Frame = serde_json::from_str(text).map_err(|e| wasm_bindgen::JsValue::from_str(&e.to_string()))?;
     serde_wasm_bindgen::to_value(&frame).map_err(Into::into)
+}
+
+/// A frame parsed in Rust and handed back as JSON text, the baseline of the two above.
+#[cfg(feature = "json")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn probe_frame_json(text: &str) -> Result<String, wasm_bindgen::JsValue> {
+    let frame: Frame = serde_json::from_str(text).map_err(|e| wasm_bindgen::JsValue::from_str(&e.to_string()))?;
+    serde_json::to_string(&frame).map_err(|e| wasm_bindgen::JsValue::from_str(&e.to_string()))
 }
