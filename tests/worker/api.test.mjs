@@ -125,7 +125,7 @@ describe('ringhook Worker API', () => {
 
       // No phantom routes: each documented path is known to the router (an undocumented method → 405, not 404),
       // and each documented operation is routed (without a token: 200, 401, or another answer the operation
-      // documents, such as the stream's 426 for a request that is not a WebSocket; never 404 or 405).
+      // documents, such as the stream's 400 for a request that is not a WebSocket handshake; never 404 or 405).
       const concrete = (p) => p.replace(/\{[^}]+\}/g, (m) => (m === '{id}' ? 'sub_00000000000000000000000000' : 'x1'));
       const wrong = [];
       for (const p of new Set(operations.map(([, p]) => p))) {
@@ -617,6 +617,10 @@ describe('ringhook Worker API', () => {
         ['POST', `${BASE}/subscriptions/${s.id}`, 'GET, PATCH, DELETE'],
         ['GET', `${BASE}/subscriptions/${s.id}/rotate-secret`, 'POST'],
         ['GET', '/api/v6/call/events', 'POST'],
+        // Methods workers-rs has no name for are not read as GET.
+        ['QUERY', '/healthz', 'GET'],
+        ['QUERY', `${BASE}/subscriptions`, 'GET'],
+        ['PROPFIND', `${BASE}/subscriptions/${s.id}`, 'GET, PATCH, DELETE'],
       ];
       for (const [method, p, allow] of CASES) {
         const res = await call(method, p, { token: as('router') });

@@ -124,7 +124,9 @@ describe('failures around an attempt', () => {
     assert.equal((await patch(true)).status, 200);
     r.recover();
 
-    assertError(assert, await recover('recover', { since: nowSeconds() + 60 }), 400, 'invalid_request', 'since in the future');
+    assertError(assert, await recover('recover', { since: Date.now() }), 400, 'invalid_request', 'since in milliseconds');
+    const future = await recover('recover', { since: nowSeconds() + 60 });
+    assert.deepEqual([future.status, future.json.events], [202, []], 'a since still to come recovers nothing');
     assertError(assert, await recover('someone-else', { since }), 404, 'not_found', 'another user');
     const res = await recover('recover', { since });
     assert.equal(res.status, 202, res.text);

@@ -31,7 +31,7 @@ export async function waitFor(predicate, timeoutMs = 10_000, { intervalMs = 25, 
 
 // The setup guide's verifier, as written there (with `require('crypto')` as an import). Node's timingSafeEqual throws
 // when the lengths differ; the setup guide's Express handler would answer 500 then, which counts as a failure here too.
-function verifyWebhookSignature(payload, signature, secretKey) {
+export function verifyWebhookSignature(payload, signature, secretKey) {
   const expectedSignature = createHmac('sha256', secretKey)
     .update(payload)
     .digest('hex');

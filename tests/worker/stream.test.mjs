@@ -170,9 +170,9 @@ describe('the live event stream', () => {
   });
 
   describe('refusals', () => {
-    it('426 upgrade_required for a request that is not a WebSocket', async () => {
+    it('400 upgrade_required for a request that is not a WebSocket handshake', async () => {
       const res = await client(w)('GET', `${STREAM}?ticket=${await ticket(w, 'plain')}`, { token: null });
-      assertError(assert, res, 426, 'upgrade_required');
+      assertError(assert, res, 400, 'upgrade_required');
     });
 
     it('401 invalid_ticket without a ticket, or with one this service never sealed', async () => {

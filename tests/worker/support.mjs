@@ -198,7 +198,7 @@ export const DURABLE_OBJECTS = { USERS: { className: 'UserState', useSQLite: tru
  * pipeline's queues (see queueOptions). `jwksMaxAge` is the max-age of this Worker's JWKS responses (default
  * 3600); `jwksFault` adds the JWKS server's fault parameters (`status=503`, `hang=1`, `broken=1`). Returns { mf, fetch(path, init), kv, bindings, jwksRequests(), close }.
  */
-export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, jwksFault = '', objectsDir, kvMeter = true } = {}) {
+export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, jwksFault = '', objectsDir, kvMeter = true, outbound } = {}) {
   const jwksPath = `/jwks/${process.pid}/${++workerCount}`;
   const bindings = {
     FIREBASE_PROJECT_ID: PROJECT,
@@ -228,6 +228,9 @@ export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, jwksFa
         // A build from before the per-user objects (RINGHOOK_WORKER_BUILD, for a benchmark's baseline) has none.
         ...(readFileSync(path.join(buildDir, 'index.js'), 'utf8').includes('UserState') ? { durableObjects: DURABLE_OBJECTS } : {}),
         bindings,
+        // outbound: every fetch the Worker makes goes to this function instead (a test that must not reach the
+        // network answers other hosts itself).
+        ...(outbound ? { outboundService: outbound } : {}),
         ...queueing,
         wrappedBindings: {
           ...(kvMeter ? { SUBSCRIPTIONS: { scriptName: 'kv-write-meter' } } : {}),

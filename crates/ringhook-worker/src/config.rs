@@ -73,8 +73,13 @@ impl Settings {
     /// Reads the settings; an error names the binding at fault (never its value).
     pub fn from_env(env: &Env) -> Result<Self, String> {
         let project_id = text(env, "FIREBASE_PROJECT_ID").ok_or("FIREBASE_PROJECT_ID is not set")?;
-        let storage_key = StorageKey::from_base64(&text(env, "SECRETS_KEY").ok_or("SECRETS_KEY is not set")?)
+        let mut storage_key = StorageKey::from_base64(&text(env, "SECRETS_KEY").ok_or("SECRETS_KEY is not set")?)
             .map_err(|e| e.to_string())?;
+        if let Some(previous) = text(env, "SECRETS_KEY_PREVIOUS") {
+            storage_key = storage_key
+                .with_previous(&previous)
+                .map_err(|_| "SECRETS_KEY_PREVIOUS must be base64 of 32 bytes")?;
+        }
         let max_per_user = number(env, "MAX_SUBSCRIPTIONS_PER_USER", DEFAULT_MAX_PER_USER)?;
         let schedule = match text(env, "RETRY_SCHEDULE") {
             Some(v) => delivery::parse_schedule(&v)?,

@@ -219,15 +219,9 @@ async fn exists(env: &Env, uid: &str, id: &str) -> Result<(), ApiError> {
 /// `POST /subscriptions/{id}/recover` `{since}`: queues again, oldest first and once each, every event of the
 /// subscription not delivered since `since` (dead-lettered, skipped while inactive, or given up), as a new series
 /// of attempts. Events whose bodies have expired (7 days) are left out.
-pub async fn recover(env: &Env, uid: &str, id: &str, body: &[u8], now: i64) -> Result<Reply, ApiError> {
+pub async fn recover(env: &Env, uid: &str, id: &str, body: &[u8]) -> Result<Reply, ApiError> {
     let request: RecoverRequest = parse_body(body)?;
-    if request.since < 0 || request.since > now {
-        return Err(ApiError::new(
-            400,
-            "invalid_request",
-            "since must be unix seconds in the past (the log keeps 7 days)",
-        ));
-    }
+    delivery_log::check_since(request.since)?;
     exists(env, uid, id).await?;
     let limit = Command::Take {
         name: "recover".into(),

@@ -69,7 +69,8 @@ enum Answer {
 }
 
 async fn answer(mut request: Request, env: &Env, settings: &Settings) -> std::result::Result<Answer, ApiError> {
-    let route = routes::route(request.method().as_ref(), &request.path()).map_err(ApiError::from)?;
+    // The method as sent: workers-rs reads a method it has no name for (QUERY, PROPFIND) as GET.
+    let route = routes::route(&request.inner().method(), &request.path()).map_err(ApiError::from)?;
     let user_route = match route {
         Route::Preflight => return Ok(Answer::Preflight),
         Route::OpenApi => return Ok(Answer::OpenApi),
@@ -120,7 +121,7 @@ async fn answer(mut request: Request, env: &Env, settings: &Settings) -> std::re
         UserRoute::Test => deliveries::test(env, settings, &uid, &body, now).await?,
         UserRoute::Deliveries(id) => deliveries::log(env, &uid, &id, &http::query_pairs(&request)?).await?,
         UserRoute::Redeliver(id, event_id) => deliveries::redeliver(env, settings, &uid, &id, &event_id).await?,
-        UserRoute::Recover(id) => deliveries::recover(env, &uid, &id, &body, now).await?,
+        UserRoute::Recover(id) => deliveries::recover(env, &uid, &id, &body).await?,
         UserRoute::StreamTicket => stream::ticket(env, settings, &user, now).await?,
     };
     Ok(Answer::Json(reply))

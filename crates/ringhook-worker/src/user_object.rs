@@ -144,6 +144,9 @@ impl UserState {
         let sql = self.sql();
         let rows = Rows(&sql);
         let now = now_seconds();
+        if settings.storage_key.previous_id().is_some() {
+            reseal(&rows, &settings.storage_key)?;
+        }
         match request.command {
             Command::Api { op, body } => Service {
                 store: &rows,
@@ -417,6 +420,18 @@ fn exec(
 }
 
 /// A value in [-1, 1] from the platform's CSPRNG, to spread retries.
+/// During a rotation of the storage key, re-seals the user's secrets that are not yet under the current key,
+/// before the request reads or writes them.
+fn reseal(rows: &Rows<'_>, key: &ringhook::model::secret_box::StorageKey) -> Result<(), ApiError> {
+    let mut document = rows.load()?;
+    let count = document.reseal(key, random_bytes);
+    if count > 0 {
+        rows.save(&document)?;
+        worker::console_log!("re-sealed {count} secrets under storage key {}", key.id());
+    }
+    Ok(())
+}
+
 fn jitter() -> f64 {
     f64::from(u32::from_le_bytes(random_bytes())) / f64::from(u32::MAX) * 2.0 - 1.0
 }

@@ -138,6 +138,22 @@ impl Page {
     }
 }
 
+/// Checks a recovery's `since`: unix seconds from 0 to the end of the year 9999 (a time still to come recovers
+/// nothing; milliseconds, a common slip, are far past that bound and refused).
+pub fn check_since(since: i64) -> Result<(), crate::service::http::ApiError> {
+    use crate::service::publish::MAX_OCCURRED_AT;
+    if (0..=MAX_OCCURRED_AT).contains(&since) {
+        return Ok(());
+    }
+    Err(crate::service::http::ApiError::new(
+        400,
+        "invalid_request",
+        format!(
+            "since must be unix seconds from 0 to {MAX_OCCURRED_AT} (milliseconds are too large; the log keeps 7 days)"
+        ),
+    ))
+}
+
 /// The events to deliver again when recovering a subscription since `since` (unix seconds), oldest first, once
 /// each: those whose log since then holds no delivery and ends in a dead letter, a skip (the subscription was
 /// inactive) or a failure with no next attempt (given up, e.g. deactivated meanwhile). `records` is the log in
@@ -319,6 +335,20 @@ mod tests {
         assert!(page.wants("k3"));
         page.take("k3", vec![record(5), record(4)]);
         assert_eq!(page.finish(None, false).0.len(), 2);
+    }
+
+    #[test]
+    fn since_is_seconds_within_rfc3339_and_milliseconds_are_refused() {
+        assert!(check_since(0).is_ok());
+        assert!(check_since(1_764_355_200).is_ok());
+        assert!(
+            check_since(2_000_000_000).is_ok(),
+            "a time to come recovers nothing, and is no error"
+        );
+        let ms = check_since(1_764_355_200_000).unwrap_err();
+        assert_eq!((ms.status, &*ms.code), (400, "invalid_request"));
+        assert!(ms.message.contains("milliseconds"), "{}", ms.message);
+        assert!(check_since(-1).is_err());
     }
 
     #[test]

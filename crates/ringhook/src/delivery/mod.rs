@@ -341,6 +341,9 @@ pub fn request_headers(signed: &SignedHeaders, event: EventType) -> Vec<(&'stati
     if !signed.webhook_signature.is_empty() {
         headers.push(("webhook-signature", signed.webhook_signature.clone()));
     }
+    if let Some(previous) = &signed.x_webhook_signature_previous {
+        headers.push(("x-webhook-signature-previous", previous.clone()));
+    }
     headers
 }
 
@@ -940,6 +943,7 @@ mod tests {
             secret: crate::model::secret_box::Sealed {
                 nonce: String::new(),
                 ciphertext: String::new(),
+                key_id: None,
             },
             previous_secret: None,
         }
@@ -1055,6 +1059,25 @@ mod tests {
         assert!(get("x-webhook-signature").unwrap().starts_with("sha256="));
         assert!(get("webhook-signature").unwrap().starts_with("v1,"));
         assert_eq!(get("user-agent"), Some(USER_AGENT));
+        assert_eq!(
+            get("x-webhook-signature-previous"),
+            None,
+            "no rotation, no previous signature"
+        );
+    }
+
+    #[test]
+    fn during_a_rotation_the_guide_header_keeps_the_current_secret_and_the_previous_one_has_its_own() {
+        let (current, previous) = (crate::SecretKey::generate([1; 32]), crate::SecretKey::generate([2; 32]));
+        let signed = crate::sign(&[current.clone(), previous.clone()], "evt_1", 1000, b"{}");
+        let headers = request_headers(&signed, EventType::CallCompleted);
+        let get = |name: &str| headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
+        assert_eq!(get("x-webhook-signature"), Some(current.body_signature(b"{}")));
+        assert_eq!(
+            get("x-webhook-signature-previous"),
+            Some(previous.body_signature(b"{}"))
+        );
+        assert_eq!(get("webhook-signature").unwrap().split(' ').count(), 2);
     }
 
     #[test]

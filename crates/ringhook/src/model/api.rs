@@ -108,13 +108,13 @@ pub struct SubscriptionResponse {
 #[serde(deny_unknown_fields)]
 pub struct PatchRequest {
     /// Activate or deactivate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "de::present", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
     /// Replace the events list.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "de::present", skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<String>>,
     /// Move deliveries to another URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "de::present", skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
 }
 
@@ -203,6 +203,7 @@ pub struct RedeliverResponse {
 #[serde(deny_unknown_fields)]
 pub struct RecoverRequest {
     /// Unix seconds: events logged since then are considered (the log keeps 7 days).
+    #[serde(deserialize_with = "de::whole_number")]
     pub since: i64,
 }
 
@@ -308,5 +309,67 @@ mod tests {
             body,
             r#"{"success":false,"error":{"code":"not_found","message":"no such subscription"}}"#
         );
+    }
+}
+
+/// How request fields are read where JSON allows more than one spelling of the same value.
+pub mod de {
+    use serde::{Deserialize, Deserializer};
+
+    /// An optional field that, when present, must hold a value: `null` is refused rather than read as absent.
+    pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+        T::deserialize(d).map(Some)
+    }
+
+    /// A whole number, also when written with a zero fraction (`5.0`): JSON Schema's `integer`.
+    pub fn whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let number = serde_json::Number::deserialize(d)?;
+        if let Some(n) = number.as_i64() {
+            return Ok(n);
+        }
+        match number.as_f64() {
+            // Beyond ±2^53 a double has no fraction to speak of; the range check is the caller's.
+            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
+            _ => Err(serde::de::Error::custom(format!(
+                "expected a whole number, not {number}"
+            ))),
+        }
+    }
+
+    /// An optional [`whole_number`] that, when present, is not `null`.
+    pub fn some_whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        whole_number(d).map(Some)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use crate::model::api::{PatchRequest, RecoverRequest};
+
+        #[test]
+        fn whole_numbers_may_carry_a_zero_fraction_and_nothing_else() {
+            let since = |text: &str| serde_json::from_str::<RecoverRequest>(text).map(|r| r.since);
+            assert_eq!(since(r#"{"since": 3}"#).unwrap(), 3);
+            assert_eq!(since(r#"{"since": 3.0}"#).unwrap(), 3);
+            assert_eq!(since(r#"{"since": -2990.0}"#).unwrap(), -2990);
+            assert_eq!(since(r#"{"since": 1e3}"#).unwrap(), 1000);
+            let refused = since(r#"{"since": 3.5}"#).unwrap_err().to_string();
+            assert!(refused.contains("expected a whole number, not 3.5"), "{refused}");
+            assert!(since(r#"{"since": 1e300}"#).is_err());
+            assert!(since(r#"{"since": null}"#).is_err());
+            assert!(since(r#"{"since": "3"}"#).is_err());
+        }
+
+        #[test]
+        fn a_patch_field_sent_as_null_is_refused_and_one_left_out_is_kept() {
+            for field in ["active", "events", "webhook_url"] {
+                let text = format!(r#"{{"{field}": null}}"#);
+                assert!(serde_json::from_str::<PatchRequest>(&text).is_err(), "{field}: null");
+            }
+            let patch: PatchRequest = serde_json::from_str(r#"{"active": false}"#).unwrap();
+            assert_eq!(
+                (patch.active, patch.events, patch.webhook_url),
+                (Some(false), None, None)
+            );
+        }
     }
 }

@@ -35,6 +35,24 @@ pub struct StoredSubscription {
 }
 
 impl UserDocument {
+    /// Re-seals under the current key every secret sealed under another (the previous key, or none named),
+    /// with nonces from `nonce`; returns how many. A secret that opens under no key of the ring is left as it
+    /// is, to fail where it is used with the error that names its key.
+    pub fn reseal(&mut self, key: &StorageKey, mut nonce: impl FnMut() -> [u8; 12]) -> usize {
+        let mut count = 0;
+        for stored in &mut self.subscriptions {
+            let id = stored.public.id.as_str();
+            let previous = stored.previous_secret.as_mut().map(|p| &mut p.sealed);
+            for sealed in std::iter::once(&mut stored.secret).chain(previous) {
+                if let Ok(Some(fresh)) = key.reseal(sealed, id, nonce()) {
+                    *sealed = fresh;
+                    count += 1;
+                }
+            }
+        }
+        count
+    }
+
     /// The subscription that delivers to `url` (a normalised webhook URL), other than `except`.
     pub fn with_url(&self, url: &str, except: Option<&str>) -> Option<&StoredSubscription> {
         self.subscriptions
@@ -142,6 +160,50 @@ mod tests {
         assert_eq!(names(99), vec![current.expose(), previous.expose()]);
         assert_eq!(names(100), vec![current.expose()]);
         let other = StorageKey::from_base64(&crate::protocol::base64::encode(&[9; 32])).unwrap();
-        assert_eq!(stored.signing_secrets(&other, 0).unwrap_err(), SealError::Tampered);
+        assert_eq!(
+            stored.signing_secrets(&other, 0).unwrap_err(),
+            SealError::UnknownKey(key.id().to_owned(), other.id().to_owned())
+        );
+    }
+
+    #[test]
+    fn a_rotated_storage_key_reseals_every_secret_once_and_keeps_what_opens_under_neither() {
+        let b64 = |n: u8| crate::protocol::base64::encode(&[n; 32]);
+        let old = StorageKey::from_base64(&b64(1)).unwrap();
+        let stranger = StorageKey::from_base64(&b64(7)).unwrap();
+        let sub = |id: &str, key: &StorageKey, previous: bool| StoredSubscription {
+            public: Subscription::new(
+                id.into(),
+                format!("https://example.com/{id}"),
+                vec![EventSelector::All],
+                String::new(),
+            ),
+            secret: key.seal(SecretKey::generate([4; 32]).expose(), id, [4; 12]),
+            previous_secret: previous.then(|| PreviousSecret {
+                sealed: key.seal(SecretKey::generate([5; 32]).expose(), id, [5; 12]),
+                expires_at: 100,
+            }),
+        };
+        let mut document = UserDocument {
+            subscriptions: vec![
+                sub("sub_1", &old, true),
+                sub("sub_2", &old, false),
+                sub("sub_3", &stranger, false),
+            ],
+        };
+        let ring = StorageKey::from_base64(&b64(2))
+            .unwrap()
+            .with_previous(&b64(1))
+            .unwrap();
+        assert_eq!(document.reseal(&ring, || [6; 12]), 3);
+        let current = StorageKey::from_base64(&b64(2)).unwrap();
+        let opened = |s: &StoredSubscription| s.signing_secrets(&current, 0).map(|k| k.len());
+        assert_eq!(opened(&document.subscriptions[0]), Ok(2));
+        assert_eq!(opened(&document.subscriptions[1]), Ok(1));
+        assert!(matches!(
+            opened(&document.subscriptions[2]),
+            Err(SealError::UnknownKey(..))
+        ));
+        assert_eq!(document.reseal(&ring, || [6; 12]), 0, "nothing is re-sealed twice");
     }
 }

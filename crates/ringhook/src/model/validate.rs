@@ -13,6 +13,9 @@ use crate::protocol::event::EventType;
 
 /// The longest webhook URL accepted, in bytes.
 pub const MAX_URL_BYTES: usize = 2048;
+/// The longest a webhook URL may be once normalised: percent-encoding writes a byte as three characters, so a
+/// URL within [`MAX_URL_BYTES`] never grows past this.
+pub const MAX_NORMALISED_URL_CHARS: usize = 3 * MAX_URL_BYTES;
 
 /// An input that was refused, with the field it concerns and a message that says how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +69,11 @@ pub fn webhook_url(input: &str, policy: UrlPolicy) -> Result<Url, ValidationErro
         )));
     }
     let url = Url::parse(input).map_err(|e| ValidationError::url(format!("webhook_url is not a valid URL: {e}")))?;
+    if url.as_str().len() > MAX_NORMALISED_URL_CHARS {
+        return Err(ValidationError::url(format!(
+            "webhook_url is longer than {MAX_NORMALISED_URL_CHARS} characters once normalised (percent-encoded)"
+        )));
+    }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(ValidationError::url(
             "webhook_url must not contain a user name or password",
@@ -309,6 +317,18 @@ pub fn events(names: &[String]) -> Result<Vec<EventSelector>, ValidationError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_url_within_the_byte_limit_stays_within_the_normalised_limit() {
+        // The worst growth: every byte percent-encoded.
+        let path = "\u{10FFFF}".repeat((MAX_URL_BYTES - "https://example.com/".len()) / 4);
+        let input = format!("https://example.com/{path}");
+        assert!(input.len() <= MAX_URL_BYTES);
+        let url = webhook_url(&input, UrlPolicy::PRODUCTION).unwrap();
+        assert!(url.as_str().len() > MAX_URL_BYTES && url.as_str().len() <= MAX_NORMALISED_URL_CHARS);
+        let spaces = format!("https://example.com/{}", " ".repeat(MAX_URL_BYTES - 20));
+        assert!(webhook_url(&spaces, UrlPolicy::PRODUCTION).unwrap().as_str().len() <= MAX_NORMALISED_URL_CHARS);
+    }
 
     #[test]
     fn selectors_match() {

@@ -20,6 +20,9 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// The setup guide's signature header (`sha256=<hex>` over the raw body).
 pub const X_WEBHOOK_SIGNATURE: &str = "x-webhook-signature";
+/// During a secret rotation's overlap: `sha256=<hex>` over the raw body under the previous secret, for receivers
+/// written as the setup guide shows that still hold it.
+pub const X_WEBHOOK_SIGNATURE_PREVIOUS: &str = "x-webhook-signature-previous";
 /// Standard Webhooks: the event id, the same on every retry.
 pub const WEBHOOK_ID: &str = "webhook-id";
 /// Standard Webhooks: when the delivery was signed, in unix seconds.
@@ -216,6 +219,8 @@ fn decimal(n: i64) -> String {
 pub struct SignedHeaders {
     /// `X-Webhook-Signature`: `sha256=<hex>` under the current secret.
     pub x_webhook_signature: String,
+    /// `X-Webhook-Signature-Previous`: `sha256=<hex>` under the previous secret while its overlap lasts.
+    pub x_webhook_signature_previous: Option<String>,
     /// `webhook-id`.
     pub webhook_id: String,
     /// `webhook-timestamp`.
@@ -225,19 +230,26 @@ pub struct SignedHeaders {
 }
 
 impl SignedHeaders {
-    /// The headers as lower-case name and value pairs, ready to send.
-    pub fn pairs(&self) -> [(&'static str, &str); 4] {
-        [
-            (X_WEBHOOK_SIGNATURE, &self.x_webhook_signature),
+    /// The headers as lower-case name and value pairs, ready to send (`X-Webhook-Signature-Previous` only
+    /// while there is a previous secret).
+    pub fn pairs(&self) -> Vec<(&'static str, &str)> {
+        let mut pairs = vec![
+            (X_WEBHOOK_SIGNATURE, self.x_webhook_signature.as_str()),
             (WEBHOOK_ID, &self.webhook_id),
             (WEBHOOK_TIMESTAMP, &self.webhook_timestamp),
             (WEBHOOK_SIGNATURE, &self.webhook_signature),
-        ]
+        ];
+        if let Some(previous) = &self.x_webhook_signature_previous {
+            pairs.push((X_WEBHOOK_SIGNATURE_PREVIOUS, previous));
+        }
+        pairs
     }
 }
 
 /// Signs `body` for delivery. `secrets` lists the current secret first, then any previous one still in its
-/// rotation overlap; the body signature uses the current one only, as its header holds a single value.
+/// rotation overlap. `webhook-signature` holds one signature per secret; `X-Webhook-Signature` holds one value,
+/// so it is always the current secret's (the one the rotation answered with), and the previous secret's goes in
+/// `X-Webhook-Signature-Previous`.
 ///
 /// # Panics
 /// If `secrets` is empty.
@@ -252,6 +264,7 @@ pub fn sign(secrets: &[SecretKey], id: &str, timestamp: i64, body: &[u8]) -> Sig
     }
     SignedHeaders {
         x_webhook_signature: current.body_signature(body),
+        x_webhook_signature_previous: secrets.get(1).map(|previous| previous.body_signature(body)),
         webhook_id: id.to_owned(),
         webhook_timestamp: decimal(timestamp),
         webhook_signature,

@@ -285,6 +285,7 @@ mod tests {
             secret: Sealed {
                 nonce: String::new(),
                 ciphertext: String::new(),
+                key_id: None,
             },
             previous_secret: None,
         }

@@ -9,6 +9,8 @@ use crate::service::http::{parse_body, parse_json, ApiError};
 
 /// The most events one request may publish.
 pub const MAX_BATCH: usize = 100;
+/// The latest `occurred_at`: 9999-12-31T23:59:59Z, the last second RFC 3339 can write.
+pub const MAX_OCCURRED_AT: i64 = 253_402_300_799;
 
 /// One event as the call system sends it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,13 +26,25 @@ pub struct PublishItem {
     /// The Firebase user the call belongs to.
     pub uid: String,
     /// Anything the call system attaches; an object.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::model::api::de::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub data: Option<Value>,
     /// The caller's event id: publishing the same id again for the same user delivers nothing new.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::model::api::de::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<String>,
-    /// When it happened, unix seconds; default now.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When it happened, unix seconds from 0 to [`MAX_OCCURRED_AT`]; default now.
+    #[serde(
+        default,
+        deserialize_with = "crate::model::api::de::some_whole_number",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub occurred_at: Option<i64>,
 }
 
@@ -140,6 +154,14 @@ pub fn prepare(
         let id = item
             .id
             .unwrap_or_else(|| event_id(now.max(0) as u64 * 1000, random_id()));
+        if let Some(at) = item.occurred_at {
+            if !(0..=MAX_OCCURRED_AT).contains(&at) {
+                return Err(bad(
+                    "occurred_at",
+                    format!("must be unix seconds from 0 to {MAX_OCCURRED_AT} (the end of the year 9999)"),
+                ));
+            }
+        }
         let timestamp = item.occurred_at.unwrap_or(now);
         ready.push(Ready {
             uid: item.uid,
@@ -190,11 +212,16 @@ mod tests {
         assert_eq!(one[0].event.timestamp, 1000);
         let batch = ready(serde_json::json!([
             item(serde_json::json!({"id": "a-1"})),
-            item(serde_json::json!({"occurred_at": 5}))
+            item(serde_json::json!({"occurred_at": 5})),
+            item(serde_json::json!({"occurred_at": 1764355200.0}))
         ]))
         .unwrap();
         assert_eq!(batch[0].event.id, "a-1");
         assert_eq!(batch[1].event.timestamp, 5);
+        assert_eq!(
+            batch[2].event.timestamp, 1764355200,
+            "a zero fraction is the whole number"
+        );
     }
 
     #[test]
@@ -207,6 +234,18 @@ mod tests {
             (serde_json::json!({"data": [1]}), "events[1].data"),
             (serde_json::json!({"id": "no spaces"}), "events[1].id"),
             (serde_json::json!({"extra": 1}), "events[1].extra: unknown field"),
+            (
+                serde_json::json!({"occurred_at": -2990.0}),
+                "events[1].occurred_at: must be unix seconds from 0",
+            ),
+            (
+                serde_json::json!({"occurred_at": 253402300800_i64}),
+                "events[1].occurred_at: must be unix seconds",
+            ),
+            (serde_json::json!({"occurred_at": 5.5}), "events[1].occurred_at"),
+            (serde_json::json!({"occurred_at": null}), "events[1].occurred_at"),
+            (serde_json::json!({"id": null}), "events[1].id"),
+            (serde_json::json!({"data": null}), "events[1].data"),
         ];
         for (change, named) in cases {
             let err = ready(serde_json::json!([item(serde_json::json!({})), item(change.clone())])).unwrap_err();

@@ -102,7 +102,8 @@ impl Ticket {
         )
     }
 
-    /// Opens a ticket sealed by [`Ticket::seal`] and checks that it is still valid at `now`. Whether it was
+    /// Opens a ticket sealed by [`Ticket::seal`] (under the current storage key or, during a rotation of it, the
+    /// previous one) and checks that it is still valid at `now`. Whether it was
     /// used before is the user's object's to say.
     pub fn open(text: Option<&str>, key: &StorageKey, now: i64) -> Result<Self, ApiError> {
         let text = text
@@ -116,6 +117,7 @@ impl Ticket {
         let sealed = Sealed {
             nonce: from_url(nonce),
             ciphertext: from_url(ciphertext),
+            key_id: None,
         };
         let plain = key.open(&sealed, TICKET_AAD).map_err(|_| unreadable())?;
         let ticket: Self = serde_json::from_str(&plain).map_err(|_| unreadable())?;
@@ -160,7 +162,13 @@ impl StreamQuery {
             match name {
                 "ticket" => query.ticket = Some(value.to_owned()),
                 "events" => {
-                    let names: Vec<String> = value.split(',').map(|n| n.trim().to_owned()).collect();
+                    // A filter, not a stored list: a name given twice means what it means once.
+                    let mut names: Vec<String> = Vec::new();
+                    for name in value.split(',').map(str::trim) {
+                        if !names.iter().any(|n| n == name) {
+                            names.push(name.to_owned());
+                        }
+                    }
                     query.events = validate::events(&names)
                         .map_err(|e| ApiError::new(400, e.code, format!("events: {}", e.message)))?;
                 }
@@ -183,8 +191,9 @@ impl StreamQuery {
 /// Why a WebSocket is not opened, before the ticket is looked at.
 pub fn check_upgrade(upgrade: Option<&str>, origin: Option<&str>, allowed: &AllowedOrigins) -> Result<(), ApiError> {
     if !upgrade.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
+        // RFC 6455 §4.2.1: a request that is not a WebSocket handshake is answered 400.
         return Err(ApiError::new(
-            426,
+            400,
             "upgrade_required",
             "this route is a WebSocket: connect with new WebSocket(url), or use CallEventStream",
         ));
@@ -414,6 +423,8 @@ mod tests {
         assert_eq!(q.cursor, Some(42));
         assert_eq!(q.events.len(), 2);
         assert_eq!(StreamQuery::parse([]).unwrap().events, vec![EventSelector::All]);
+        let twice = StreamQuery::parse([("events", "call.failed,call.completed,call.failed")]).unwrap();
+        assert_eq!(twice.events.len(), 2, "a name given twice filters as once");
         assert_eq!(
             StreamQuery::parse([("events", "call.nope")]).unwrap_err().code,
             "invalid_events"
@@ -427,7 +438,7 @@ mod tests {
     #[test]
     fn only_websocket_requests_from_allowed_origins_upgrade() {
         let only = AllowedOrigins::Only(vec!["https://app.example".into()]);
-        assert_eq!(check_upgrade(None, None, &AllowedOrigins::Any).unwrap_err().status, 426);
+        assert_eq!(check_upgrade(None, None, &AllowedOrigins::Any).unwrap_err().status, 400);
         assert!(check_upgrade(Some("WebSocket"), Some("https://evil.example"), &AllowedOrigins::Any).is_ok());
         assert!(check_upgrade(Some("websocket"), Some("https://app.example"), &only).is_ok());
         assert!(check_upgrade(Some("websocket"), None, &only).is_ok());

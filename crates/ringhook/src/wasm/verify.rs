@@ -63,6 +63,8 @@ export type SignedHeaders = {
   "webhook-timestamp": string;
   /** Space-separated `v1,<base64>` signatures; empty for a secret without the `whsec_` prefix. */
   "webhook-signature": string;
+  /** With two secrets (a rotation's overlap): `sha256=<hex>` under the second, the previous secret. */
+  "x-webhook-signature-previous"?: string;
 };
 
 export type VerificationErrorCode =

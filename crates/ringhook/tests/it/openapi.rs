@@ -42,6 +42,11 @@ fn every_error_code_the_api_uses_is_documented() {
         "rate_limited",
         "unavailable",
         "internal_error",
+        "auth_unavailable",
+        "invalid_ticket",
+        "forbidden_origin",
+        "upgrade_required",
+        "too_many_streams",
     ] {
         assert!(text.contains(&format!("\"{code}\"")), "{code} is not in openapi.json");
     }
