@@ -2,6 +2,7 @@
 import { $, busy, errorText, h, showNotification, when } from './dom.js';
 import { ALL_EVENTS, state } from './state.js';
 import { eventsFieldset, forgetCard, renderSubsStatus, secretPanel } from './subscriptions.js';
+import { healthPanel, percent } from './health.js';
 
 const LOG_PAGE = 10;
 
@@ -16,9 +17,13 @@ export function subscriptionCard(initial) {
   const testResult = h('output', { class: 'test-result' });
   const logPanel = h('div', { class: 'log-panel', hidden: true });
   const el = h('li', { class: 'sub', 'data-sub-id': id });
+  // The last window of delivery health loaded: the card's success rate and failure streak come from it.
+  let health = null;
+  const healthView = healthPanel(id, (stats) => { health = stats; update(sub); });
 
   const refresh = async () => {
     try { update(await state.client.get(id)); } catch { /* the list's Refresh shows errors */ }
+    healthView.load();
   };
 
   toggle.addEventListener('click', () => busy(toggle, async () => {
@@ -196,7 +201,8 @@ export function subscriptionCard(initial) {
     h('div', { class: 'row sub-head' }, badge, url),
     meta,
     h('div', { class: 'row actions' }, toggle, editButton, rotateButton, logButton, deleteButton),
-    testForm, testResult, panel, logPanel);
+    testForm, testResult, panel, healthView.el, logPanel);
+  healthView.load();
 
   function update(next) {
     sub = next;
@@ -211,6 +217,9 @@ export function subscriptionCard(initial) {
       ...row('Id', h('code', {}, sub.id)),
       ...row('Events', sub.events.join(', ')),
       ...row('Failures', String(sub.failure_count)),
+      ...row('Success rate', health?.totals.success_rate == null ? '—'
+        : `${percent(health.totals.success_rate)} (${health.window === '7d' ? '7 days' : '24 h'})`),
+      ...row('Failure streak', String(health?.failure_streak ?? sub.failure_count)),
       ...row('Last error', sub.last_failure_reason ? [sub.last_failure_reason, ' (', when(sub.last_failure_at), ')'] : '—'),
       ...(sub.failing_since ? row('Failing since', when(sub.failing_since)) : []),
       ...(sub.deactivated_at ? row('Deactivated', when(sub.deactivated_at), sub.deactivation_reason ? ` (${sub.deactivation_reason})` : '') : []),

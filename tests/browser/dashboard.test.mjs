@@ -211,6 +211,51 @@ describe('dashboard (wrangler dev + demo receiver + Chromium)', () => {
     await screenshot('rotated');
   });
 
+  it('draws each webhook\'s delivery health: the counts the API keeps, in the chart\'s data, its table and its text', async () => {
+    // A second webhook whose receiver answers 404: its deliveries fail and are retried.
+    await page.locator('#webhook-url').fill(`${receiverBase}/missing`);
+    await page.locator('#register-events input[value="call.completed"]').check();
+    await page.getByRole('button', { name: 'Register', exact: true }).click();
+    await waitFor(async () => (await page.locator('#subs [data-sub-id]').count()) === 2, 10_000, 'a second card');
+    const failing = page.locator('#subs [data-sub-id]', { hasText: '/missing' });
+    const working = page.locator('#subs [data-sub-id]', { hasNotText: '/missing' });
+    await page.locator('#sim-completed').click();
+    const totalsOf = async (card) => {
+      await card.getByRole('button', { name: 'Reload health' }).click();
+      await card.locator('.health-panel [role=status]:text-is("")').waitFor({ state: 'attached', timeout: 10_000 });
+      return JSON.parse(await card.locator('figure.health').getAttribute('data-totals'));
+    };
+    const failed = await waitFor(async () => { const t = await totalsOf(failing); return t.retried >= 1 && t; }, 20_000, 'a retried delivery in the failing card');
+    const worked = await waitFor(async () => { const t = await totalsOf(working); return t.delivered >= 1 && t; }, 20_000, 'deliveries in the working card');
+    // What the page drew is what the API counts.
+    const fromApi = await page.evaluate(async (ids) => {
+      const { state } = await import('/state.js');
+      return Promise.all(ids.map(async (id) => (await state.client.stats(id)).totals));
+    }, [await failing.getAttribute('data-sub-id'), await working.getAttribute('data-sub-id')]);
+    const footer = async (card, outcome) => card.locator(`.health-table tfoot td[data-outcome=${outcome}]`).textContent();
+    assert.deepEqual({
+      drawn: [failed, worked],
+      failingDelivered: failed.delivered,
+      failingRetriedCell: await footer(failing, 'retried'),
+      workingDeliveredCell: await footer(working, 'delivered'),
+      failingChartText: (await failing.locator('svg.health-chart title').first().textContent()).includes(`${failed.retried} retried`),
+      failingRate: await failing.locator('.meta dd', { hasText: '%' }).textContent(),
+      bars: (await failing.locator('svg.health-chart rect.outcome-retried').count()) >= 1,
+    }, {
+      drawn: fromApi,
+      failingDelivered: 0,
+      failingRetriedCell: String(failed.retried),
+      workingDeliveredCell: String(worked.delivered),
+      failingChartText: true,
+      failingRate: '0 % (24 h)',
+      bars: true,
+    });
+    await failing.locator('.health-panel').scrollIntoViewIfNeeded();
+    await screenshot('delivery-health');
+    await failing.getByRole('button', { name: 'Delete' }).click();
+    await waitFor(async () => (await page.locator('#subs [data-sub-id]').count()) === 1, 10_000, 'the failing webhook deleted');
+  });
+
   it('is readable at 375 px and left no page errors', async () => {
     await page.setViewportSize({ width: 375, height: 800 });
     await screenshot('narrow-375');

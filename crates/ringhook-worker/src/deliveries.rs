@@ -64,6 +64,16 @@ pub async fn test(env: &Env, settings: &Settings, uid: &str, body: &[u8], now: i
     let settled = delivery::settle(None, &report, &settings.delivery.policy, now, 0.0);
     let record = DeliveryRecord::attempted(&report, &settled, now);
     pipeline::write_group(&kv_store::kv(env)?, uid, &stored.public.id, &[record]).await?;
+    let count = Command::Count {
+        subscription_id: stored.public.id.clone(),
+        outcome: settled.outcome,
+        retry_in: settled.retry_in,
+        duration_ms: sent.duration_ms,
+    };
+    // The send and its log entry stand whatever happens here; a missed count is only a gap in the chart.
+    if let Err(e) = users::call(env, uid, count).await {
+        worker::console_error!("counting a test send of {}: {} {}", stored.public.id, e.code, e.message);
+    }
     let error = settled.error;
     reply(
         200,

@@ -122,6 +122,12 @@ async fn answer(mut request: Request, env: &Env, settings: &Settings) -> std::re
         UserRoute::Deliveries(id) => deliveries::log(env, &uid, &id, &http::query_pairs(&request)?).await?,
         UserRoute::Redeliver(id, event_id) => deliveries::redeliver(env, settings, &uid, &id, &event_id).await?,
         UserRoute::Recover(id) => deliveries::recover(env, &uid, &id, &body).await?,
+        UserRoute::Stats(id) => {
+            let pairs = http::query_pairs(&request)?;
+            let window = pairs.iter().find(|(name, _)| name == "window").map(|(_, v)| v.as_str());
+            let window = ringhook::delivery::stats::Window::parse(window)?.name().to_owned();
+            users::call(env, &uid, Command::Stats { id, window }).await?
+        }
         UserRoute::StreamTicket => stream::ticket(env, settings, &user, now).await?,
     };
     Ok(Answer::Json(reply))

@@ -8,6 +8,7 @@
 
 use std::cell::Cell;
 
+use ringhook::delivery::stats::{self, Kind};
 use ringhook::delivery::{self, AttemptKey, AttemptState, Target, LOG_TTL_SECS};
 use ringhook::model::keys;
 use ringhook::model::store::{StoreError, SubscriptionStore, UserDocument};
@@ -41,6 +42,13 @@ CREATE TABLE IF NOT EXISTS attempts (subscription_id TEXT NOT NULL, event_id TEX
   attempt INTEGER NOT NULL, claimed_at INTEGER NOT NULL, done TEXT, expires_at INTEGER NOT NULL,
   PRIMARY KEY (subscription_id, event_id, series, attempt));
 CREATE INDEX IF NOT EXISTS attempts_by_expiry ON attempts (expires_at);
+CREATE TABLE IF NOT EXISTS stats_hours (subscription_id TEXT NOT NULL, hour INTEGER NOT NULL,
+  delivered INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0, retried INTEGER NOT NULL DEFAULT 0,
+  dead_lettered INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (subscription_id, hour));
+CREATE TABLE IF NOT EXISTS stats_latency (subscription_id TEXT NOT NULL, hour INTEGER NOT NULL, bucket INTEGER NOT NULL,
+  count INTEGER NOT NULL, PRIMARY KEY (subscription_id, hour, bucket));
+CREATE TABLE IF NOT EXISTS stats_skips (subscription_id TEXT NOT NULL, event_id TEXT NOT NULL, series TEXT NOT NULL,
+  attempt INTEGER NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (subscription_id, event_id, series, attempt));
 ";
 
 /// The limit behind `POST /test`.
@@ -190,6 +198,12 @@ impl UserState {
                     )?;
                     forget_pending(&sql, &committed.id)?;
                 }
+                let document = rows.load()?;
+                for committed in &new {
+                    for id in delivery::fan_out(&document, committed.event).skipped {
+                        count(&sql, &id, now, Kind::Skipped, None)?;
+                    }
+                }
                 live::append(&self.state, &sql, &new, now)?;
                 reply(200, &new.len())
             }
@@ -223,8 +237,10 @@ impl UserState {
                     .collect::<Result<Vec<_>, _>>()?;
                 let targets = object::targets(&document, &attempts, states, now);
                 for (key, target) in attempts.iter().zip(&targets) {
-                    if matches!(target, Target::Send(_)) {
-                        record_attempt(&sql, key, now, None)?;
+                    match target {
+                        Target::Send(_) => record_attempt(&sql, key, now, None)?,
+                        Target::Skip(_) => count_skip(&sql, key, now)?,
+                        _ => {}
                     }
                 }
                 reply(200, &targets)
@@ -237,7 +253,19 @@ impl UserState {
                 if document != before {
                     rows.save(&document)?;
                 }
+                prune_stats(&sql, now)?;
                 for (report, done) in reports.iter().zip(&settled) {
+                    // An attempt applied before (its message came again) is counted once.
+                    if !matches!(attempt_state(&sql, &report.key)?, AttemptState::Done(_)) {
+                        let kind = Kind::of(done.record.outcome, done.retry_in);
+                        count(
+                            &sql,
+                            &report.key.subscription_id,
+                            now,
+                            kind,
+                            Some(report.sent.duration_ms),
+                        )?;
+                    }
                     let done = serde_json::to_string(done).map_err(|e| ApiError::internal(e.to_string()))?;
                     record_attempt(&sql, &report.key, now, Some(done))?;
                 }
@@ -253,6 +281,29 @@ impl UserState {
                     })
                     .collect();
                 reply(200, &Settlement { settled, notices })
+            }
+            Command::Count {
+                subscription_id,
+                outcome,
+                retry_in,
+                duration_ms,
+            } => {
+                prune_stats(&sql, now)?;
+                count(
+                    &sql,
+                    &subscription_id,
+                    now,
+                    Kind::of(outcome, retry_in),
+                    Some(duration_ms),
+                )?;
+                reply(200, &true)
+            }
+            Command::Stats { id, window } => {
+                let window = stats::Window::parse(Some(&window))?;
+                let document = rows.load()?;
+                let failure_streak = find(&document, &id)?.public.failure_count;
+                let stored = read_stats(&sql, &id, window.start(now))?;
+                reply(200, &stats::summarize(&id, window, now, &stored, failure_streak))
             }
         }
     }
@@ -419,7 +470,125 @@ fn exec(
         .map_err(|e| ApiError::internal(format!("SQL: {e}")))
 }
 
-/// A value in [-1, 1] from the platform's CSPRNG, to spread retries.
+/// One more attempt (or skip) of `kind` for a subscription in the hour of `now`, and its time in the histogram.
+fn count(
+    sql: &SqlStorage,
+    subscription_id: &str,
+    now: i64,
+    kind: Kind,
+    duration_ms: Option<u64>,
+) -> Result<(), ApiError> {
+    let hour = stats::hour_of(now);
+    let column = kind.name();
+    exec(
+        sql,
+        &format!(
+            "INSERT INTO stats_hours (subscription_id, hour, {column}) VALUES (?, ?, 1) \
+             ON CONFLICT (subscription_id, hour) DO UPDATE SET {column} = {column} + 1"
+        ),
+        vec![subscription_id.into(), hour.into()],
+    )?;
+    if let Some(ms) = duration_ms {
+        exec(
+            sql,
+            "INSERT INTO stats_latency (subscription_id, hour, bucket, count) VALUES (?, ?, ?, 1) \
+             ON CONFLICT (subscription_id, hour, bucket) DO UPDATE SET count = count + 1",
+            vec![subscription_id.into(), hour.into(), i64::from(stats::bucket(ms)).into()],
+        )?;
+    }
+    Ok(())
+}
+
+/// A skipped attempt, counted once however often the queue delivers its message.
+fn count_skip(sql: &SqlStorage, key: &AttemptKey, now: i64) -> Result<(), ApiError> {
+    let attempt = i64::from(key.attempt);
+    let ids = || -> Vec<SqlStorageValue> {
+        vec![
+            key.subscription_id.as_str().into(),
+            key.event_id.as_str().into(),
+            key.series.as_str().into(),
+            attempt.into(),
+        ]
+    };
+    let seen = exec(
+        sql,
+        "SELECT 1 AS seen FROM stats_skips WHERE subscription_id = ? AND event_id = ? AND series = ? AND attempt = ?",
+        ids(),
+    )?
+    .to_array::<serde_json::Value>()
+    .map_err(|e| ApiError::internal(format!("SQL: {e}")))?;
+    if !seen.is_empty() {
+        return Ok(());
+    }
+    let mut row = ids();
+    row.push((now + LOG_TTL_SECS as i64).into());
+    exec(
+        sql,
+        "INSERT INTO stats_skips (subscription_id, event_id, series, attempt, expires_at) VALUES (?, ?, ?, ?, ?)",
+        row,
+    )?;
+    count(sql, &key.subscription_id, now, Kind::Skipped, None)
+}
+
+/// Forgets hours older than the longest window, and skips counted longer ago than a message can come again.
+fn prune_stats(sql: &SqlStorage, now: i64) -> Result<(), ApiError> {
+    let before = stats::hour_of(now - stats::KEEP_SECS);
+    exec(sql, "DELETE FROM stats_hours WHERE hour < ?", vec![before.into()])?;
+    exec(sql, "DELETE FROM stats_latency WHERE hour < ?", vec![before.into()])?;
+    exec(sql, "DELETE FROM stats_skips WHERE expires_at <= ?", vec![now.into()]).map(drop)
+}
+
+#[derive(Deserialize)]
+struct HourRow {
+    hour: i64,
+    delivered: i64,
+    failed: i64,
+    retried: i64,
+    dead_lettered: i64,
+    skipped: i64,
+}
+
+#[derive(Deserialize)]
+struct LatencyRow {
+    hour: i64,
+    bucket: i64,
+    count: i64,
+}
+
+/// A subscription's hourly aggregates from `start` on.
+fn read_stats(sql: &SqlStorage, id: &str, start: i64) -> Result<stats::Stored, ApiError> {
+    let read_error = |e: worker::Error| ApiError::internal(format!("reading stats: {e}"));
+    let hours: Vec<HourRow> = sql
+        .exec(
+            "SELECT hour, delivered, failed, retried, dead_lettered, skipped FROM stats_hours \
+             WHERE subscription_id = ? AND hour >= ?",
+            vec![id.into(), start.into()],
+        )
+        .and_then(|cursor| cursor.to_array())
+        .map_err(read_error)?;
+    let latency: Vec<LatencyRow> = sql
+        .exec(
+            "SELECT hour, bucket, count FROM stats_latency WHERE subscription_id = ? AND hour >= ?",
+            vec![id.into(), start.into()],
+        )
+        .and_then(|cursor| cursor.to_array())
+        .map_err(read_error)?;
+    let n = |v: i64| v.max(0) as u64;
+    Ok(stats::Stored {
+        counts: hours
+            .iter()
+            .map(|r| {
+                let counts = [r.delivered, r.failed, r.retried, r.dead_lettered, r.skipped].map(n);
+                (r.hour, stats::Counts(counts))
+            })
+            .collect(),
+        latency: latency
+            .iter()
+            .map(|r| (r.hour, r.bucket.max(0) as u32, n(r.count)))
+            .collect(),
+    })
+}
+
 /// During a rotation of the storage key, re-seals the user's secrets that are not yet under the current key,
 /// before the request reads or writes them.
 fn reseal(rows: &Rows<'_>, key: &ringhook::model::secret_box::StorageKey) -> Result<(), ApiError> {
@@ -432,6 +601,7 @@ fn reseal(rows: &Rows<'_>, key: &ringhook::model::secret_box::StorageKey) -> Res
     Ok(())
 }
 
+/// A value in [-1, 1] from the platform's CSPRNG, to spread retries.
 fn jitter() -> f64 {
     f64::from(u32::from_le_bytes(random_bytes())) / f64::from(u32::MAX) * 2.0 - 1.0
 }

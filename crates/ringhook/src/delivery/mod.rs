@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod log;
+pub mod stats;
 
 pub use crate::model::api::{DeliveryRecord, Outcome};
 

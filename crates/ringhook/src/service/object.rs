@@ -84,6 +84,24 @@ pub enum Command {
         /// The attempts, in the order made.
         reports: Vec<Report>,
     },
+    /// An attempt made outside the queue (a test send), counted in its subscription's health.
+    Count {
+        /// The subscription.
+        subscription_id: String,
+        /// How the attempt ended.
+        outcome: crate::delivery::Outcome,
+        /// Seconds until another attempt (none for a test send).
+        retry_in: Option<u32>,
+        /// How long it took.
+        duration_ms: u64,
+    },
+    /// A subscription's delivery health over a window (see [`crate::delivery::stats`]).
+    Stats {
+        /// The subscription.
+        id: String,
+        /// `24h` or `7d`.
+        window: String,
+    },
 }
 
 /// One published event, as the object needs it.

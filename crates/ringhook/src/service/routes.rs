@@ -56,6 +56,9 @@ pub const ROUTES: &[RouteSpec] = &[
         "/api/v6/call/webhook/subscriptions/{id}/deliveries/{event_id}/redeliver",
         |p| Route::User(UserRoute::Redeliver(p.id.into(), p.event_id.into())),
     ),
+    at("GET", "/api/v6/call/webhook/subscriptions/{id}/stats", |p| {
+        Route::User(UserRoute::Stats(p.id.into()))
+    }),
     at("POST", "/api/v6/call/webhook/subscriptions/{id}/recover", |p| {
         Route::User(UserRoute::Recover(p.id.into()))
     }),
@@ -101,6 +104,8 @@ pub enum UserRoute {
     Redeliver(String, String),
     /// `POST …/subscriptions/{id}/recover`: every event not delivered since a time, again.
     Recover(String),
+    /// `GET …/subscriptions/{id}/stats`: attempts per hour by outcome, and their times.
+    Stats(String),
     /// `POST /api/v6/call/stream/ticket`: a single-use ticket to open the stream with.
     StreamTicket,
 }

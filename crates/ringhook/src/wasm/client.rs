@@ -291,6 +291,22 @@ impl WebhookClient {
         self.request("GET", path, None, Answer::Whole)
     }
 
+    /// `GET /subscriptions/{id}/stats?window=`: attempts per hour by outcome and their times, over `"24h"`
+    /// (the default) or `"7d"`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<StatsResponse>")]
+    pub fn stats(
+        &self,
+        id: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "\"24h\" | \"7d\"")] window: Option<String>,
+    ) -> Promise {
+        let mut path = format!("/subscriptions/{}/stats", segment(id));
+        if let Some(window) = window {
+            path.push_str("?window=");
+            path.push_str(&segment(&window));
+        }
+        self.request("GET", path, None, Answer::Whole)
+    }
+
     /// `POST /subscriptions/{id}/deliveries/{eventId}/redeliver`.
     #[wasm_bindgen(unchecked_return_type = "Promise<RedeliverResponse>")]
     pub fn redeliver(&self, id: &str, #[wasm_bindgen(js_name = eventId)] event_id: &str) -> Promise {

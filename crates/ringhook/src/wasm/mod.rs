@@ -56,6 +56,26 @@ export interface DeliveryRecord {
 export interface DeliveriesResponse { success: true; deliveries: DeliveryRecord[]; cursor: string | null }
 export interface RedeliverResponse { success: true; event_id: string }
 export interface RecoverResponse { success: true; events: string[] }
+/** Counts of one hour (or a window) of a subscription's deliveries; times in milliseconds, null without attempts. */
+export interface DeliveryCounts {
+  delivered: number;
+  failed: number;
+  retried: number;
+  dead_lettered: number;
+  skipped: number;
+  p50_ms: number | null;
+  p95_ms: number | null;
+}
+export interface HourStats extends DeliveryCounts { hour: string }
+export interface StatsResponse {
+  success: true;
+  subscription_id: string;
+  window: "24h" | "7d";
+  /** Every hour of the window, oldest first, the hour under way last. */
+  hours: HourStats[];
+  totals: DeliveryCounts & { success_rate: number | null };
+  failure_streak: number;
+}
 export interface ClientOptions {
   /** Where the API is, e.g. "https://ringhook.example.workers.dev"; default "" (same origin). */
   baseUrl?: string;
