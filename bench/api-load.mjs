@@ -91,6 +91,12 @@ console.log(`About ${REQUESTS} requests per row from N concurrent clients, each 
 console.log('| concurrent | operation | requests | p50 | p99 | requests/s |');
 console.log('|---:|---|---:|---:|---:|---:|');
 for (const r of results) console.log(`| ${r.clients} | ${r.name} | ${r.requests} | ${r.p50_ms} ms | ${r.p99_ms} ms | ${r.per_second} |`);
+// CPU per request: at the highest concurrency the one isolate is saturated, so a route's time per request is the
+// inverse of its throughput; less the no-op route's, it is what the route's own work costs.
+const top = Math.max(...LEVELS);
+const rate = (name) => results.find((r) => r.clients === top && r.name.startsWith(name)).per_second;
+console.log(`\nCPU per request at ${top} clients (1 / requests per second, less healthz's): ${['subscribe', 'list']
+  .map((name) => `${name} ${(1000 / rate(name) - 1000 / rate('healthz')).toFixed(2)} ms`).join(', ')}.`);
 console.log(`\nWorker bundle: index_bg.wasm ${size.wasm_raw} B raw, ${size.wasm_gzip} B gzip -9; index.js ${size.js_gzip} B gzip -9; together ${((size.wasm_gzip + size.js_gzip) / 1024).toFixed(1)} KiB gzip.`);
 const at = process.argv.indexOf('--json');
 if (at > 0) writeFileSync(process.argv[at + 1], JSON.stringify({ results, size }, null, 2));

@@ -9,9 +9,9 @@ gz() { gzip -9c "$1" | wc -c; }
 {
   echo "| build target | .wasm raw | .wasm gzip -9 | JS glue gzip -9 | wasm + glue gzip -9 |"
   echo "|---|---:|---:|---:|---:|"
-  for t in web node; do
+  for t in web node verify/web verify/node; do
     w=pkg/$t/ringhook_bg.wasm j=pkg/$t/ringhook.js
-    echo "| $t | $(wc -c < $w) B | $(gz $w) B | $(gz $j) B | $(( $(gz $w) + $(gz $j) )) B ($(awk "BEGIN{printf \"%.1f\", ($(gz $w) + $(gz $j))/1024}") KiB) |"
+    echo "| ${t/verify\//ringhook\/verify } | $(wc -c < $w) B | $(gz $w) B | $(gz $j) B | $(( $(gz $w) + $(gz $j) )) B ($(awk "BEGIN{printf \"%.1f\", ($(gz $w) + $(gz $j))/1024}") KiB) |"
   done
 } > "$out/size.md"
 
@@ -22,6 +22,8 @@ node bench/api-load.mjs | grep -v '^sign-in: ' > "$out/api.md"
 node bench/delivery-load.mjs > "$out/delivery.md"
 node bench/stream.mjs > "$out/stream.md"
 bash bench/wasm-size-probe/measure.sh > "$out/probe.md"
+bench/hello-worker/build.sh >&2
+node bench/cold-start.mjs > "$out/cold-start.md"
 
 cargo bench -p ringhook --bench core -- --warm-up-time 1 --measurement-time 3 --noplot > "$out/native.txt" 2>/dev/null
 
@@ -51,6 +53,8 @@ Measured by `make bench` on {cpu}, {subprocess.run(['nproc'], capture_output=Tru
 {(out/'stream.md').read_text()}
 ### What gloo and serde-wasm-bindgen would add to the package (`bench/wasm-size-probe/measure.sh`)
 {(out/'probe.md').read_text()}
+### Cold start on local workerd (`node bench/cold-start.mjs`)
+{(out/'cold-start.md').read_text()}
 ### Native core (`cargo bench -p ringhook --bench core`)
 {native_md}<!-- measured:end -->"""
 text = re.sub(r"<!-- measured:start -->.*<!-- measured:end -->", lambda _: measured, text, flags=re.S)

@@ -14,6 +14,17 @@ build() {
 
 build web web
 build nodejs node
+# ringhook/verify: the verifying and signing exports alone, from their own smaller build.
+build_verify() {
+  local target=$1 dir=$2
+  wasm-pack --quiet build crates/ringhook --release --no-pack --target "$target" \
+    --out-dir "../../pkg/verify/$dir" --out-name ringhook -- --features wasm-verify
+  rm -f "pkg/verify/$dir/.gitignore"
+}
+build_verify web web
+build_verify nodejs node
+echo '{ "type": "commonjs" }' > pkg/verify/node/package.json
+cp pkg/verify/node/ringhook.d.ts pkg/verify/ringhook.d.ts
 # pkg/ is an ES module package; the Node.js build is CommonJS.
 echo '{ "type": "commonjs" }' > pkg/node/package.json
 cp pkg/node/ringhook.d.ts pkg/ringhook.d.ts

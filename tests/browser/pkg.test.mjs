@@ -1,4 +1,5 @@
-// The package's browser entry (pkg/index.js, which fetches web/ringhook_bg.wasm) in headless Chromium.
+// The package's browser entries in headless Chromium: pkg/index.js, which fetches web/ringhook_bg.wasm, and
+// ringhook/verify's pkg/verify/index.js, which fetches its own smaller verify/web/ringhook_bg.wasm.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -8,109 +9,112 @@ import { launchChromium } from '../support/local.mjs';
 import { pkgDir, vectors } from '../node/support.mjs';
 
 const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.ts': 'text/plain' };
-const PAGE = `<!doctype html><meta charset="utf-8"><title>ringhook</title><link rel="icon" href="data:,">
+const pageFor = (entry) => `<!doctype html><meta charset="utf-8"><title>ringhook</title><link rel="icon" href="data:,">
 <script type="module">
-  import * as ringhook from '/pkg/index.js';
+  import * as ringhook from '/pkg/${entry}';
   window.ringhook = ringhook;
   window.ringhookReady = true;
 </script>`;
 
-describe('browser (Chromium)', () => {
-  let server, browser, page;
-  const requests = [];
-  const problems = [];
+for (const [entry, wasmFile] of [['index.js', 'web/ringhook_bg.wasm'], ['verify/index.js', 'verify/web/ringhook_bg.wasm']]) {
+  const PAGE = pageFor(entry);
+  describe(`browser (Chromium): ${entry}`, () => {
+    let server, browser, page;
+    const requests = [];
+    const problems = [];
 
-  before(async () => {
-    server = http.createServer(async (req, res) => {
-      const { pathname } = new URL(req.url, 'http://localhost');
-      requests.push(pathname);
-      if (pathname === '/') return res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE);
-      const file = path.join(pkgDir, decodeURIComponent(pathname.replace(/^\/pkg\//, '')));
-      if (!pathname.startsWith('/pkg/') || !file.startsWith(pkgDir + path.sep)) return res.writeHead(404).end();
-      try {
-        const data = await readFile(file);
-        res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' }).end(data);
-      } catch {
-        res.writeHead(404).end();
-      }
+    before(async () => {
+      server = http.createServer(async (req, res) => {
+        const { pathname } = new URL(req.url, 'http://localhost');
+        requests.push(pathname);
+        if (pathname === '/') return res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE);
+        const file = path.join(pkgDir, decodeURIComponent(pathname.replace(/^\/pkg\//, '')));
+        if (!pathname.startsWith('/pkg/') || !file.startsWith(pkgDir + path.sep)) return res.writeHead(404).end();
+        try {
+          const data = await readFile(file);
+          res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' }).end(data);
+        } catch {
+          res.writeHead(404).end();
+        }
+      });
+      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+
+      browser = await launchChromium();
+      page = await browser.newPage();
+      page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+      page.on('console', (msg) => ['error', 'warning'].includes(msg.type()) && problems.push(`${msg.type()}: ${msg.text()}`));
+      await page.goto(`http://127.0.0.1:${server.address().port}/`);
+      await page.waitForFunction(() => window.ringhookReady === true, null, { timeout: 15_000 });
     });
-    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 
-    browser = await launchChromium();
-    page = await browser.newPage();
-    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-    page.on('console', (msg) => ['error', 'warning'].includes(msg.type()) && problems.push(`${msg.type()}: ${msg.text()}`));
-    await page.goto(`http://127.0.0.1:${server.address().port}/`);
-    await page.waitForFunction(() => window.ringhookReady === true, null, { timeout: 15_000 });
-  });
-
-  after(async () => {
-    await browser?.close();
-    await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
-  });
-
-  it('loads index.js and fetches the wasm beside it, without errors', () => {
-    assert.ok(requests.includes('/pkg/index.js'));
-    assert.ok(requests.includes('/pkg/web/ringhook_bg.wasm'), requests.join(' '));
-    assert.deepEqual(problems, []);
-  });
-
-  it('reproduces and verifies every shared vector', async () => {
-    const results = await page.evaluate((cases) => cases.map((v) => {
-      const { signWebhook, verifyWebhookSignature, verifyWebhook } = window.ringhook;
-      const signed = signWebhook(v.body, v.secret_key, { id: v.webhook_id, timestamp: v.webhook_timestamp });
-      let event;
-      if (v.webhook_signature && v.body) {
-        const headers = new Headers({ 'webhook-id': v.webhook_id, 'webhook-timestamp': String(v.webhook_timestamp), 'webhook-signature': v.webhook_signature });
-        event = verifyWebhook(v.body, headers, v.secret_key, { now: v.webhook_timestamp });
-      }
-      return {
-        x: signed['x-webhook-signature'],
-        sw: signed['webhook-signature'],
-        valid: verifyWebhookSignature(v.body, v.x_webhook_signature, v.secret_key),
-        validBytes: verifyWebhookSignature(new TextEncoder().encode(v.body), v.x_webhook_signature, v.secret_key),
-        tampered: verifyWebhookSignature(v.body + ' ', v.x_webhook_signature, v.secret_key),
-        event,
-      };
-    }), vectors.cases);
-
-    results.forEach((r, i) => {
-      const v = vectors.cases[i];
-      assert.equal(r.x, v.x_webhook_signature, v.name);
-      assert.equal(r.sw, v.webhook_signature ?? '', v.name);
-      assert.deepEqual([r.valid, r.validBytes, r.tampered], [true, true, false], v.name);
-      if (v.webhook_signature && v.body) assert.deepEqual(r.event, JSON.parse(v.body), v.name);
+    after(async () => {
+      await browser?.close();
+      await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
     });
-    assert.equal(results.filter((r) => r.event).length, 2); // the two non-empty whsec_ vectors
-  });
 
-  it('agrees with WebCrypto HMAC-SHA256 on random bodies and secrets', async () => {
-    const results = await page.evaluate(async () => {
-      const { signWebhook, verifyWebhookSignature } = window.ringhook;
-      const enc = new TextEncoder();
-      const hmac = async (key, msg) => {
-        const k = await crypto.subtle.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-        return new Uint8Array(await crypto.subtle.sign('HMAC', k, msg));
-      };
-      const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-      const b64 = (b) => btoa(String.fromCharCode(...b));
-      const randomBytes = (n) => crypto.getRandomValues(new Uint8Array(n));
-      const out = [];
-      for (let i = 0; i < 50; i++) {
-        const key = randomBytes(32);
-        const secret = 'whsec_' + b64(key);
-        const body = Array.from(randomBytes(1 + (i * 7) % 400), (b) => String.fromCodePoint(b < 200 ? 32 + (b % 95) : 0x1f300 + b)).join('');
-        const signed = signWebhook(body, secret, { id: `evt_${i}`, timestamp: 1764355200 + i });
-        out.push({
-          x: signed['x-webhook-signature'] === 'sha256=' + hex(await hmac(enc.encode(secret), enc.encode(body))),
-          sw: signed['webhook-signature'] === 'v1,' + b64(await hmac(key, enc.encode(`evt_${i}.${1764355200 + i}.${body}`))),
-          verifies: verifyWebhookSignature(body, signed['x-webhook-signature'], secret),
-          input: { body, secret },
-        });
-      }
-      return out;
+    it(`loads ${entry} and fetches the wasm beside it, without errors`, () => {
+      assert.ok(requests.includes(`/pkg/${entry}`));
+      assert.ok(requests.includes(`/pkg/${wasmFile}`), requests.join(' '));
+      assert.deepEqual(problems, []);
     });
-    assert.equal(results.length, 50);
-    for (const { input, ...r } of results) assert.deepEqual(r, { x: true, sw: true, verifies: true }, JSON.stringify(input));
+
+    it('reproduces and verifies every shared vector', async () => {
+      const results = await page.evaluate((cases) => cases.map((v) => {
+        const { signWebhook, verifyWebhookSignature, verifyWebhook } = window.ringhook;
+        const signed = signWebhook(v.body, v.secret_key, { id: v.webhook_id, timestamp: v.webhook_timestamp });
+        let event;
+        if (v.webhook_signature && v.body) {
+          const headers = new Headers({ 'webhook-id': v.webhook_id, 'webhook-timestamp': String(v.webhook_timestamp), 'webhook-signature': v.webhook_signature });
+          event = verifyWebhook(v.body, headers, v.secret_key, { now: v.webhook_timestamp });
+        }
+        return {
+          x: signed['x-webhook-signature'],
+          sw: signed['webhook-signature'],
+          valid: verifyWebhookSignature(v.body, v.x_webhook_signature, v.secret_key),
+          validBytes: verifyWebhookSignature(new TextEncoder().encode(v.body), v.x_webhook_signature, v.secret_key),
+          tampered: verifyWebhookSignature(v.body + ' ', v.x_webhook_signature, v.secret_key),
+          event,
+        };
+      }), vectors.cases);
+
+      results.forEach((r, i) => {
+        const v = vectors.cases[i];
+        assert.equal(r.x, v.x_webhook_signature, v.name);
+        assert.equal(r.sw, v.webhook_signature ?? '', v.name);
+        assert.deepEqual([r.valid, r.validBytes, r.tampered], [true, true, false], v.name);
+        if (v.webhook_signature && v.body) assert.deepEqual(r.event, JSON.parse(v.body), v.name);
+      });
+      assert.equal(results.filter((r) => r.event).length, 2); // the two non-empty whsec_ vectors
+    });
+
+    it('agrees with WebCrypto HMAC-SHA256 on random bodies and secrets', async () => {
+      const results = await page.evaluate(async () => {
+        const { signWebhook, verifyWebhookSignature } = window.ringhook;
+        const enc = new TextEncoder();
+        const hmac = async (key, msg) => {
+          const k = await crypto.subtle.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+          return new Uint8Array(await crypto.subtle.sign('HMAC', k, msg));
+        };
+        const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+        const b64 = (b) => btoa(String.fromCharCode(...b));
+        const randomBytes = (n) => crypto.getRandomValues(new Uint8Array(n));
+        const out = [];
+        for (let i = 0; i < 50; i++) {
+          const key = randomBytes(32);
+          const secret = 'whsec_' + b64(key);
+          const body = Array.from(randomBytes(1 + (i * 7) % 400), (b) => String.fromCodePoint(b < 200 ? 32 + (b % 95) : 0x1f300 + b)).join('');
+          const signed = signWebhook(body, secret, { id: `evt_${i}`, timestamp: 1764355200 + i });
+          out.push({
+            x: signed['x-webhook-signature'] === 'sha256=' + hex(await hmac(enc.encode(secret), enc.encode(body))),
+            sw: signed['webhook-signature'] === 'v1,' + b64(await hmac(key, enc.encode(`evt_${i}.${1764355200 + i}.${body}`))),
+            verifies: verifyWebhookSignature(body, signed['x-webhook-signature'], secret),
+            input: { body, secret },
+          });
+        }
+        return out;
+      });
+      assert.equal(results.length, 50);
+      for (const { input, ...r } of results) assert.deepEqual(r, { x: true, sw: true, verifies: true }, JSON.stringify(input));
+    });
   });
-});
+}

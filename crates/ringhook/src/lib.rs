@@ -21,7 +21,7 @@ pub mod model;
 pub mod protocol;
 pub mod service;
 
-#[cfg(feature = "wasm")]
+#[cfg(feature = "wasm-verify")]
 pub mod wasm;
 
 pub use protocol::event::{CallStatus, Event, EventType};

@@ -1,0 +1,80 @@
+// A Worker's cold start on local workerd, three side by side in one run: an empty JavaScript Worker (the
+// runtime's floor), the workers-rs hello of bench/hello-worker (the floor of any Rust Worker: one fetch handler
+// reading one KV key, ringhook's toolchain and release profile) and ringhook. Each round, interleaved, starts a
+// fresh Miniflare (a new workerd, which compiles the Worker's wasm) and times, from `new Miniflare`: ready, the
+// first answer to GET /healthz, and the second answer on its own. Median of 9 rounds.
+// Run after `make worker` and `bench/hello-worker/build.sh`: `node bench/cold-start.mjs`.
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { performance } from 'node:perf_hooks';
+import { Miniflare } from 'miniflare';
+
+const ROUNDS = 9;
+const dir = (relative) => new URL(relative, import.meta.url);
+const ringhookBuild = dir('../crates/ringhook-worker/build/');
+const helloBuild = dir('hello-worker/build/');
+
+const compiled = (build) => ({
+  modules: true,
+  scriptPath: new URL('index.js', build).pathname,
+  modulesRoot: build.pathname,
+  modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
+});
+const WORKERS = [
+  ['empty JavaScript Worker', () => ({
+    modules: true,
+    script: 'export default { fetch: () => new Response(\'{"ok":true}\', { headers: { "content-type": "application/json" } }) };',
+  }), null],
+  ['workers-rs hello (one KV read)', () => ({ ...compiled(helloBuild), kvNamespaces: ['SUBSCRIPTIONS'] }), helloBuild],
+  ['ringhook', () => ({
+    ...compiled(ringhookBuild),
+    kvNamespaces: ['SUBSCRIPTIONS'],
+    durableObjects: { USERS: { className: 'UserState', useSQLite: true } },
+    bindings: {
+      FIREBASE_PROJECT_ID: 'demo-ringhook',
+      SECRETS_KEY: Buffer.alloc(32, 1).toString('base64'),
+      FIREBASE_JWKS_URL: 'http://127.0.0.1:9/jwks',
+    },
+  }), ringhookBuild],
+];
+
+async function round(options) {
+  const t0 = performance.now();
+  const mf = new Miniflare({ compatibilityDate: '2025-09-01', kvPersist: false, durableObjectsPersist: false, ...options });
+  try {
+    await mf.ready;
+    const ready = performance.now();
+    const first = await mf.dispatchFetch('http://localhost/healthz');
+    await first.arrayBuffer();
+    if (!first.ok) throw new Error(`first answer ${first.status}`);
+    const answered = performance.now();
+    const second = await mf.dispatchFetch('http://localhost/healthz');
+    await second.arrayBuffer();
+    const again = performance.now();
+    return { ready: ready - t0, first: answered - t0, second: again - answered };
+  } finally {
+    await mf.dispose();
+  }
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const samples = WORKERS.map(() => []);
+for (let r = 0; r < ROUNDS; r++) {
+  for (const [i, [, options]] of WORKERS.entries()) samples[i].push(await round(options()));
+}
+
+const size = (build) => {
+  if (!build) return '—';
+  const wasm = readFileSync(new URL('index_bg.wasm', build));
+  const js = readFileSync(new URL('index.js', build));
+  return `${(wasm.length / 1024).toFixed(0)} KiB raw, ${((gzipSync(wasm, { level: 9 }).length + gzipSync(js, { level: 9 }).length) / 1024).toFixed(1)} KiB gzip`;
+};
+const ms = (x) => `${x.toFixed(1)} ms`;
+const hello = median(samples[1].map((s) => s.first));
+console.log(`Cold start on local workerd (Miniflare), from \`new Miniflare\`, median of ${ROUNDS} interleaved rounds\n`);
+console.log('| Worker | bundle | ready | first answer | over the hello | second answer |');
+console.log('|---|---|---:|---:|---:|---:|');
+for (const [i, [name, , build]] of WORKERS.entries()) {
+  const first = median(samples[i].map((s) => s.first));
+  console.log(`| ${name} | ${size(build)} | ${ms(median(samples[i].map((s) => s.ready)))} | ${ms(first)} | ${i === 0 ? '—' : `${first - hello >= 0 ? '+' : ''}${ms(first - hello)}`} | ${ms(median(samples[i].map((s) => s.second)))} |`);
+}
