@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds the Worker into crates/ringhook-worker/build/ with worker-build, offline: wasm-bindgen, wasm-opt and
-# esbuild come from this machine (make setup) instead of being downloaded.
+# esbuild come from this machine (make setup) instead of being downloaded. Given a directory, builds the Worker
+# crate there instead (bench/hello-worker).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 export PATH="$root/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 export WASM_BINDGEN_BIN="$(command -v wasm-bindgen)"
 export WASM_OPT_BIN="$root/node_modules/.bin/wasm-opt"
 export ESBUILD_BIN="$root/node_modules/.bin/esbuild"
-cd "$root/crates/ringhook-worker"
+cd "${1:-$root/crates/ringhook-worker}"
 worker-build --release

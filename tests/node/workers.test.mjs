@@ -18,7 +18,7 @@ for (const script of ['worker.mjs', 'verify-worker.mjs']) {
         scriptPath: path.join(repoRoot, 'tests', 'node', 'fixtures', script),
         modulesRoot: repoRoot,
         modulesRules: [
-          { type: 'ESModule', include: ['**/*.js'] },
+          { type: 'ESModule', include: ['**/*.js', '**/*.mjs'] },
           { type: 'CompiledWasm', include: ['**/*.wasm'] },
         ],
         compatibilityDate: '2025-09-01',

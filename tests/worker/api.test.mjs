@@ -3,12 +3,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   BASE, RFC3339_UTC, SUB_ID, SUBSCRIPTION_FIELDS,
-  assertError, client, kvDump, nowSeconds, oldSubscription, rng, signedToken, startWorker, stopJwksServer,
+  assertError, client, kvDump, nowSeconds, objectBytes, oldSubscription, rng, signedToken, startWorker, stopJwksServer,
   writeOldLayout,
 } from './support.mjs';
 
@@ -643,12 +643,6 @@ describe('ringhook Worker API', () => {
       rmSync(objectsDir, { recursive: true, force: true });
     });
 
-    /** Every byte the per-user objects have written, as latin1 text. */
-    const objectBytes = () => readdirSync(objectsDir, { recursive: true })
-      .map((name) => path.join(objectsDir, name))
-      .filter((file) => statSync(file).isFile())
-      .map((file) => readFileSync(file).toString('latin1'))
-      .join('\n');
 
     it('the user\'s object holds the subscriptions, sealed; no plaintext secret anywhere, no user document in KV', async () => {
       const scall = client(sw);
@@ -665,7 +659,7 @@ describe('ringhook Worker API', () => {
 
       const dump = await kvDump(sw.kv);
       assert.deepEqual(Object.keys(dump).filter((k) => k.startsWith('user:')), [], 'no user document in KV');
-      const stored = objectBytes();
+      const stored = objectBytes(objectsDir);
       for (const m of made) assert.ok(stored.includes(m.subscription.id), `the object holds ${m.subscription.id}`);
       const all = stored + Object.values(dump).join('\n');
       for (const secret of secrets) {

@@ -5,11 +5,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
-import { BASE, client, pipelineClient, signedToken, startWorker, stopJwksServer } from './support.mjs';
+import { BASE, client, objectBytes, pipelineClient, signedToken, startWorker, stopJwksServer } from './support.mjs';
 import { createReceiver, verifyWebhookSignature, waitFor } from './receivers.mjs';
 
 const as = (uid) => signedToken({ sub: uid });
@@ -100,12 +100,6 @@ describe('rotating the storage key SECRETS_KEY', () => {
     rmSync(objectsDir, { recursive: true, force: true });
   });
 
-  /** Every byte the per-user objects have written, as latin1 text. */
-  const objectBytes = () => readdirSync(objectsDir, { recursive: true })
-    .map((name) => path.join(objectsDir, name))
-    .filter((file) => statSync(file).isFile())
-    .map((file) => readFileSync(file).toString('latin1'))
-    .join('\n');
 
   /** Runs `body(call)` against a Worker on the shared object storage with these keys, then stops it. */
   async function withWorker(keys, body) {
@@ -136,14 +130,14 @@ describe('rotating the storage key SECRETS_KEY', () => {
       ({ secret_key: secret } = res.json);
       url = res.json.subscription.webhook_url;
     });
-    assert.ok(objectBytes().includes(`"key_id":"${keyId(first)}"`));
+    assert.ok(objectBytes(objectsDir).includes(`"key_id":"${keyId(first)}"`));
   });
 
   it('with SECRETS_KEY new and SECRETS_KEY_PREVIOUS the old key, the secret still signs and is re-sealed under the new key', async () => {
     await withWorker({ SECRETS_KEY: second, SECRETS_KEY_PREVIOUS: first }, async (call) => {
       assert.equal(await testVerifies(call, url, secret), true);
     });
-    assert.ok(objectBytes().includes(`"key_id":"${keyId(second)}"`));
+    assert.ok(objectBytes(objectsDir).includes(`"key_id":"${keyId(second)}"`));
   });
 
   it('once SECRETS_KEY_PREVIOUS is removed, the re-sealed secret keeps signing', async () => {

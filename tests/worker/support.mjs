@@ -1,7 +1,7 @@
 // Shared helpers for the ringhook Worker's end-to-end tests: the built Worker in Miniflare with an in-memory KV,
 // a local JWKS server standing in for Google's, and Firebase-style ID tokens signed with its key.
 import http from 'node:http';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCipheriv, generateKeyPairSync, createHmac, randomBytes, sign } from 'node:crypto';
@@ -264,6 +264,15 @@ export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, jwksFa
  * string/bytes), authenticated as `token` (default: alice's RS256 token; null: no header), and resolves to
  * { status, headers, text, json }.
  */
+/** Every byte the per-user objects have written under `objectsDir` (startWorker's option), as latin1 text. */
+export function objectBytes(objectsDir) {
+  return readdirSync(objectsDir, { recursive: true })
+    .map((name) => path.join(objectsDir, name))
+    .filter((file) => statSync(file).isFile())
+    .map((file) => readFileSync(file).toString('latin1'))
+    .join('\n');
+}
+
 export function client(worker) {
   return async (method, p, { token = signedToken(), body, raw, headers = {} } = {}) => {
     const h = { ...headers };

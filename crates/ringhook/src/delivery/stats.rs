@@ -181,11 +181,9 @@ impl Counts {
     }
 }
 
-/// One hour of a subscription's deliveries.
+/// Attempts of an hour, or of a whole window, by outcome, with their times.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HourStats {
-    /// The hour's start, RFC 3339 UTC.
-    pub hour: String,
+pub struct DeliveryCounts {
     /// Attempts answered 2xx.
     pub delivered: u64,
     /// Failed attempts with no attempt after them.
@@ -196,31 +194,44 @@ pub struct HourStats {
     pub dead_lettered: u64,
     /// Events not sent because the subscription was inactive.
     pub skipped: u64,
-    /// Median time of the hour's attempts, in milliseconds (`null` without attempts).
+    /// Median time of the attempts made, in milliseconds (`null` without attempts).
     pub p50_ms: Option<u64>,
     /// 95th percentile, in milliseconds.
     pub p95_ms: Option<u64>,
 }
 
+impl DeliveryCounts {
+    fn new(counts: &Counts, histogram: &[(u32, u64)]) -> Self {
+        Self {
+            delivered: counts.of(Kind::Delivered),
+            failed: counts.of(Kind::Failed),
+            retried: counts.of(Kind::Retried),
+            dead_lettered: counts.of(Kind::DeadLettered),
+            skipped: counts.of(Kind::Skipped),
+            p50_ms: percentile(histogram, 50.0),
+            p95_ms: percentile(histogram, 95.0),
+        }
+    }
+}
+
+/// One hour of a subscription's deliveries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HourStats {
+    /// The hour's start, RFC 3339 UTC.
+    pub hour: String,
+    /// Its attempts.
+    #[serde(flatten)]
+    pub counts: DeliveryCounts,
+}
+
 /// The window's totals.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Totals {
-    /// Attempts answered 2xx.
-    pub delivered: u64,
-    /// Failed attempts with no attempt after them.
-    pub failed: u64,
-    /// Failed attempts with another one scheduled.
-    pub retried: u64,
-    /// Failed last attempts.
-    pub dead_lettered: u64,
-    /// Events not sent.
-    pub skipped: u64,
+    /// Its attempts.
+    #[serde(flatten)]
+    pub counts: DeliveryCounts,
     /// Delivered attempts over all attempts made (skipped ones are not attempts); `null` without attempts.
     pub success_rate: Option<f64>,
-    /// Median time of the window's attempts, in milliseconds.
-    pub p50_ms: Option<u64>,
-    /// 95th percentile, in milliseconds.
-    pub p95_ms: Option<u64>,
 }
 
 /// `GET /subscriptions/{id}/stats`.
@@ -279,13 +290,7 @@ pub fn summarize(id: &str, window: Window, now: i64, stored: &Stored, failure_st
             everything.extend(&histogram);
             HourStats {
                 hour: rfc3339(hour),
-                delivered: counts.of(Kind::Delivered),
-                failed: counts.of(Kind::Failed),
-                retried: counts.of(Kind::Retried),
-                dead_lettered: counts.of(Kind::DeadLettered),
-                skipped: counts.of(Kind::Skipped),
-                p50_ms: percentile(&histogram, 50.0),
-                p95_ms: percentile(&histogram, 95.0),
+                counts: DeliveryCounts::new(&counts, &histogram),
             }
         })
         .collect();
@@ -296,14 +301,8 @@ pub fn summarize(id: &str, window: Window, now: i64, stored: &Stored, failure_st
         window: window.name().to_owned(),
         hours,
         totals: Totals {
-            delivered: total.of(Kind::Delivered),
-            failed: total.of(Kind::Failed),
-            retried: total.of(Kind::Retried),
-            dead_lettered: total.of(Kind::DeadLettered),
-            skipped: total.of(Kind::Skipped),
+            counts: DeliveryCounts::new(&total, &everything),
             success_rate: (attempts > 0).then(|| total.of(Kind::Delivered) as f64 / attempts as f64),
-            p50_ms: percentile(&everything, 50.0),
-            p95_ms: percentile(&everything, 95.0),
         },
         failure_streak,
     }
@@ -393,16 +392,22 @@ mod tests {
         let day = summarize("sub_1", Window::Day, now, &stored, 2);
         assert_eq!(day.hours.len(), 24);
         assert_eq!(day.hours[0].hour, rfc3339(77 * HOUR_SECS));
-        let last = day.hours.last().unwrap();
+        let last = &day.hours.last().unwrap().counts;
         assert_eq!((last.delivered, last.retried, last.skipped, last.failed), (3, 1, 1, 0));
         assert_eq!((last.p50_ms, last.p95_ms), (Some(4), Some(8)));
-        assert_eq!(day.hours[13].dead_lettered, 1, "hour 90 is the window's 14th");
-        assert_eq!(day.hours[12].p50_ms, None);
-        assert_eq!(day.totals.dead_lettered, 1, "hour 50 is outside the window");
+        assert_eq!(day.hours[13].counts.dead_lettered, 1, "hour 90 is the window's 14th");
+        assert_eq!(day.hours[12].counts.p50_ms, None);
+        assert_eq!(day.totals.counts.dead_lettered, 1, "hour 50 is outside the window");
         assert_eq!(day.totals.success_rate, Some(3.0 / 5.0));
         assert_eq!(day.failure_streak, 2);
+        let json = serde_json::to_value(&day).unwrap();
+        assert_eq!(
+            json["hours"][23]["delivered"], 3,
+            "counts sit beside the hour, as the API describes them"
+        );
+        assert_eq!(json["totals"]["success_rate"], 0.6);
         let week = summarize("sub_1", Window::Week, now, &stored, 0);
-        assert_eq!((week.hours.len(), week.totals.dead_lettered), (168, 2));
+        assert_eq!((week.hours.len(), week.totals.counts.dead_lettered), (168, 2));
         let empty = summarize("sub_1", Window::Day, now, &Stored::default(), 0);
         assert_eq!(empty.totals.success_rate, None);
     }
