@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Webhook as SvixWebhook } from 'svix';
 import { verifyWebhookSignature, verifyWebhook, signWebhook } from '../pkg/node.mjs';
+import * as verifyOnly from '../pkg/verify/node.mjs';
 
 const require = createRequire(import.meta.url);
 const { Webhook: StandardWebhook } = require('standardwebhooks');
@@ -51,6 +52,8 @@ for (const size of [1024, 65536]) {
     'ringhook verifyWebhookSignature': () => verifyWebhookSignature(payload, sig, SECRET),
     'ringhook verifyWebhook (Standard Webhooks headers)': () => verifyWebhook(payload, standardHeaders, SECRET) !== undefined,
     'ringhook verifyWebhook (X-Webhook-Signature)': () => verifyWebhook(payload, bodySignatureHeaders, SECRET) !== undefined,
+    'ringhook/verify verifyWebhookSignature': () => verifyOnly.verifyWebhookSignature(payload, sig, SECRET),
+    'ringhook/verify verifyWebhook (Standard Webhooks headers)': () => verifyOnly.verifyWebhook(payload, standardHeaders, SECRET) !== undefined,
     "node:crypto (the setup guide's verifyWebhookSignature)": () => guideVerify(payload, sig, SECRET),
     'standardwebhooks 1.1.1 verify': () => standard.verify(payload, standardHeaders) !== undefined,
     'svix 2.5.0 verify': () => (svix.verify(payload, standardHeaders), true), // throws on failure

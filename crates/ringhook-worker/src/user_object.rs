@@ -198,10 +198,13 @@ impl UserState {
                     )?;
                     forget_pending(&sql, &committed.id)?;
                 }
-                let document = rows.load()?;
-                for committed in &new {
-                    for id in delivery::fan_out(&document, committed.event).skipped {
-                        count(&sql, &id, now, Kind::Skipped, None)?;
+                // Inactive subscriptions the new events skip count in their health (nothing to read for a repeat).
+                if !new.is_empty() {
+                    let document = rows.load()?;
+                    for committed in &new {
+                        for id in delivery::fan_out(&document, committed.event).skipped {
+                            count(&sql, &id, now, Kind::Skipped, None)?;
+                        }
                     }
                 }
                 live::append(&self.state, &sql, &new, now)?;
