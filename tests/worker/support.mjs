@@ -128,15 +128,20 @@ export const QUEUES = {
 /**
  * Miniflare options for the delivery pipeline's queues, as wrangler.toml sets them: the three producers, and this
  * Worker consuming all three with `maxBatchSize` and `maxBatchTimeout` (seconds), the first two dead-lettering.
+ * `consumeDeliveries: false` leaves DELIVERIES without a consumer: only attempts made at once are made.
  */
-export function queueOptions({ maxBatchSize = 100, maxBatchTimeout = 0.05 } = {}) {
+export function queueOptions({ maxBatchSize = 100, maxBatchTimeout = 0.05, consumeDeliveries = true } = {}) {
   const consumer = { maxBatchSize, maxBatchTimeout, maxRetries: 100 };
   const dead = { ...consumer, deadLetterQueue: QUEUES.DEAD_LETTERS };
   const { DELIVERIES: _, ...direct } = QUEUES; // DELIVERIES goes through QUEUE_SWITCH
   return {
     wrappedBindings: { DELIVERIES: { scriptName: 'queue-switch' } },
     queueProducers: Object.fromEntries(Object.entries(direct).map(([binding, queueName]) => [binding, { queueName }])),
-    queueConsumers: { [QUEUES.DELIVERIES]: dead, [QUEUES.EVENTS]: { ...dead }, [QUEUES.DEAD_LETTERS]: consumer },
+    queueConsumers: {
+      ...(consumeDeliveries ? { [QUEUES.DELIVERIES]: dead } : {}),
+      [QUEUES.EVENTS]: { ...dead },
+      [QUEUES.DEAD_LETTERS]: consumer,
+    },
   };
 }
 
@@ -194,7 +199,7 @@ export const DURABLE_OBJECTS = { USERS: { className: 'UserState', useSQLite: tru
 /**
  * Starts the built Worker in Miniflare with a fresh in-memory KV (behind KV_WRITE_METER) and fresh per-user objects (kept in the
  * directory `objectsDir` when given, so a test can look at what they store). `vars` override or add bindings; a value of
- * `undefined` removes a default. `queues` (true, or `{ maxBatchSize, maxBatchTimeout }`) adds the delivery
+ * `undefined` removes a default. `queues` (true, or `{ maxBatchSize, maxBatchTimeout, consumeDeliveries }`) adds the delivery
  * pipeline's queues (see queueOptions). `jwksMaxAge` is the max-age of this Worker's JWKS responses (default
  * 3600); `jwksFault` adds the JWKS server's fault parameters (`status=503`, `hang=1`, `broken=1`). Returns { mf, fetch(path, init), kv, bindings, jwksRequests(), close }.
  */

@@ -13,7 +13,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use futures_util::future::join_all;
 use futures_util::stream::{self, StreamExt};
-use ringhook::delivery::{self, DeadLetter, DeliveryMessage, DeliveryRecord, Done, Outcome, Report, Target};
+use ringhook::delivery::{
+    self, AttemptKey, DeadLetter, DeliveryMessage, DeliveryRecord, Done, Outcome, Report, Target,
+};
 use ringhook::model::keys;
 use ringhook::protocol::signature::SecretKey;
 use ringhook::service::http::ApiError;
@@ -26,7 +28,7 @@ use worker::{console_error, Env, Message, MessageBatch, MessageExt, QueueRetryOp
 use crate::config::{self, Settings};
 use crate::http::{now_seconds, random_bytes};
 use crate::kv_store;
-use crate::pipeline::{self, LogEntry, DELIVERIES};
+use crate::pipeline::{self, Batch, LogEntry, DELIVERIES};
 use crate::send::send;
 use crate::users;
 
@@ -70,10 +72,12 @@ pub async fn consume(batch: MessageBatch<Value>, env: &Env) -> worker::Result<()
     match queue.as_str() {
         queues::DELIVERIES => deliveries(env, &settings, messages).await,
         queues::EVENTS => {
+            let mut claimed = Vec::new();
             for message in messages {
-                let fate = publish_from_queue(env, &message).await;
+                let fate = publish_from_queue(env, &settings, &message, &mut claimed).await;
                 settle_message(&message, fate);
             }
+            at_once(env, &settings, claimed).await;
         }
         queues::DEAD_LETTERS => dead_letters(env, messages).await,
         other => {
@@ -102,7 +106,13 @@ async fn unreadable(env: &Env, message: &Message<Value>, queue: &str, reason: St
     }
 }
 
-async fn publish_from_queue(env: &Env, message: &Message<Value>) -> Fate {
+/// Publishes one item; the first attempts it claimed are added to `claimed`, to be made once every item is in.
+async fn publish_from_queue(
+    env: &Env,
+    settings: &Settings,
+    message: &Message<Value>,
+    claimed: &mut Vec<Batch>,
+) -> Fate {
     let item = match serde_json::from_value::<PublishItem>(message.body().clone()) {
         Ok(item) => item,
         Err(e) => return unreadable(env, message, queues::EVENTS, format!("not a publish item: {e}")).await,
@@ -112,8 +122,11 @@ async fn publish_from_queue(env: &Env, message: &Message<Value>) -> Fate {
         Ok(ready) => ready,
         Err(e) => return unreadable(env, message, queues::EVENTS, format!("{}: {}", e.code, e.message)).await,
     };
-    match pipeline::publish(env, ready, now).await {
-        Ok(_) => Fate::Ack,
+    match pipeline::publish(env, settings, ready, now).await {
+        Ok((_, batches)) => {
+            claimed.extend(batches);
+            Fate::Ack
+        }
         Err(e) => {
             console_error!("EVENTS message retried: {}", e.internal.unwrap_or(e.message));
             Fate::Retry(FAILURE_RETRY_SECS)
@@ -140,24 +153,115 @@ async fn deliveries(env: &Env, settings: &Settings, messages: Vec<Message<Value>
             }
         }
     }
-    let groups: Vec<(String, Vec<Message<Value>>, Vec<DeliveryMessage>)> = by_user
-        .into_iter()
-        .map(|(uid, group)| {
-            let (messages, deliveries) = group.into_iter().unzip();
-            (uid, messages, deliveries)
-        })
-        .collect();
-
-    let targets = join_all(groups.iter().map(|(uid, _, deliveries)| {
+    let asked = join_all(by_user.into_iter().map(|(uid, group)| async move {
+        let (messages, deliveries): (Vec<_>, Vec<DeliveryMessage>) = group.into_iter().unzip();
         let attempts = deliveries.iter().map(DeliveryMessage::key).collect();
-        users::ask::<Vec<Target>>(env, uid, Command::Targets { attempts })
+        let targets = users::ask::<Vec<Target>>(env, &uid, Command::Targets { attempts }).await;
+        let batch = targets.map(|targets| Batch {
+            uid,
+            messages: deliveries,
+            targets,
+        });
+        (messages, batch)
     }))
     .await;
+    let (mut retried, mut answered) = (Vec::new(), Vec::new());
+    for (messages, batch) in asked {
+        match batch {
+            Ok(batch) => answered.push((messages, batch)),
+            Err(e) => {
+                console_error!("deliveries of a user retried: {}", e.internal.unwrap_or(e.message));
+                retried.extend(messages);
+            }
+        }
+    }
+    for message in &retried {
+        settle_message(message, Fate::Retry(FAILURE_RETRY_SECS));
+    }
+    let (queue_messages, batches): (Vec<_>, Vec<Batch>) = answered.into_iter().unzip();
+    let reports = attempt(settings, &batches, None).await;
+    let finished = queue_messages
+        .iter()
+        .zip(&batches)
+        .zip(reports)
+        .map(|((messages, batch), reports)| async move {
+            let fates = finish(env, batch, reports).await.unwrap_or_else(|e| {
+                console_error!("deliveries of a user retried: {}", e.internal.unwrap_or(e.message));
+                vec![Fate::Retry(FAILURE_RETRY_SECS); messages.len()]
+            });
+            for (message, fate) in messages.iter().zip(fates) {
+                settle_message(message, fate);
+            }
+        });
+    join_all(finished).await;
+}
 
-    // Each subscription's secrets are opened once for the batch, however many of its messages it holds.
+/// Makes the first attempts a publish claimed, at once, at most six at a time, starting none after the budget
+/// ([`delivery::at_once_budget_ms`]); then, per user, has the object apply them, carries out what followed, and
+/// tells the object so, which leaves their queue messages nothing to do. An attempt not started is released to
+/// its queue message; anything that fails after an attempt is left to the message too, which finds the attempt
+/// made and carries out what followed it.
+pub async fn at_once(env: &Env, settings: &Settings, batches: Vec<Batch>) {
+    let batches: Vec<Batch> = batches.into_iter().filter(|b| !b.messages.is_empty()).collect();
+    if batches.is_empty() {
+        return;
+    }
+    let deadline = js_sys::Date::now() + f64::from(delivery::at_once_budget_ms(settings.delivery.timeout_ms));
+    let reports = attempt(settings, &batches, Some(deadline)).await;
+    join_all(batches.into_iter().zip(reports).map(|(batch, reports)| async move {
+        let mut made = Batch {
+            uid: batch.uid.clone(),
+            messages: Vec::with_capacity(reports.len()),
+            targets: Vec::with_capacity(reports.len()),
+        };
+        let mut made_reports = Vec::with_capacity(reports.len());
+        let mut started = vec![false; batch.messages.len()];
+        for (i, report) in reports {
+            started[i] = true;
+            made_reports.push((made.messages.len(), report));
+            made.messages.push(batch.messages[i].clone());
+            made.targets.push(batch.targets[i].clone());
+        }
+        let unmade: Vec<AttemptKey> = batch
+            .messages
+            .iter()
+            .zip(&started)
+            .filter(|(_, started)| !**started)
+            .map(|(m, _)| m.key())
+            .collect();
+        let uid = batch.uid.as_str();
+        if !unmade.is_empty() {
+            if let Err(e) = users::call(env, uid, Command::Unclaim { attempts: unmade }).await {
+                console_error!("releasing attempts: {}", e.internal.unwrap_or(e.message));
+            }
+        }
+        if made.messages.is_empty() {
+            return;
+        }
+        let followed = match finish(env, &made, made_reports).await {
+            Ok(_) => {
+                let attempts = made.messages.iter().map(DeliveryMessage::key).collect();
+                users::call(env, uid, Command::Followed { attempts }).await.map(drop)
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = followed {
+            console_error!(
+                "attempts made at once, left to their queue messages: {}",
+                e.internal.unwrap_or(e.message)
+            );
+        }
+    }))
+    .await;
+}
+
+/// Makes the attempts of `batches` whose target is `Send`, at most six at a time for the whole invocation, and
+/// none started after `deadline` (epoch milliseconds). Returns each batch's reports, by message index.
+async fn attempt(settings: &Settings, batches: &[Batch], deadline: Option<f64>) -> Vec<Vec<(usize, Report)>> {
+    // Each subscription's secrets are opened once, however many of the messages it holds.
     let now = now_seconds();
     let mut keys: HashMap<&str, Result<Vec<SecretKey>, ApiError>> = HashMap::new();
-    for target in targets.iter().flatten().flatten() {
+    for target in batches.iter().flat_map(|b| &b.targets) {
         if let Target::Send(stored) = target {
             keys.entry(&stored.public.id).or_insert_with(|| {
                 stored
@@ -169,14 +273,16 @@ async fn deliveries(env: &Env, settings: &Settings, messages: Vec<Message<Value>
     let timeout_ms = settings.delivery.timeout_ms;
     let keys = &keys;
     let mut sends = Vec::new();
-    for (g, ((_, _, deliveries), targets)) in groups.iter().zip(&targets).enumerate() {
-        let Ok(targets) = targets else { continue };
-        for (i, (message, target)) in deliveries.iter().zip(targets).enumerate() {
+    for (g, batch) in batches.iter().enumerate() {
+        for (i, (message, target)) in batch.messages.iter().zip(&batch.targets).enumerate() {
             let Target::Send(stored) = target else { continue };
             let Ok(secrets) = &keys[stored.public.id.as_str()] else {
                 continue;
             };
             sends.push(async move {
+                if deadline.is_some_and(|at| js_sys::Date::now() > at) {
+                    return None;
+                }
                 let url = &stored.public.webhook_url;
                 let (result, sent) = send(
                     url,
@@ -194,46 +300,23 @@ async fn deliveries(env: &Env, settings: &Settings, messages: Vec<Message<Value>
                     result,
                     sent,
                 };
-                (g, i, report)
+                Some((g, i, report))
             });
         }
     }
-    let made: Vec<(usize, usize, Report)> = stream::iter(sends).buffer_unordered(MAX_IN_FLIGHT).collect().await;
-    let mut reports: Vec<Vec<(usize, Report)>> = vec![Vec::new(); groups.len()];
-    for (g, i, report) in made {
+    let made: Vec<Option<(usize, usize, Report)>> = stream::iter(sends).buffer_unordered(MAX_IN_FLIGHT).collect().await;
+    let mut reports: Vec<Vec<(usize, Report)>> = vec![Vec::new(); batches.len()];
+    for (g, i, report) in made.into_iter().flatten() {
         reports[g].push((i, report));
     }
-
-    let finished =
-        groups
-            .iter()
-            .zip(targets)
-            .zip(reports)
-            .map(|(((uid, messages, deliveries), targets), reports)| async move {
-                let fates = match targets {
-                    Ok(targets) => finish(env, uid, deliveries, targets, reports).await,
-                    Err(e) => Err(e),
-                };
-                let fates = fates.unwrap_or_else(|e| {
-                    console_error!("deliveries of a user retried: {}", e.internal.unwrap_or(e.message));
-                    vec![Fate::Retry(FAILURE_RETRY_SECS); messages.len()]
-                });
-                for (message, fate) in messages.iter().zip(fates) {
-                    settle_message(message, fate);
-                }
-            });
-    join_all(finished).await;
+    reports
 }
 
 /// For one user: has the object apply the attempts made (`reports`, by message index), then carries out what
 /// followed each message: log entries, next attempts, dead letters, notices. Returns each message's fate.
-async fn finish(
-    env: &Env,
-    uid: &str,
-    messages: &[DeliveryMessage],
-    targets: Vec<Target>,
-    reports: Vec<(usize, Report)>,
-) -> Result<Vec<Fate>, ApiError> {
+async fn finish(env: &Env, batch: &Batch, reports: Vec<(usize, Report)>) -> Result<Vec<Fate>, ApiError> {
+    let Batch { uid, messages, targets } = batch;
+    let uid = uid.as_str();
     // A Send whose secrets did not open was not made: the whole group is retried (and the error logged).
     let sent = targets.iter().filter(|t| matches!(t, Target::Send(_))).count();
     if sent != reports.len() {
@@ -262,11 +345,12 @@ async fn finish(
                 continue;
             }
             Target::Skip(why) => {
-                let record = DeliveryRecord::skipped(&message.event_id, message.event, message.attempt, &why, now);
+                let record = DeliveryRecord::skipped(&message.event_id, message.event, message.attempt, why, now);
                 records.push(entry(uid, &message.subscription_id, record));
                 continue;
             }
-            Target::Done(done) => *done,
+            Target::Finished => continue,
+            Target::Done(done) => (**done).clone(),
             Target::Send(_) => match done[i].take() {
                 Some(done) => done,
                 None => return Err(ApiError::internal("an attempt made but not settled")),

@@ -17,6 +17,8 @@ mod stream;
 mod user_object;
 mod users;
 
+use std::rc::Rc;
+
 use futures_util::StreamExt;
 use ringhook::model::api::HealthResponse;
 use ringhook::service::http::{check_size, reply, ApiError, Reply};
@@ -31,7 +33,7 @@ use crate::config::Settings;
 const OPENAPI: &str = include_str!("../../ringhook/openapi.json");
 
 #[event(fetch)]
-async fn fetch(request: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
     let origin = request.headers().get("origin")?;
     let settings = match config::settings(&env) {
         Ok(settings) => settings,
@@ -41,7 +43,7 @@ async fn fetch(request: Request, env: Env, _ctx: Context) -> Result<Response> {
         }
     };
     let cors = settings.cors.allow(origin.as_deref());
-    match answer(request, &env, &settings).await {
+    match answer(request, &env, &settings, &ctx).await {
         Ok(Answer::Json(reply)) => http::json(reply.status, &reply.body, cors.as_deref()),
         Ok(Answer::OpenApi) => http::json(200, OPENAPI, cors.as_deref()),
         Ok(Answer::Preflight) => http::preflight(cors.as_deref()),
@@ -68,7 +70,12 @@ enum Answer {
     Preflight,
 }
 
-async fn answer(mut request: Request, env: &Env, settings: &Settings) -> std::result::Result<Answer, ApiError> {
+async fn answer(
+    mut request: Request,
+    env: &Env,
+    settings: &Rc<Settings>,
+    ctx: &Context,
+) -> std::result::Result<Answer, ApiError> {
     // The method as sent: workers-rs reads a method it has no name for (QUERY, PROPFIND) as GET.
     let route = routes::route(&request.inner().method(), &request.path()).map_err(ApiError::from)?;
     let user_route = match route {
@@ -105,7 +112,10 @@ async fn answer(mut request: Request, env: &Env, settings: &Settings) -> std::re
         check_call_system(authorization.as_deref(), settings)?;
         let body = read_body(&mut request).await?;
         let ready = publish::prepare(publish::parse_request(&body)?, now, http::random_bytes)?;
-        let events = pipeline::publish(env, ready, now).await?;
+        let (events, claimed) = pipeline::publish(env, settings, ready, now).await?;
+        // The publisher has its answer while the first attempts are made.
+        let (env, settings) = (env.clone(), Rc::clone(settings));
+        ctx.wait_until(async move { consumer::at_once(&env, &settings, claimed).await });
         return reply(202, &PublishResponse { success: true, events }).map(Answer::Json);
     };
 

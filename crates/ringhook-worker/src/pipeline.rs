@@ -8,15 +8,16 @@ use futures_util::future::join_all;
 use serde::Serialize;
 
 use ringhook::delivery::log as delivery_log;
-use ringhook::delivery::{self, DeadLetter, DeliveryRecord, FanOut, LOG_TTL_SECS};
+use ringhook::delivery::{self, DeadLetter, DeliveryMessage, DeliveryRecord, FanOut, Target, LOG_TTL_SECS};
 use ringhook::model::keys;
 use ringhook::service::http::ApiError;
-use ringhook::service::object::{Admission, Command, Committed, Publication};
+use ringhook::service::object::{Admission, Claims, Command, Committed, Publication};
 use ringhook::service::publish::{Published, Ready};
 use ringhook::EventType;
 use worker::kv::KvStore;
 use worker::{console_error, Env, Queue};
 
+use crate::config::Settings;
 use crate::kv_store::kv;
 use crate::users;
 
@@ -61,8 +62,14 @@ pub async fn send_letters(env: &Env, letters: Vec<DeadLetter>) -> Result<(), Api
 /// Publishes checked events: each user's object admits the ids (a repeated id is a duplicate) and gives each
 /// new event's fan-out; the deliveries are queued, and only then are the events published (committed); each new
 /// body is kept for redelivery and inactive subscriptions' entries are logged. The users' objects are asked
-/// together.
-pub async fn publish(env: &Env, ready: Vec<Ready>, now: i64) -> Result<Vec<Published>, ApiError> {
+/// together. The first attempts to healthy endpoints are claimed as the events are committed: the caller makes
+/// them at once ([`crate::consumer::at_once`]), and their queue messages, delayed past that, fall back on them.
+pub async fn publish(
+    env: &Env,
+    settings: &Settings,
+    ready: Vec<Ready>,
+    now: i64,
+) -> Result<(Vec<Published>, Vec<Batch>), ApiError> {
     let mut by_user: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, r) in ready.iter().enumerate() {
         by_user.entry(r.uid.as_str()).or_default().push(i);
@@ -102,7 +109,8 @@ pub async fn publish(env: &Env, ready: Vec<Ready>, now: i64) -> Result<Vec<Publi
         return Err(e);
     }
 
-    let mut messages = Vec::new();
+    let mut queued = Vec::new();
+    let mut at_once: BTreeMap<&str, Vec<DeliveryMessage>> = BTreeMap::new();
     let mut skipped = Vec::new();
     let mut bodies = Vec::new();
     let mut committed: BTreeMap<&str, Vec<Committed>> = BTreeMap::new();
@@ -118,13 +126,13 @@ pub async fn publish(env: &Env, ready: Vec<Ready>, now: i64) -> Result<Vec<Publi
             continue;
         }
         let body = event.to_body();
-        messages.extend(delivery::messages(
-            uid,
-            &admission.fan_out,
-            &event.id,
-            event.event,
-            &body,
-        ));
+        for message in delivery::messages(uid, &admission.fan_out, &event.id, event.event, &body) {
+            if admission.fan_out.is_at_once(&message.subscription_id) {
+                at_once.entry(uid.as_str()).or_default().push(message);
+            } else {
+                queued.push(message);
+            }
+        }
         skipped.extend(skips(uid, &admission.fan_out, &event.id, event.event, now));
         bodies.push((keys::event(uid, &event.id), body.clone()));
         committed.entry(uid.as_str()).or_default().push(Committed {
@@ -135,33 +143,55 @@ pub async fn publish(env: &Env, ready: Vec<Ready>, now: i64) -> Result<Vec<Publi
     }
 
     // An event is published once it is on the queue: until then its id is only pending, and a failure
-    // releases it, so that the caller's retry with the same id goes through.
-    if let Err(e) = enqueue(env, DELIVERIES, messages, 0).await {
+    // releases it, so that the caller's retry with the same id goes through. The messages behind attempts made
+    // at once wait past them.
+    let fallback = delivery::fallback_delay(settings.delivery.timeout_ms);
+    let behind: Vec<DeliveryMessage> = at_once.values().flatten().cloned().collect();
+    let enqueued = match enqueue(env, DELIVERIES, queued, 0).await {
+        Ok(()) => enqueue(env, DELIVERIES, behind, fallback).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = enqueued {
         release(env, &admitted).await;
         return Err(ApiError::unavailable(e.internal.unwrap_or(e.message)));
     }
     // On the queue: published, whatever happens next. The body (for redelivery) and the skipped entries are
-    // written once each; a failure here is logged and does not undo the publish.
-    match kv(env) {
-        Ok(kv) => {
-            let kept = join_all(bodies.iter().map(|(key, body)| put_text(&kv, key, body))).await;
-            for e in kept
-                .into_iter()
-                .filter_map(Result::err)
-                .chain(write_logs(&kv, skipped).await.err())
-            {
-                console_error!("publish: {}", e.internal.unwrap_or(e.message));
+    // written once each, beside the commit; a failure here is logged and does not undo the publish.
+    let keep = async {
+        match kv(env) {
+            Ok(kv) => {
+                let kept = join_all(bodies.iter().map(|(key, body)| put_text(&kv, key, body))).await;
+                for e in kept
+                    .into_iter()
+                    .filter_map(Result::err)
+                    .chain(write_logs(&kv, skipped).await.err())
+                {
+                    console_error!("publish: {}", e.internal.unwrap_or(e.message));
+                }
             }
+            Err(e) => console_error!("publish: {}", e.internal.unwrap_or(e.message)),
         }
-        Err(e) => console_error!("publish: {}", e.internal.unwrap_or(e.message)),
-    }
+    };
     // Left pending after a failed commit, the ids read as duplicates for the lease, then as new: a second publish
-    // then queues the same attempts, which the objects make once.
-    let commits = committed
-        .into_iter()
-        .map(|(uid, events)| (uid, Command::Commit { events }));
-    tell(env, commits, "committing").await;
-    Ok(published)
+    // then queues the same attempts, which the objects make once. A failed commit claims nothing: the queue
+    // messages make those attempts.
+    let commits = join_all(committed.into_iter().map(|(uid, events)| {
+        let messages = at_once.remove(uid).unwrap_or_default();
+        async move {
+            let claim = messages.iter().map(DeliveryMessage::key).collect();
+            let answer = users::ask::<Claims>(env, uid, Command::Commit { events, claim }).await;
+            (uid, messages, answer)
+        }
+    }));
+    let ((), commits) = futures_util::future::join(keep, commits).await;
+    let mut batches = Vec::new();
+    for (uid, messages, answer) in commits {
+        match answer {
+            Ok(claims) => batches.push(Batch::claimed(uid, messages, claims)),
+            Err(e) => console_error!("publish: committing: {}", e.internal.unwrap_or(e.message)),
+        }
+    }
+    Ok((published, batches))
 }
 
 /// Releases admitted ids after a failed publish (best effort: an id left pending is admitted again after the
@@ -178,6 +208,35 @@ async fn tell<'a>(env: &Env, commands: impl Iterator<Item = (&'a str, Command)>,
     let told = join_all(commands.map(|(uid, command)| users::call(env, uid, command))).await;
     for e in told.into_iter().filter_map(Result::err) {
         console_error!("publish: {what}: {}", e.internal.unwrap_or(e.message));
+    }
+}
+
+/// One user's attempts to make: each message with where it goes, as the user's object answered.
+pub struct Batch {
+    pub uid: String,
+    pub messages: Vec<DeliveryMessage>,
+    pub targets: Vec<Target>,
+}
+
+impl Batch {
+    /// The attempts a commit claimed, of those asked for (`messages`).
+    fn claimed(uid: &str, messages: Vec<DeliveryMessage>, claims: Claims) -> Self {
+        let mut batch = Batch {
+            uid: uid.to_owned(),
+            messages: Vec::new(),
+            targets: Vec::new(),
+        };
+        for (message, claimed) in messages.into_iter().zip(claims.claimed) {
+            let stored = claims
+                .subscriptions
+                .iter()
+                .find(|s| s.public.id == message.subscription_id);
+            if let (true, Some(stored)) = (claimed, stored) {
+                batch.targets.push(Target::Send(Box::new(stored.clone())));
+                batch.messages.push(message);
+            }
+        }
+        batch
     }
 }
 

@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS limits (name TEXT PRIMARY KEY, start INTEGER NOT NULL
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS attempts (subscription_id TEXT NOT NULL, event_id TEXT NOT NULL, series TEXT NOT NULL,
   attempt INTEGER NOT NULL, claimed_at INTEGER NOT NULL, done TEXT, expires_at INTEGER NOT NULL,
-  PRIMARY KEY (subscription_id, event_id, series, attempt));
+  followed INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (subscription_id, event_id, series, attempt));
 CREATE INDEX IF NOT EXISTS attempts_by_expiry ON attempts (expires_at);
 CREATE TABLE IF NOT EXISTS stats_hours (subscription_id TEXT NOT NULL, hour INTEGER NOT NULL,
   delivered INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0, retried INTEGER NOT NULL DEFAULT 0,
@@ -68,6 +68,12 @@ impl DurableObject for UserState {
             if let Err(e) = state.storage().sql().exec(schema, None) {
                 console_error!("user object: creating tables: {e}");
             }
+        }
+        if let Err(e) = add_followed(&state.storage().sql()) {
+            console_error!(
+                "user object: adding attempts.followed: {}",
+                e.internal.unwrap_or(e.message)
+            );
         }
         // Pings are answered without waking the object.
         match WebSocketRequestResponsePair::new(stream::PING, stream::PONG) {
@@ -184,7 +190,7 @@ impl UserState {
                 }
                 reply(200, &admitted)
             }
-            Command::Commit { events } => {
+            Command::Commit { events, claim } => {
                 let expires_at = now + LOG_TTL_SECS as i64;
                 let mut new = Vec::with_capacity(events.len());
                 for committed in &events {
@@ -208,7 +214,46 @@ impl UserState {
                     }
                 }
                 live::append(&self.state, &sql, &new, now)?;
-                reply(200, &new.len())
+                // The first attempts made at once: claimed now that their queue messages are there to fall back on.
+                let claims = if claim.is_empty() {
+                    object::Claims::default()
+                } else {
+                    let document = rows.load()?;
+                    let states = claim
+                        .iter()
+                        .map(|key| attempt_state(&sql, key))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let claims = object::claims(&document, &claim, states, now);
+                    for (key, claimed) in claim.iter().zip(&claims.claimed) {
+                        if *claimed {
+                            record_attempt(&sql, key, now, None)?;
+                        }
+                    }
+                    claims
+                };
+                reply(200, &claims)
+            }
+            Command::Followed { attempts } => {
+                for key in &attempts {
+                    exec(
+                        &sql,
+                        "UPDATE attempts SET followed = 1 WHERE subscription_id = ? AND event_id = ? AND series = ? \
+                         AND attempt = ? AND done IS NOT NULL",
+                        key_values(key),
+                    )?;
+                }
+                reply(200, &attempts.len())
+            }
+            Command::Unclaim { attempts } => {
+                for key in &attempts {
+                    exec(
+                        &sql,
+                        "DELETE FROM attempts WHERE subscription_id = ? AND event_id = ? AND series = ? \
+                         AND attempt = ? AND done IS NULL",
+                        key_values(key),
+                    )?;
+                }
+                reply(200, &attempts.len())
             }
             Command::IssueTicket { nonce, expires_at } => {
                 live::issue_ticket(&sql, &nonce, expires_at, now)?;
@@ -259,7 +304,8 @@ impl UserState {
                 prune_stats(&sql, now)?;
                 for (report, done) in reports.iter().zip(&settled) {
                     // An attempt applied before (its message came again) is counted once.
-                    if !matches!(attempt_state(&sql, &report.key)?, AttemptState::Done(_)) {
+                    let state = attempt_state(&sql, &report.key)?;
+                    if !matches!(state, AttemptState::Done(_) | AttemptState::Finished) {
                         let kind = Kind::of(done.record.outcome, done.retry_in);
                         count(
                             &sql,
@@ -374,24 +420,55 @@ impl UserState {
 struct AttemptRow {
     claimed_at: i64,
     done: Option<String>,
+    followed: i64,
+}
+
+/// An attempt's key as the bindings of `subscription_id = ? AND event_id = ? AND series = ? AND attempt = ?`.
+fn key_values(key: &AttemptKey) -> Vec<SqlStorageValue> {
+    vec![
+        key.subscription_id.as_str().into(),
+        key.event_id.as_str().into(),
+        key.series.as_str().into(),
+        i64::from(key.attempt).into(),
+    ]
+}
+
+/// Adds `attempts.followed` to an object whose tables were made before it.
+fn add_followed(sql: &SqlStorage) -> Result<(), ApiError> {
+    let present: Vec<serde_json::Value> = exec(
+        sql,
+        "SELECT 1 AS present FROM pragma_table_info('attempts') WHERE name = 'followed'",
+        None,
+    )?
+    .to_array()
+    .map_err(|e| ApiError::internal(format!("SQL: {e}")))?;
+    if present.is_empty() {
+        exec(
+            sql,
+            "ALTER TABLE attempts ADD COLUMN followed INTEGER NOT NULL DEFAULT 0",
+            None,
+        )?;
+    }
+    Ok(())
 }
 
 /// What the object knows of an attempt.
 fn attempt_state(sql: &SqlStorage, key: &AttemptKey) -> Result<AttemptState, ApiError> {
     let rows: Vec<AttemptRow> = exec(
         sql,
-        "SELECT claimed_at, done FROM attempts WHERE subscription_id = ? AND event_id = ? AND series = ? AND attempt = ?",
-        vec![
-            key.subscription_id.as_str().into(),
-            key.event_id.as_str().into(),
-            key.series.as_str().into(),
-            i64::from(key.attempt).into(),
-        ],
+        "SELECT claimed_at, done, followed FROM attempts \
+         WHERE subscription_id = ? AND event_id = ? AND series = ? AND attempt = ?",
+        key_values(key),
     )?
     .to_array()
     .map_err(|e| ApiError::internal(format!("SQL: {e}")))?;
     Ok(match rows.into_iter().next() {
         None => AttemptState::New,
+        Some(AttemptRow {
+            done: Some(_),
+            followed: 1..,
+            ..
+        }) => AttemptState::Finished,
         Some(AttemptRow { done: Some(done), .. }) => AttemptState::Done(
             serde_json::from_str(&done).map_err(|e| ApiError::internal(format!("a stored attempt: {e}")))?,
         ),
@@ -504,15 +581,7 @@ fn count(
 
 /// A skipped attempt, counted once however often the queue delivers its message.
 fn count_skip(sql: &SqlStorage, key: &AttemptKey, now: i64) -> Result<(), ApiError> {
-    let attempt = i64::from(key.attempt);
-    let ids = || -> Vec<SqlStorageValue> {
-        vec![
-            key.subscription_id.as_str().into(),
-            key.event_id.as_str().into(),
-            key.series.as_str().into(),
-            attempt.into(),
-        ]
-    };
+    let ids = || key_values(key);
     let seen = exec(
         sql,
         "SELECT 1 AS seen FROM stats_skips WHERE subscription_id = ? AND event_id = ? AND series = ? AND attempt = ?",

@@ -389,17 +389,60 @@ pub struct FanOut {
     pub deliver: Vec<String>,
     /// Inactive subscriptions listening to the event: logged as `skipped`.
     pub skipped: Vec<String>,
+    /// Those of `deliver` whose first attempt is made at once, by the publishing invocation (see
+    /// [`at_once`]); the others' first attempts come from the queue.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub at_once: Vec<String>,
+}
+
+impl FanOut {
+    /// Whether the first attempt to `subscription_id` is made at once.
+    pub fn is_at_once(&self, subscription_id: &str) -> bool {
+        self.at_once.iter().any(|id| id == subscription_id)
+    }
 }
 
 /// The fan-out of an event of type `event` over the user's subscriptions as they are now.
 pub fn fan_out(document: &UserDocument, event: EventType) -> FanOut {
     let (active, inactive) = targets(document, event);
-    let ids = |list: Vec<&StoredSubscription>| list.into_iter().map(|s| s.public.id.clone()).collect();
+    let ids = |list: &[&StoredSubscription]| list.iter().map(|s| s.public.id.clone()).collect();
     FanOut {
-        deliver: ids(active),
-        skipped: ids(inactive),
+        deliver: ids(&active),
+        skipped: ids(&inactive),
+        at_once: active
+            .iter()
+            .filter(|s| at_once(&s.public))
+            .map(|s| s.public.id.clone())
+            .collect(),
     }
 }
+
+/// Whether a new event's first attempt to `subscription` is made at once, by the invocation that published it,
+/// rather than by the queue: when the subscription's last attempt succeeded (or it has had none). An endpoint
+/// that is failing gets its attempts from the queue, so a slow or broken receiver never holds up the publishing
+/// invocation's budget for healthy ones.
+pub fn at_once(subscription: &Subscription) -> bool {
+    subscription.active && subscription.failure_count == 0
+}
+
+/// How long the publishing invocation starts attempts made at once, in milliseconds from its first: twice the
+/// receivers' timeout, at most 10 s. An attempt not started by then is released to its queue message.
+pub fn at_once_budget_ms(timeout_ms: u32) -> u32 {
+    timeout_ms.saturating_mul(2).min(10_000)
+}
+
+/// The delay of the queue message behind an attempt made at once, in seconds: past the budget, the attempt's
+/// timeout and a margin for applying it, so that the message normally finds the attempt finished and does
+/// nothing. Had the publishing invocation stopped short, the message makes the attempt (or, while another
+/// maker's claim holds, waits for it).
+pub fn fallback_delay(timeout_ms: u32) -> u32 {
+    let ms = u64::from(at_once_budget_ms(timeout_ms)) + u64::from(timeout_ms);
+    let secs = u32::try_from(ms.div_ceil(1000)).unwrap_or(u32::MAX);
+    secs.saturating_add(FALLBACK_MARGIN_SECS).min(MAX_DELAY_SECS)
+}
+
+/// Seconds, in [`fallback_delay`], for applying an attempt made at once and carrying out what follows it.
+pub const FALLBACK_MARGIN_SECS: u32 = 5;
 
 /// The first attempt's queue message for each subscription of a fan-out.
 pub fn messages(uid: &str, fan_out: &FanOut, event_id: &str, event: EventType, body: &str) -> Vec<DeliveryMessage> {
@@ -431,6 +474,9 @@ pub enum Target {
     /// The attempt was made and applied already (the queue delivered the message again, or what followed the
     /// attempt failed): carry out what followed it again, never the attempt.
     Done(Box<Done>),
+    /// The attempt was made, applied, and what followed it carried out (by the invocation that made it at
+    /// once): nothing is left to do.
+    Finished,
 }
 
 /// How long a claimed attempt stays claimed before another copy of its message may make it, in seconds: longer
@@ -446,6 +492,8 @@ pub enum AttemptState {
     Claimed(i64),
     /// Made and applied.
     Done(Done),
+    /// Made and applied, and what followed it (log entry, next attempt) carried out.
+    Finished,
 }
 
 /// An attempt once made and applied: its log entry and when the next one comes.
@@ -462,6 +510,7 @@ pub struct Done {
 pub fn target(document: &UserDocument, id: &str, state: AttemptState, now: i64) -> Target {
     match state {
         AttemptState::Done(done) => return Target::Done(Box::new(done)),
+        AttemptState::Finished => return Target::Finished,
         AttemptState::Claimed(at) if now - at < CLAIM_SECS => return Target::Busy,
         AttemptState::New | AttemptState::Claimed(_) => {}
     }
@@ -965,7 +1014,8 @@ mod tests {
             out,
             FanOut {
                 deliver: vec!["sub_a".into()],
-                skipped: vec!["sub_b".into()]
+                skipped: vec!["sub_b".into()],
+                at_once: vec!["sub_a".into()],
             }
         );
         let event = crate::Event::sample(EventType::CallCompleted, "evt_1".into(), 5);
@@ -987,6 +1037,37 @@ mod tests {
         assert_eq!(
             target(&document, "sub_x", new(), 0),
             Target::Skip("subscription was deleted".into())
+        );
+    }
+
+    #[test]
+    fn first_attempts_are_made_at_once_only_to_endpoints_that_are_not_failing() {
+        use crate::model::validate::EventSelector;
+        let mut failing = stored("sub_failing", true, vec![EventSelector::All]);
+        failing.public.failure_count = 1;
+        let document = UserDocument {
+            subscriptions: vec![stored("sub_ok", true, vec![EventSelector::All]), failing],
+        };
+        let out = fan_out(&document, EventType::CallCompleted);
+        assert_eq!(out.deliver, ["sub_ok", "sub_failing"]);
+        assert_eq!(out.at_once, ["sub_ok"]);
+        assert!(out.is_at_once("sub_ok") && !out.is_at_once("sub_failing"));
+    }
+
+    #[test]
+    fn the_message_behind_an_attempt_made_at_once_comes_after_the_budget_and_the_timeout() {
+        assert_eq!(at_once_budget_ms(DEFAULT_TIMEOUT_MS), 10_000);
+        assert_eq!(fallback_delay(DEFAULT_TIMEOUT_MS), 10 + 5 + FALLBACK_MARGIN_SECS);
+        assert_eq!(at_once_budget_ms(1000), 2000);
+        assert_eq!(
+            fallback_delay(1500),
+            3 + 2 + FALLBACK_MARGIN_SECS,
+            "rounded up to whole seconds"
+        );
+        assert_eq!(
+            fallback_delay(u32::MAX),
+            MAX_DELAY_SECS,
+            "within what a queue message can wait"
         );
     }
 
@@ -1013,6 +1094,11 @@ mod tests {
         assert_eq!(
             target(&document, "sub_a", AttemptState::Done(done.clone()), 100),
             Target::Done(Box::new(done))
+        );
+        assert_eq!(
+            target(&document, "sub_a", AttemptState::Finished, 100),
+            Target::Finished,
+            "made at once and followed up: the queue message behind it does nothing"
         );
     }
 

@@ -38,10 +38,25 @@ pub enum Command {
         events: Vec<Publication>,
     },
     /// These admitted events are on the queue: published. Each one not published before is appended to the
-    /// user's live stream in the same step, so it reaches the stream exactly once.
+    /// user's live stream in the same step, so it reaches the stream exactly once. Then the first attempts to
+    /// make at once are claimed: answered with [`Claims`].
     Commit {
         /// The events.
         events: Vec<Committed>,
+        /// The attempts the publishing invocation would make at once (their queue messages are delayed).
+        #[serde(default)]
+        claim: Vec<AttemptKey>,
+    },
+    /// These attempts, made at once, were applied and what followed them carried out: their queue messages
+    /// have nothing left to do.
+    Followed {
+        /// The attempts.
+        attempts: Vec<AttemptKey>,
+    },
+    /// These claimed attempts were not made (the invocation's budget ran out): their queue messages make them.
+    Unclaim {
+        /// The attempts.
+        attempts: Vec<AttemptKey>,
     },
     /// Publishing these admitted events failed: the same ids may be published again at once.
     Release {
@@ -170,6 +185,36 @@ pub struct Notice {
     pub body: String,
     /// Where it goes.
     pub fan_out: FanOut,
+}
+
+/// The answer to [`Command::Commit`]: which of the attempts asked for were claimed, and where they go.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Claims {
+    /// One per attempt asked for: whether the asker makes it now. One not claimed is left to its queue message
+    /// (its subscription changed, or another copy holds it).
+    pub claimed: Vec<bool>,
+    /// The subscriptions the claimed attempts go to, each once, as they are now.
+    pub subscriptions: Vec<StoredSubscription>,
+}
+
+/// Claims the attempts to make at once, given what the object knows of each (`states`): those the queue would
+/// send now ([`delivery::target`] is `Send`); the rest are left to their queue messages, which log a skip or
+/// find the attempt made.
+pub fn claims(document: &UserDocument, attempts: &[AttemptKey], states: Vec<AttemptState>, now: i64) -> Claims {
+    let mut out = Claims::default();
+    for target in targets(document, attempts, states, now) {
+        let claimed = match target {
+            Target::Send(stored) => {
+                if !out.subscriptions.iter().any(|s| s.public.id == stored.public.id) {
+                    out.subscriptions.push(*stored);
+                }
+                true
+            }
+            _ => false,
+        };
+        out.claimed.push(claimed);
+    }
+    out
 }
 
 /// How long an admitted event may stay on its way to the queue before another publish of its id is admitted
@@ -388,6 +433,33 @@ mod tests {
         assert_eq!(deactivated.len(), 1, "the third failure in a row deactivates");
         assert_eq!(deactivated[0].id, "sub_a");
         assert!(!deactivated[0].active);
+    }
+
+    #[test]
+    fn claims_are_the_attempts_to_send_now_with_each_subscription_once() {
+        let mut inactive = stored("sub_off");
+        inactive.public.active = false;
+        let document = UserDocument {
+            subscriptions: vec![stored("sub_a"), inactive],
+        };
+        let mut second = key("sub_a");
+        second.event_id = "evt_2".into();
+        let attempts = [key("sub_a"), second, key("sub_off"), key("sub_gone"), key("sub_a")];
+        let states = vec![
+            AttemptState::New,
+            AttemptState::New,
+            AttemptState::New,
+            AttemptState::New,
+            AttemptState::New,
+        ];
+        let claims = claims(&document, &attempts, states, 0);
+        assert_eq!(claims.claimed, [true, true, false, false, false]);
+        assert_eq!(claims.subscriptions.len(), 1);
+        assert_eq!(claims.subscriptions[0].public.id, "sub_a");
+
+        let held = super::claims(&document, &[key("sub_a")], vec![AttemptState::Claimed(0)], 1);
+        assert_eq!(held.claimed, [false], "another maker holds it");
+        assert!(held.subscriptions.is_empty());
     }
 
     #[test]
