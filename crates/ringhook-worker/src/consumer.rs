@@ -5,9 +5,9 @@
 //!
 //! Nothing here writes back state it read: the user's object says where each attempt goes at the moment of
 //! sending, and applies each attempt's outcome to the subscription as it is when the outcome arrives. Each
-//! attempt is made once: the object claims it before it is made and keeps what came of it, so a message the
-//! queue delivers again, or retries because something after the attempt failed (the log, an enqueue), only
-//! carries out what followed the attempt again. The log is append-only on KV.
+//! attempt is made once: the object claims it before it is made and keeps what came of it (and logs it, once),
+//! so a message the queue delivers again, or retries because something after the attempt failed (an enqueue),
+//! only carries out what followed the attempt again. The log is append-only on KV.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -122,7 +122,7 @@ async fn publish_from_queue(
         Ok(ready) => ready,
         Err(e) => return unreadable(env, message, queues::EVENTS, format!("{}: {}", e.code, e.message)).await,
     };
-    match pipeline::publish(env, settings, ready, now).await {
+    match pipeline::publish(env, settings, ready).await {
         Ok((_, batches)) => {
             claimed.extend(batches);
             Fate::Ack
@@ -312,8 +312,9 @@ async fn attempt(settings: &Settings, batches: &[Batch], deadline: Option<f64>) 
     reports
 }
 
-/// For one user: has the object apply the attempts made (`reports`, by message index), then carries out what
-/// followed each message: log entries, next attempts, dead letters, notices. Returns each message's fate.
+/// For one user: has the object apply the attempts made (`reports`, by message index; the object logs them),
+/// then carries out what followed each message: next attempts, dead letters, notices, and the log entries of
+/// skips. Returns each message's fate.
 async fn finish(env: &Env, batch: &Batch, reports: Vec<(usize, Report)>) -> Result<Vec<Fate>, ApiError> {
     let Batch { uid, messages, targets } = batch;
     let uid = uid.as_str();
@@ -335,7 +336,7 @@ async fn finish(env: &Env, batch: &Batch, reports: Vec<(usize, Report)>) -> Resu
 
     let now = now_seconds();
     let mut fates = vec![Fate::Ack; messages.len()];
-    let mut records = Vec::with_capacity(messages.len());
+    let mut records = Vec::new();
     let mut next: BTreeMap<u32, Vec<DeliveryMessage>> = BTreeMap::new();
     let mut dead = Vec::new();
     for (i, (message, target)) in messages.iter().zip(targets).enumerate() {
@@ -369,7 +370,6 @@ async fn finish(env: &Env, batch: &Batch, reports: Vec<(usize, Report)>) -> Resu
                 logged: true,
             });
         }
-        records.push(entry(uid, &message.subscription_id, done.record));
     }
 
     let mut notices = Vec::new();
@@ -382,10 +382,11 @@ async fn finish(env: &Env, batch: &Batch, reports: Vec<(usize, Report)>) -> Resu
             event,
             &notice.body,
         ));
-        records.extend(pipeline::skips(uid, &notice.fan_out, &notice.event_id, event, now));
     }
 
-    pipeline::write_logs(&kv_store::kv(env)?, records).await?;
+    if !records.is_empty() {
+        pipeline::write_logs(&kv_store::kv(env)?, records).await?;
+    }
     for (delay, messages) in next {
         pipeline::enqueue(env, DELIVERIES, messages, delay).await?;
     }

@@ -232,7 +232,8 @@ async fn exists(env: &Env, uid: &str, id: &str) -> Result<(), ApiError> {
 pub async fn recover(env: &Env, uid: &str, id: &str, body: &[u8]) -> Result<Reply, ApiError> {
     let request: RecoverRequest = parse_body(body)?;
     delivery_log::check_since(request.since)?;
-    exists(env, uid, id).await?;
+    // What the user's object has not written to KV yet counts too (and the subscription must exist).
+    let unwritten: Vec<DeliveryRecord> = users::ask(env, uid, Command::Unwritten { id: id.to_owned() }).await?;
     let limit = Command::Take {
         name: "recover".into(),
         per_minute: ringhook::service::ratelimit::RECOVER_PER_MINUTE,
@@ -258,7 +259,7 @@ pub async fn recover(env: &Env, uid: &str, id: &str, body: &[u8]) -> Result<Repl
             None => break,
         }
     }
-    let mut records = Vec::new();
+    let mut records = unwritten;
     for chunk in names.chunks(LIST_KEYS as usize) {
         for (name, text) in chunk
             .iter()

@@ -11,6 +11,7 @@ mod deliveries;
 mod http;
 mod kv_store;
 mod live;
+mod log_buffer;
 mod pipeline;
 mod send;
 mod stream;
@@ -112,7 +113,7 @@ async fn answer(
         check_call_system(authorization.as_deref(), settings)?;
         let body = read_body(&mut request).await?;
         let ready = publish::prepare(publish::parse_request(&body)?, now, http::random_bytes)?;
-        let (events, claimed) = pipeline::publish(env, settings, ready, now).await?;
+        let (events, claimed) = pipeline::publish(env, settings, ready).await?;
         // The publisher has its answer while the first attempts are made.
         let (env, settings) = (env.clone(), Rc::clone(settings));
         ctx.wait_until(async move { consumer::at_once(&env, &settings, claimed).await });

@@ -229,14 +229,19 @@ pub async fn open(
 
 /// Makes sure an alarm fires by `at` (unix seconds) to close sockets whose sign-in has expired.
 async fn schedule_expiry(state: &State, at: i64) {
+    alarm_by(state, at.saturating_mul(1000) as f64).await;
+}
+
+/// Makes sure the object's one alarm fires by `at_ms` (epoch milliseconds): it is set unless it is due sooner.
+/// The alarm does every timed job of the object (expiring sockets, writing the log).
+pub async fn alarm_by(state: &State, at_ms: f64) {
     let storage = state.storage();
-    let at_ms = at.saturating_mul(1000);
     let current = storage.get_alarm().await.unwrap_or(None);
-    if current.is_none_or(|current| current > at_ms) {
+    if current.is_none_or(|current| current as f64 > at_ms) {
         // An absolute time: an `i64` would be taken as an offset from now.
-        let when = ScheduledTime::new(js_sys::Date::new(&JsValue::from_f64(at_ms as f64)));
+        let when = ScheduledTime::new(js_sys::Date::new(&JsValue::from_f64(at_ms)));
         if let Err(e) = storage.set_alarm(when).await {
-            console_error!("stream: setting the expiry alarm: {e}");
+            console_error!("user object: setting the alarm: {e}");
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Publishing: an event becomes one queue message per matching active subscription, and a `skipped` log entry
-//! per inactive one, as the user's object decides. The HTTP publish route and the `EVENTS` queue come through
+//! per inactive one (which the user's object adds as it commits the event), as the object decides. The HTTP publish route and the `EVENTS` queue come through
 //! here. Also the queues, and the append-only delivery log on KV.
 
 use std::collections::BTreeMap;
@@ -8,12 +8,11 @@ use futures_util::future::join_all;
 use serde::Serialize;
 
 use ringhook::delivery::log as delivery_log;
-use ringhook::delivery::{self, DeadLetter, DeliveryMessage, DeliveryRecord, FanOut, Target, LOG_TTL_SECS};
+use ringhook::delivery::{self, DeadLetter, DeliveryMessage, DeliveryRecord, Target, LOG_TTL_SECS};
 use ringhook::model::keys;
 use ringhook::service::http::ApiError;
 use ringhook::service::object::{Admission, Claims, Command, Committed, Publication};
 use ringhook::service::publish::{Published, Ready};
-use ringhook::EventType;
 use worker::kv::KvStore;
 use worker::{console_error, Env, Queue};
 
@@ -68,7 +67,6 @@ pub async fn publish(
     env: &Env,
     settings: &Settings,
     ready: Vec<Ready>,
-    now: i64,
 ) -> Result<(Vec<Published>, Vec<Batch>), ApiError> {
     let mut by_user: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, r) in ready.iter().enumerate() {
@@ -111,7 +109,6 @@ pub async fn publish(
 
     let mut queued = Vec::new();
     let mut at_once: BTreeMap<&str, Vec<DeliveryMessage>> = BTreeMap::new();
-    let mut skipped = Vec::new();
     let mut bodies = Vec::new();
     let mut committed: BTreeMap<&str, Vec<Committed>> = BTreeMap::new();
     let mut published = Vec::with_capacity(ready.len());
@@ -133,7 +130,6 @@ pub async fn publish(
                 queued.push(message);
             }
         }
-        skipped.extend(skips(uid, &admission.fan_out, &event.id, event.event, now));
         bodies.push((keys::event(uid, &event.id), body.clone()));
         committed.entry(uid.as_str()).or_default().push(Committed {
             id: event.id.clone(),
@@ -155,18 +151,15 @@ pub async fn publish(
         release(env, &admitted).await;
         return Err(ApiError::unavailable(e.internal.unwrap_or(e.message)));
     }
-    // On the queue: published, whatever happens next. The body (for redelivery) and the skipped entries are
-    // written once each, beside the commit; a failure here is logged and does not undo the publish.
+    // On the queue: published, whatever happens next. The body (for redelivery) is written once, beside the
+    // commit (which logs the skips of inactive subscriptions); a failure here is logged and does not undo the
+    // publish.
     let keep = async {
         match kv(env) {
             Ok(kv) => {
                 let kept = join_all(bodies.iter().map(|(key, body)| put_text(&kv, key, body))).await;
-                for e in kept
-                    .into_iter()
-                    .filter_map(Result::err)
-                    .chain(write_logs(&kv, skipped).await.err())
-                {
-                    console_error!("publish: {}", e.internal.unwrap_or(e.message));
+                for e in kept.into_iter().filter_map(Result::err) {
+                    console_error!("publish: keeping a body: {}", e.internal.unwrap_or(e.message));
                 }
             }
             Err(e) => console_error!("publish: {}", e.internal.unwrap_or(e.message)),
@@ -238,19 +231,6 @@ impl Batch {
         }
         batch
     }
-}
-
-/// The `skipped` log entries of a fan-out's inactive subscriptions.
-pub fn skips(uid: &str, fan_out: &FanOut, event_id: &str, event: EventType, now: i64) -> Vec<LogEntry> {
-    fan_out
-        .skipped
-        .iter()
-        .map(|subscription_id| LogEntry {
-            uid: uid.to_owned(),
-            subscription_id: subscription_id.clone(),
-            record: DeliveryRecord::skipped(event_id, event, 1, "subscription is inactive", now),
-        })
-        .collect()
 }
 
 /// A log entry to append.

@@ -29,6 +29,7 @@ use crate::config;
 use crate::http::{self, now_seconds, random_bytes, CryptoRandom};
 use crate::kv_store;
 use crate::live;
+use crate::log_buffer;
 
 /// The tables, created when an object first runs. Rows of `subscriptions` hold a `StoredSubscription` as JSON.
 const SCHEMA: &str = "
@@ -60,11 +61,13 @@ pub struct UserState {
     env: Env,
     /// Whether the old KV document has been looked for (remembered in `meta` too).
     moved_in: Cell<bool>,
+    /// When the alarm that writes the log buffer is due, if one is known to be set.
+    flush_due: Cell<Option<f64>>,
 }
 
 impl DurableObject for UserState {
     fn new(state: State, env: Env) -> Self {
-        for schema in [SCHEMA, live::SCHEMA] {
+        for schema in [SCHEMA, live::SCHEMA, log_buffer::SCHEMA] {
             if let Err(e) = state.storage().sql().exec(schema, None) {
                 console_error!("user object: creating tables: {e}");
             }
@@ -84,6 +87,7 @@ impl DurableObject for UserState {
             state,
             env,
             moved_in: Cell::new(false),
+            flush_due: Cell::new(None),
         }
     }
 
@@ -143,6 +147,11 @@ impl DurableObject for UserState {
 
     async fn alarm(&self) -> worker::Result<Response> {
         live::expire(&self.state, now_seconds()).await;
+        self.flush_due.set(None);
+        if let Some(next) = log_buffer::flush(&self.sql(), &self.env).await {
+            live::alarm_by(&self.state, next).await;
+            self.flush_due.set(Some(next));
+        }
         Response::empty()
     }
 }
@@ -153,7 +162,18 @@ impl UserState {
     }
 
     async fn answer(&self, request: object::Request) -> Result<Reply, ApiError> {
+        let logs = matches!(request.command, Command::Commit { .. } | Command::Settle { .. });
+        let reply = self.apply(request).await;
+        // Records the command added to the log buffer are written by the alarm.
+        if logs && reply.is_ok() {
+            log_buffer::schedule(&self.state, &self.flush_due).await;
+        }
+        reply
+    }
+
+    async fn apply(&self, request: object::Request) -> Result<Reply, ApiError> {
         self.move_in(&request.uid).await?;
+        let uid = request.uid.as_str();
         let settings = config::settings(&self.env)?;
         let sql = self.sql();
         let rows = Rows(&sql);
@@ -204,12 +224,15 @@ impl UserState {
                     )?;
                     forget_pending(&sql, &committed.id)?;
                 }
-                // Inactive subscriptions the new events skip count in their health (nothing to read for a repeat).
+                // Inactive subscriptions the new events skip: logged, and counted in their health (nothing to read
+                // for a repeat).
                 if !new.is_empty() {
                     let document = rows.load()?;
                     for committed in &new {
-                        for id in delivery::fan_out(&document, committed.event).skipped {
+                        let fan_out = delivery::fan_out(&document, committed.event);
+                        for (id, record) in delivery::skipped_records(&fan_out, &committed.id, committed.event, now) {
                             count(&sql, &id, now, Kind::Skipped, None)?;
+                            log_buffer::add(&sql, uid, &id, &record)?;
                         }
                     }
                 }
@@ -266,6 +289,10 @@ impl UserState {
                 reply(200, &ids.len())
             }
             Command::Subscription { id } => reply(200, &find(&rows.load()?, &id)?.public),
+            Command::Unwritten { id } => {
+                find(&rows.load()?, &id)?;
+                reply(200, &log_buffer::unwritten(&sql, &id)?)
+            }
             Command::TestTarget { url, per_minute } => {
                 let document = rows.load()?;
                 let stored = object::by_url(&document, &url)?;
@@ -303,7 +330,7 @@ impl UserState {
                 }
                 prune_stats(&sql, now)?;
                 for (report, done) in reports.iter().zip(&settled) {
-                    // An attempt applied before (its message came again) is counted once.
+                    // An attempt applied before (its message came again) is counted and logged once.
                     let state = attempt_state(&sql, &report.key)?;
                     if !matches!(state, AttemptState::Done(_) | AttemptState::Finished) {
                         let kind = Kind::of(done.record.outcome, done.retry_in);
@@ -314,21 +341,26 @@ impl UserState {
                             kind,
                             Some(report.sent.duration_ms),
                         )?;
+                        log_buffer::add(&sql, uid, &report.key.subscription_id, &done.record)?;
                     }
                     let done = serde_json::to_string(done).map_err(|e| ApiError::internal(e.to_string()))?;
                     record_attempt(&sql, &report.key, now, Some(done))?;
                 }
-                let notices = deactivated
-                    .iter()
-                    .map(|subscription| {
-                        let notice = delivery::deactivation_notice(subscription, http::new_event_id(), now);
-                        Notice {
-                            body: notice.to_body(),
-                            event_id: notice.id,
-                            fan_out: delivery::fan_out(&document, EventType::SubscriptionDeactivated),
-                        }
-                    })
-                    .collect();
+                let mut notices = Vec::with_capacity(deactivated.len());
+                for subscription in &deactivated {
+                    let notice = delivery::deactivation_notice(subscription, http::new_event_id(), now);
+                    let event = EventType::SubscriptionDeactivated;
+                    let fan_out = delivery::fan_out(&document, event);
+                    for (id, record) in delivery::skipped_records(&fan_out, &notice.id, event, now) {
+                        count(&sql, &id, now, Kind::Skipped, None)?;
+                        log_buffer::add(&sql, uid, &id, &record)?;
+                    }
+                    notices.push(Notice {
+                        body: notice.to_body(),
+                        event_id: notice.id,
+                        fan_out,
+                    });
+                }
                 reply(200, &Settlement { settled, notices })
             }
             Command::Count {

@@ -1,10 +1,12 @@
 //! The delivery log's layout in KV and its pages.
 //!
 //! A subscription's log is a set of append-only KV keys under [`crate::model::keys::log_prefix`]. Each key holds a *group*: the
-//! records one write appended for that subscription (a consumer batch's attempts, a publish request's skipped
-//! events, one test delivery), newest first. One key per group rather than per record is what keeps the log
-//! cheap: a batch of 100 deliveries to one endpoint costs one KV write, not 100. Keys list in ascending order
-//! and carry the time inverted, so the newest group comes first; a key is never written twice.
+//! records one write appended for that subscription, newest first. The user's object gathers the records of
+//! attempts and skips as it applies them and writes them [`FLUSH_AFTER_MS`] later, one group per subscription
+//! (see [`flush_groups`]); a test delivery, or a skip the queue consumer finds, is a group of its own. One key per
+//! group rather than per record is what keeps the log cheap: a second of deliveries to one endpoint costs one KV
+//! write, however many there were. Keys list in ascending order and carry the time inverted, so the newest group
+//! comes first; a key is never written twice.
 //!
 //! A page holds at most `limit` records, so it may end inside a group. Its [`Cursor`] says where the next page
 //! starts: the KV list cursor the page's last group was listed from, that group's key, and how many of its
@@ -25,6 +27,63 @@ pub fn group_key(uid: &str, subscription_id: &str, at_millis: u64, first: &Deliv
         first.event_id,
         first.attempt
     )
+}
+
+/// How long the user's object gathers log records before writing them, in milliseconds: at most one write per
+/// subscription in that time, whatever the rate of deliveries.
+pub const FLUSH_AFTER_MS: f64 = 1000.0;
+/// The most records one flush writes; the rest are written by the next, at once.
+pub const FLUSH_MAX_RECORDS: usize = 1000;
+/// How long before a flush that failed (KV down) is tried again, in milliseconds.
+pub const FLUSH_RETRY_MS: f64 = 5000.0;
+
+/// A record the user's object holds until its next flush, in the order it was added (`seq`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Buffered {
+    /// Its place in the buffer.
+    pub seq: i64,
+    /// The subscription's owner.
+    pub uid: String,
+    /// The subscription.
+    pub subscription_id: String,
+    /// The record.
+    pub record: DeliveryRecord,
+}
+
+/// One KV write of a flush: a subscription's records, newest first, and the buffer places they came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlushGroup {
+    /// The subscription's owner.
+    pub uid: String,
+    /// The subscription.
+    pub subscription_id: String,
+    /// Newest first, as a group is stored.
+    pub records: Vec<DeliveryRecord>,
+    /// The `seq` of each record, to drop from the buffer once written.
+    pub seqs: Vec<i64>,
+}
+
+/// The groups a flush writes: one per subscription, records newest first, from records in buffer order.
+pub fn flush_groups(buffered: Vec<Buffered>) -> Vec<FlushGroup> {
+    let mut groups: Vec<FlushGroup> = Vec::new();
+    for b in buffered.into_iter().rev() {
+        match groups
+            .iter_mut()
+            .find(|g| g.uid == b.uid && g.subscription_id == b.subscription_id)
+        {
+            Some(group) => {
+                group.records.push(b.record);
+                group.seqs.push(b.seq);
+            }
+            None => groups.push(FlushGroup {
+                uid: b.uid,
+                subscription_id: b.subscription_id,
+                records: vec![b.record],
+                seqs: vec![b.seq],
+            }),
+        }
+    }
+    groups
 }
 
 /// A group as stored: a JSON array of records, newest first.
@@ -197,6 +256,45 @@ pub fn to_recover(records: &[DeliveryRecord], since: i64) -> Vec<(String, crate:
         .collect();
     due.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
     due.into_iter().map(|(_, id, event)| (id.to_owned(), event)).collect()
+}
+
+#[cfg(test)]
+mod flush_tests {
+    use super::*;
+    use crate::EventType;
+
+    fn buffered(seq: i64, subscription_id: &str, event_id: &str) -> Buffered {
+        Buffered {
+            seq,
+            uid: "alice".into(),
+            subscription_id: subscription_id.into(),
+            record: DeliveryRecord::skipped(event_id, EventType::CallCompleted, 1, "x", seq),
+        }
+    }
+
+    #[test]
+    fn a_flush_writes_one_group_per_subscription_newest_first() {
+        let groups = flush_groups(vec![
+            buffered(1, "sub_a", "evt_1"),
+            buffered(2, "sub_b", "evt_1"),
+            buffered(3, "sub_a", "evt_2"),
+        ]);
+        let shape: Vec<(&str, Vec<&str>, Vec<i64>)> = groups
+            .iter()
+            .map(|g| {
+                let ids = g.records.iter().map(|r| r.event_id.as_str()).collect();
+                (g.subscription_id.as_str(), ids, g.seqs.clone())
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                ("sub_a", vec!["evt_2", "evt_1"], vec![3, 1]),
+                ("sub_b", vec!["evt_1"], vec![2]),
+            ]
+        );
+        assert!(flush_groups(Vec::new()).is_empty());
+    }
 }
 
 #[cfg(test)]

@@ -417,6 +417,18 @@ pub fn fan_out(document: &UserDocument, event: EventType) -> FanOut {
     }
 }
 
+/// The `skipped` log record of each inactive subscription of a fan-out, by subscription id.
+pub fn skipped_records(fan_out: &FanOut, event_id: &str, event: EventType, now: i64) -> Vec<(String, DeliveryRecord)> {
+    fan_out
+        .skipped
+        .iter()
+        .map(|id| {
+            let record = DeliveryRecord::skipped(event_id, event, 1, "subscription is inactive", now);
+            (id.clone(), record)
+        })
+        .collect()
+}
+
 /// Whether a new event's first attempt to `subscription` is made at once, by the invocation that published it,
 /// rather than by the queue: when the subscription's last attempt succeeded (or it has had none). An endpoint
 /// that is failing gets its attempts from the queue, so a slow or broken receiver never holds up the publishing

@@ -63,6 +63,12 @@ pub enum Command {
         /// Their ids.
         ids: Vec<String>,
     },
+    /// The log records of the user's subscription `id` that the object holds and has not written to KV yet
+    /// (404 if there is no such subscription), for what must see the whole log.
+    Unwritten {
+        /// The subscription id.
+        id: String,
+    },
     /// The user's subscription `id` (404 if there is none), for routes that only need it to exist.
     Subscription {
         /// The subscription id.
