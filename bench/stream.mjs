@@ -25,6 +25,7 @@ const STREAM = '/api/v6/call/stream';
 
 const worker = await startWorker({ CALL_EVENTS_TOKEN: TOKEN, STREAM_SOCKETS_PER_USER: String(SOCKETS + 10) }, {
   queues: { maxBatchSize: 100, maxBatchTimeout: 0.05 },
+  faults: false,
 });
 const base = (await worker.mf.ready).origin;
 const pct = (values, p) => {

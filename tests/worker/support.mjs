@@ -130,12 +130,13 @@ export const QUEUES = {
  * Worker consuming all three with `maxBatchSize` and `maxBatchTimeout` (seconds), the first two dead-lettering.
  * `consumeDeliveries: false` leaves DELIVERIES without a consumer: only attempts made at once are made.
  */
-export function queueOptions({ maxBatchSize = 100, maxBatchTimeout = 0.05, consumeDeliveries = true } = {}) {
+export function queueOptions({ maxBatchSize = 100, maxBatchTimeout = 0.05, consumeDeliveries = true } = {}, { faults = true } = {}) {
   const consumer = { maxBatchSize, maxBatchTimeout, maxRetries: 100 };
   const dead = { ...consumer, deadLetterQueue: QUEUES.DEAD_LETTERS };
-  const { DELIVERIES: _, ...direct } = QUEUES; // DELIVERIES goes through QUEUE_SWITCH
+  // DELIVERIES goes through QUEUE_SWITCH, unless the Worker is started without fault switches.
+  const direct = faults ? Object.fromEntries(Object.entries(QUEUES).filter(([binding]) => binding !== 'DELIVERIES')) : QUEUES;
   return {
-    wrappedBindings: { DELIVERIES: { scriptName: 'queue-switch' } },
+    wrappedBindings: faults ? { DELIVERIES: { scriptName: 'queue-switch' } } : {},
     queueProducers: Object.fromEntries(Object.entries(direct).map(([binding, queueName]) => [binding, { queueName }])),
     queueConsumers: {
       ...(consumeDeliveries ? { [QUEUES.DELIVERIES]: dead } : {}),
@@ -165,11 +166,13 @@ export default function (env) { return new WorkerQueue(env); }`;
 /**
  * The Worker's KV binding, with production's limit made strict: a key written (put or deleted) a second time
  * within a second is refused, so any path that would exceed KV's one write per second per key fails the test
- * or benchmark that takes it. Tests read and write the namespace behind it directly.
+ * or benchmark that takes it. Tests read and write the namespace behind it directly. With `faults`, a write is
+ * refused while KV_DOWN names its prefix (which costs a read per write).
  */
-const KV_WRITE_METER = `
+const kvWriteMeter = ({ faults }) => `
 const lastWrite = new Map();
 async function refuseIfDown(kv, key) {
+  if (!${faults}) return;
   const prefix = await kv.get('${KV_DOWN}');
   if (prefix === null || !key.startsWith(prefix)) return;
   await kv.put('${KV_REFUSED}', String(Number((await kv.get('${KV_REFUSED}')) ?? 0) + 1));
@@ -197,13 +200,15 @@ export default function (env) {
 export const DURABLE_OBJECTS = { USERS: { className: 'UserState', useSQLite: true } };
 
 /**
- * Starts the built Worker in Miniflare with a fresh in-memory KV (behind KV_WRITE_METER) and fresh per-user objects (kept in the
+ * Starts the built Worker in Miniflare with a fresh in-memory KV (behind kvWriteMeter) and fresh per-user objects (kept in the
  * directory `objectsDir` when given, so a test can look at what they store). `vars` override or add bindings; a value of
  * `undefined` removes a default. `queues` (true, or `{ maxBatchSize, maxBatchTimeout, consumeDeliveries }`) adds the delivery
  * pipeline's queues (see queueOptions). `jwksMaxAge` is the max-age of this Worker's JWKS responses (default
- * 3600); `jwksFault` adds the JWKS server's fault parameters (`status=503`, `hang=1`, `broken=1`). Returns { mf, fetch(path, init), kv, bindings, jwksRequests(), close }.
+ * 3600); `jwksFault` adds the JWKS server's fault parameters (`status=503`, `hang=1`, `broken=1`). `faults: false` leaves out the
+ * tests' KV and queue outage switches (KV_DOWN, QUEUE_DOWN), which cost a KV read per write and per enqueue, for
+ * benchmarks. Returns { mf, fetch(path, init), kv, bindings, jwksRequests(), close }.
  */
-export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, jwksFault = '', objectsDir, kvMeter = true, outbound } = {}) {
+export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, jwksFault = '', objectsDir, kvMeter = true, outbound, faults = true } = {}) {
   const jwksPath = `/jwks/${process.pid}/${++workerCount}`;
   const bindings = {
     FIREBASE_PROJECT_ID: PROJECT,
@@ -215,7 +220,7 @@ export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, jwksFa
     if (value === undefined) delete bindings[name];
     else bindings[name] = value;
   }
-  const queueing = queues ? queueOptions(queues === true ? {} : queues) : {};
+  const queueing = queues ? queueOptions(queues === true ? {} : queues, { faults }) : {};
   const mf = new Miniflare({
     kvPersist: false,
     durableObjectsPersist: objectsDir ?? false,
@@ -242,8 +247,8 @@ export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, jwksFa
           ...queueing.wrappedBindings,
         },
       },
-      { name: 'kv-write-meter', modules: true, script: KV_WRITE_METER, kvNamespaces: { KV: 'ringhook-kv' } },
-      ...(queues ? [{
+      { name: 'kv-write-meter', modules: true, script: kvWriteMeter({ faults }), kvNamespaces: { KV: 'ringhook-kv' } },
+      ...(queues && faults ? [{
         name: 'queue-switch', modules: true, script: QUEUE_SWITCH,
         kvNamespaces: { KV: 'ringhook-kv' }, queueProducers: { QUEUE: { queueName: QUEUES.DELIVERIES } },
       }] : []),
@@ -257,7 +262,7 @@ export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, jwksFa
     bindings,
     fetch: (p, init) => mf.dispatchFetch('http://localhost' + p, init),
     /** A producer for one of the pipeline's queues (`DELIVERIES`, `EVENTS`, `DEAD_LETTERS`), to inject messages. */
-    queue: (binding) => (binding === 'DELIVERIES' ? mf.getQueueProducer('QUEUE', 'queue-switch') : mf.getQueueProducer(binding)),
+    queue: (binding) => (binding === 'DELIVERIES' && faults ? mf.getQueueProducer('QUEUE', 'queue-switch') : mf.getQueueProducer(binding)),
     /** How many times this Worker has fetched its JWKS URL. */
     jwksRequests: () => jwksHits.get(jwksPath) ?? 0,
     close: () => mf.dispose(),

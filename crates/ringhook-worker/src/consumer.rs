@@ -185,7 +185,7 @@ async fn deliveries(env: &Env, settings: &Settings, messages: Vec<Message<Value>
         .zip(&batches)
         .zip(reports)
         .map(|((messages, batch), reports)| async move {
-            let fates = finish(env, batch, reports).await.unwrap_or_else(|e| {
+            let fates = finish(env, batch, reports).await.map(|f| f.fates).unwrap_or_else(|e| {
                 console_error!("deliveries of a user retried: {}", e.internal.unwrap_or(e.message));
                 vec![Fate::Retry(FAILURE_RETRY_SECS); messages.len()]
             });
@@ -238,9 +238,11 @@ pub async fn at_once(env: &Env, settings: &Settings, batches: Vec<Batch>) {
         if made.messages.is_empty() {
             return;
         }
+        // A delivered attempt was finished as the object applied it; the others' follow-ups are now carried out.
         let followed = match finish(env, &made, made_reports).await {
-            Ok(_) => {
-                let attempts = made.messages.iter().map(DeliveryMessage::key).collect();
+            Ok(Finished { followed, .. }) if followed.is_empty() => Ok(()),
+            Ok(Finished { followed, .. }) => {
+                let attempts = followed;
                 users::call(env, uid, Command::Followed { attempts }).await.map(drop)
             }
             Err(e) => Err(e),
@@ -314,8 +316,8 @@ async fn attempt(settings: &Settings, batches: &[Batch], deadline: Option<f64>) 
 
 /// For one user: has the object apply the attempts made (`reports`, by message index; the object logs them),
 /// then carries out what followed each message: next attempts, dead letters, notices, and the log entries of
-/// skips. Returns each message's fate.
-async fn finish(env: &Env, batch: &Batch, reports: Vec<(usize, Report)>) -> Result<Vec<Fate>, ApiError> {
+/// skips. Returns each message's fate, and the attempts made whose follow-ups it carried out.
+async fn finish(env: &Env, batch: &Batch, reports: Vec<(usize, Report)>) -> Result<Finished, ApiError> {
     let Batch { uid, messages, targets } = batch;
     let uid = uid.as_str();
     // A Send whose secrets did not open was not made: the whole group is retried (and the error logged).
@@ -339,6 +341,7 @@ async fn finish(env: &Env, batch: &Batch, reports: Vec<(usize, Report)>) -> Resu
     let mut records = Vec::new();
     let mut next: BTreeMap<u32, Vec<DeliveryMessage>> = BTreeMap::new();
     let mut dead = Vec::new();
+    let mut followed = Vec::new();
     for (i, (message, target)) in messages.iter().zip(targets).enumerate() {
         let done = match target {
             Target::Busy => {
@@ -353,7 +356,11 @@ async fn finish(env: &Env, batch: &Batch, reports: Vec<(usize, Report)>) -> Resu
             Target::Finished => continue,
             Target::Done(done) => (**done).clone(),
             Target::Send(_) => match done[i].take() {
-                Some(done) => done,
+                Some(done) if done.ends_here() => continue,
+                Some(done) => {
+                    followed.push(message.key());
+                    done
+                }
                 None => return Err(ApiError::internal("an attempt made but not settled")),
             },
         };
@@ -392,7 +399,15 @@ async fn finish(env: &Env, batch: &Batch, reports: Vec<(usize, Report)>) -> Resu
     }
     pipeline::send_letters(env, dead).await?;
     pipeline::enqueue(env, DELIVERIES, notices, 0).await?;
-    Ok(fates)
+    Ok(Finished { fates, followed })
+}
+
+/// What [`finish`] came to.
+struct Finished {
+    /// Each message's fate.
+    fates: Vec<Fate>,
+    /// The attempts made whose next attempt, dead letter or notices it queued.
+    followed: Vec<AttemptKey>,
 }
 
 /// Records dead letters in the delivery log of the subscription each names (a letter our consumer sent after

@@ -1,6 +1,9 @@
 //! The user's side of delivery: the test endpoint, the delivery log, redelivery.
 
 use futures_util::future::join_all;
+use std::collections::{BTreeMap, BTreeSet};
+
+use ringhook::delivery::bodies::{self as body_groups, Kept};
 use ringhook::delivery::log as delivery_log;
 use ringhook::delivery::{self, AttemptKey, DeliveryMessage, DeliveryRecord, Report};
 use ringhook::model::api::{
@@ -188,9 +191,10 @@ pub async fn redeliver(env: &Env, settings: &Settings, uid: &str, id: &str, even
         per_minute: settings.delivery.redeliver_per_minute,
     };
     users::call(env, uid, limit).await?;
-    let kv = kv_store::kv(env)?;
-    let body = pipeline::get_text(&kv, &keys::event(uid, event_id))
+    let body = bodies(env, uid, &[event_id.to_owned()])
         .await?
+        .pop()
+        .flatten()
         .ok_or_else(|| {
             ApiError::new(
                 404,
@@ -276,11 +280,11 @@ pub async fn recover(env: &Env, uid: &str, id: &str, body: &[u8]) -> Result<Repl
 
     let series = new_event_id();
     let due = delivery_log::to_recover(&records, request.since);
-    let keys: Vec<String> = due.iter().map(|(event_id, _)| keys::event(uid, event_id)).collect();
-    let bodies = join_all(keys.iter().map(|key| pipeline::get_text(&kv, key))).await;
+    let ids: Vec<String> = due.iter().map(|(event_id, _)| event_id.clone()).collect();
+    let kept = bodies(env, uid, &ids).await?;
     let mut messages = Vec::new();
-    for ((event_id, event), body) in due.into_iter().zip(bodies) {
-        if let Some(body) = body? {
+    for ((event_id, event), body) in due.into_iter().zip(kept) {
+        if let Some(body) = body {
             messages.push(DeliveryMessage {
                 uid: uid.to_owned(),
                 subscription_id: id.to_owned(),
@@ -295,4 +299,39 @@ pub async fn recover(env: &Env, uid: &str, id: &str, body: &[u8]) -> Result<Repl
     let events = messages.iter().map(|m| m.event_id.clone()).collect();
     pipeline::enqueue(env, DELIVERIES, messages, 0).await?;
     reply(202, &RecoverResponse { success: true, events })
+}
+
+/// The kept bodies of the user's published events `ids` (none for one expired or never published): held by the
+/// user's object, or in the KV group it says, each group read once; or, for an event published before bodies were
+/// grouped, under its own key.
+async fn bodies(env: &Env, uid: &str, ids: &[String]) -> Result<Vec<Option<String>>, ApiError> {
+    let kept: Vec<Kept> = users::ask(env, uid, Command::Kept { ids: ids.to_vec() }).await?;
+    let kv = kv_store::kv(env)?;
+    let mut groups: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
+    let wanted: Vec<&str> = kept
+        .iter()
+        .filter_map(|k| match k {
+            Kept::In(key) => Some(key.as_str()),
+            _ => None,
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let read = join_all(wanted.iter().map(|key| pipeline::get_text(&kv, key))).await;
+    for (key, text) in wanted.into_iter().zip(read) {
+        // A group that has expired reads as none.
+        if let Some(text) = text? {
+            let group = body_groups::decode(&text).map_err(|e| ApiError::internal(format!("bodies {key}: {e}")))?;
+            groups.insert(key, group);
+        }
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for (id, kept) in ids.iter().zip(&kept) {
+        out.push(match kept {
+            Kept::Body(body) => Some(body.clone()),
+            Kept::In(key) => groups.get(key.as_str()).and_then(|g| g.get(id)).cloned(),
+            Kept::Unknown => pipeline::get_text(&kv, &keys::event(uid, id)).await?,
+        });
+    }
+    Ok(out)
 }

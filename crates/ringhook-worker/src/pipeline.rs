@@ -9,7 +9,6 @@ use serde::Serialize;
 
 use ringhook::delivery::log as delivery_log;
 use ringhook::delivery::{self, DeadLetter, DeliveryMessage, DeliveryRecord, Target, LOG_TTL_SECS};
-use ringhook::model::keys;
 use ringhook::service::http::ApiError;
 use ringhook::service::object::{Admission, Claims, Command, Committed, Publication};
 use ringhook::service::publish::{Published, Ready};
@@ -17,7 +16,6 @@ use worker::kv::KvStore;
 use worker::{console_error, Env, Queue};
 
 use crate::config::Settings;
-use crate::kv_store::kv;
 use crate::users;
 
 /// The queue of deliveries to make.
@@ -59,8 +57,8 @@ pub async fn send_letters(env: &Env, letters: Vec<DeadLetter>) -> Result<(), Api
 }
 
 /// Publishes checked events: each user's object admits the ids (a repeated id is a duplicate) and gives each
-/// new event's fan-out; the deliveries are queued, and only then are the events published (committed); each new
-/// body is kept for redelivery and inactive subscriptions' entries are logged. The users' objects are asked
+/// new event's fan-out; the deliveries are queued, and only then are the events published (committed: the object
+/// keeps each new body for redelivery and logs inactive subscriptions' skips). The users' objects are asked
 /// together. The first attempts to healthy endpoints are claimed as the events are committed: the caller makes
 /// them at once ([`crate::consumer::at_once`]), and their queue messages, delayed past that, fall back on them.
 pub async fn publish(
@@ -109,7 +107,6 @@ pub async fn publish(
 
     let mut queued = Vec::new();
     let mut at_once: BTreeMap<&str, Vec<DeliveryMessage>> = BTreeMap::new();
-    let mut bodies = Vec::new();
     let mut committed: BTreeMap<&str, Vec<Committed>> = BTreeMap::new();
     let mut published = Vec::with_capacity(ready.len());
     for (Ready { uid, event }, admission) in ready.iter().zip(admissions) {
@@ -130,7 +127,6 @@ pub async fn publish(
                 queued.push(message);
             }
         }
-        bodies.push((keys::event(uid, &event.id), body.clone()));
         committed.entry(uid.as_str()).or_default().push(Committed {
             id: event.id.clone(),
             event: event.event,
@@ -151,20 +147,6 @@ pub async fn publish(
         release(env, &admitted).await;
         return Err(ApiError::unavailable(e.internal.unwrap_or(e.message)));
     }
-    // On the queue: published, whatever happens next. The body (for redelivery) is written once, beside the
-    // commit (which logs the skips of inactive subscriptions); a failure here is logged and does not undo the
-    // publish.
-    let keep = async {
-        match kv(env) {
-            Ok(kv) => {
-                let kept = join_all(bodies.iter().map(|(key, body)| put_text(&kv, key, body))).await;
-                for e in kept.into_iter().filter_map(Result::err) {
-                    console_error!("publish: keeping a body: {}", e.internal.unwrap_or(e.message));
-                }
-            }
-            Err(e) => console_error!("publish: {}", e.internal.unwrap_or(e.message)),
-        }
-    };
     // Left pending after a failed commit, the ids read as duplicates for the lease, then as new: a second publish
     // then queues the same attempts, which the objects make once. A failed commit claims nothing: the queue
     // messages make those attempts.
@@ -176,7 +158,7 @@ pub async fn publish(
             (uid, messages, answer)
         }
     }));
-    let ((), commits) = futures_util::future::join(keep, commits).await;
+    let commits = commits.await;
     let mut batches = Vec::new();
     for (uid, messages, answer) in commits {
         match answer {

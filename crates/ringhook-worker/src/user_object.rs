@@ -26,10 +26,10 @@ use worker::{
 };
 
 use crate::config;
+use crate::flush;
 use crate::http::{self, now_seconds, random_bytes, CryptoRandom};
 use crate::kv_store;
 use crate::live;
-use crate::log_buffer;
 
 /// The tables, created when an object first runs. Rows of `subscriptions` hold a `StoredSubscription` as JSON.
 const SCHEMA: &str = "
@@ -67,7 +67,7 @@ pub struct UserState {
 
 impl DurableObject for UserState {
     fn new(state: State, env: Env) -> Self {
-        for schema in [SCHEMA, live::SCHEMA, log_buffer::SCHEMA] {
+        for schema in [SCHEMA, live::SCHEMA, flush::SCHEMA] {
             if let Err(e) = state.storage().sql().exec(schema, None) {
                 console_error!("user object: creating tables: {e}");
             }
@@ -148,7 +148,19 @@ impl DurableObject for UserState {
     async fn alarm(&self) -> worker::Result<Response> {
         live::expire(&self.state, now_seconds()).await;
         self.flush_due.set(None);
-        if let Some(next) = log_buffer::flush(&self.sql(), &self.env).await {
+        let sql = self.sql();
+        let uid = match exec(&sql, "SELECT value FROM meta WHERE name = 'uid'", None).and_then(|cursor| {
+            cursor
+                .to_array::<ValueRow>()
+                .map_err(|e| ApiError::internal(format!("SQL: {e}")))
+        }) {
+            Ok(rows) => rows.into_iter().next().map(|row| row.value),
+            Err(e) => {
+                console_error!("user object: reading its user: {}", e.internal.unwrap_or(e.message));
+                None
+            }
+        };
+        if let Some(next) = flush::run(&sql, &self.env, uid.as_deref()).await {
             live::alarm_by(&self.state, next).await;
             self.flush_due.set(Some(next));
         }
@@ -166,7 +178,7 @@ impl UserState {
         let reply = self.apply(request).await;
         // Records the command added to the log buffer are written by the alarm.
         if logs && reply.is_ok() {
-            log_buffer::schedule(&self.state, &self.flush_due).await;
+            flush::schedule(&self.state, &self.flush_due).await;
         }
         reply
     }
@@ -193,6 +205,7 @@ impl UserState {
             Command::Publish { events } => {
                 let document = rows.load()?;
                 exec(&sql, "DELETE FROM published WHERE expires_at <= ?", vec![now.into()])?;
+                flush::expire_bodies(&sql, now)?;
                 let states = events
                     .iter()
                     .map(|p| publish_state(&sql, &p.id))
@@ -215,6 +228,7 @@ impl UserState {
                 let mut new = Vec::with_capacity(events.len());
                 for committed in &events {
                     if publish_state(&sql, &committed.id)? != PublishState::Published {
+                        flush::add_body(&sql, &committed.id, &committed.body)?;
                         new.push(committed);
                     }
                     exec(
@@ -232,7 +246,7 @@ impl UserState {
                         let fan_out = delivery::fan_out(&document, committed.event);
                         for (id, record) in delivery::skipped_records(&fan_out, &committed.id, committed.event, now) {
                             count(&sql, &id, now, Kind::Skipped, None)?;
-                            log_buffer::add(&sql, uid, &id, &record)?;
+                            flush::add_record(&sql, uid, &id, &record)?;
                         }
                     }
                 }
@@ -249,7 +263,7 @@ impl UserState {
                     let claims = object::claims(&document, &claim, states, now);
                     for (key, claimed) in claim.iter().zip(&claims.claimed) {
                         if *claimed {
-                            record_attempt(&sql, key, now, None)?;
+                            record_attempt(&sql, key, now, None, false)?;
                         }
                     }
                     claims
@@ -289,9 +303,10 @@ impl UserState {
                 reply(200, &ids.len())
             }
             Command::Subscription { id } => reply(200, &find(&rows.load()?, &id)?.public),
+            Command::Kept { ids } => reply(200, &flush::kept(&sql, &ids)?),
             Command::Unwritten { id } => {
                 find(&rows.load()?, &id)?;
-                reply(200, &log_buffer::unwritten(&sql, &id)?)
+                reply(200, &flush::unwritten_records(&sql, &id)?)
             }
             Command::TestTarget { url, per_minute } => {
                 let document = rows.load()?;
@@ -313,7 +328,7 @@ impl UserState {
                 let targets = object::targets(&document, &attempts, states, now);
                 for (key, target) in attempts.iter().zip(&targets) {
                     match target {
-                        Target::Send(_) => record_attempt(&sql, key, now, None)?,
+                        Target::Send(_) => record_attempt(&sql, key, now, None, false)?,
                         Target::Skip(_) => count_skip(&sql, key, now)?,
                         _ => {}
                     }
@@ -341,10 +356,10 @@ impl UserState {
                             kind,
                             Some(report.sent.duration_ms),
                         )?;
-                        log_buffer::add(&sql, uid, &report.key.subscription_id, &done.record)?;
+                        flush::add_record(&sql, uid, &report.key.subscription_id, &done.record)?;
                     }
-                    let done = serde_json::to_string(done).map_err(|e| ApiError::internal(e.to_string()))?;
-                    record_attempt(&sql, &report.key, now, Some(done))?;
+                    let text = serde_json::to_string(done).map_err(|e| ApiError::internal(e.to_string()))?;
+                    record_attempt(&sql, &report.key, now, Some(text), done.ends_here())?;
                 }
                 let mut notices = Vec::with_capacity(deactivated.len());
                 for subscription in &deactivated {
@@ -353,7 +368,7 @@ impl UserState {
                     let fan_out = delivery::fan_out(&document, event);
                     for (id, record) in delivery::skipped_records(&fan_out, &notice.id, event, now) {
                         count(&sql, &id, now, Kind::Skipped, None)?;
-                        log_buffer::add(&sql, uid, &id, &record)?;
+                        flush::add_record(&sql, uid, &id, &record)?;
                     }
                     notices.push(Notice {
                         body: notice.to_body(),
@@ -413,6 +428,12 @@ impl UserState {
             return Ok(());
         }
         let sql = self.sql();
+        // The alarm, which no request starts, needs to know whose object this is.
+        exec(
+            &sql,
+            "INSERT INTO meta (name, value) VALUES ('uid', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            vec![uid.into()],
+        )?;
         let moved = |sql: &SqlStorage| -> Result<bool, ApiError> {
             let rows: Vec<ValueRow> = exec(sql, MOVED, None)?
                 .to_array()
@@ -508,22 +529,29 @@ fn attempt_state(sql: &SqlStorage, key: &AttemptKey) -> Result<AttemptState, Api
     })
 }
 
-/// Records an attempt as claimed at `now`, or as done; kept as long as event bodies are.
-fn record_attempt(sql: &SqlStorage, key: &AttemptKey, now: i64, done: Option<String>) -> Result<(), ApiError> {
+/// Records an attempt as claimed at `now`, or as done (`followed`: with nothing left to follow it); kept as long
+/// as event bodies are.
+fn record_attempt(
+    sql: &SqlStorage,
+    key: &AttemptKey,
+    now: i64,
+    done: Option<String>,
+    followed: bool,
+) -> Result<(), ApiError> {
+    let mut values = key_values(key);
+    values.extend([
+        now.into(),
+        done.into(),
+        (now + LOG_TTL_SECS as i64).into(),
+        i64::from(followed).into(),
+    ]);
     exec(
         sql,
-        "INSERT INTO attempts (subscription_id, event_id, series, attempt, claimed_at, done, expires_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (subscription_id, event_id, series, attempt) \
-         DO UPDATE SET claimed_at = excluded.claimed_at, done = excluded.done",
-        vec![
-            key.subscription_id.as_str().into(),
-            key.event_id.as_str().into(),
-            key.series.as_str().into(),
-            i64::from(key.attempt).into(),
-            now.into(),
-            done.into(),
-            (now + LOG_TTL_SECS as i64).into(),
-        ],
+        "INSERT INTO attempts (subscription_id, event_id, series, attempt, claimed_at, done, expires_at, followed) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (subscription_id, event_id, series, attempt) \
+         DO UPDATE SET claimed_at = excluded.claimed_at, done = excluded.done, \
+         followed = MAX(followed, excluded.followed)",
+        values,
     )
     .map(drop)
 }
@@ -564,7 +592,6 @@ fn publish_state(sql: &SqlStorage, id: &str) -> Result<PublishState, ApiError> {
 
 #[derive(Deserialize)]
 struct ValueRow {
-    #[allow(dead_code)]
     value: String,
 }
 

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod bodies;
 pub mod log;
 pub mod stats;
 
@@ -515,6 +516,14 @@ pub struct Done {
     pub record: DeliveryRecord,
     /// Seconds until the next attempt, if there is one.
     pub retry_in: Option<u32>,
+}
+
+impl Done {
+    /// Whether nothing follows the attempt (it was delivered: no next attempt, no dead letter, no notice), so
+    /// applying it finishes it.
+    pub fn ends_here(&self) -> bool {
+        self.record.outcome == Outcome::Delivered && self.retry_in.is_none()
+    }
 }
 
 /// The target of an attempt to subscription `id` in `state`: an attempt made already is not made again, one
@@ -1103,6 +1112,10 @@ mod tests {
             record: DeliveryRecord::skipped("evt_1", EventType::CallCompleted, 1, "x", 0),
             retry_in: Some(5),
         };
+        assert!(
+            !done.ends_here(),
+            "a skip, or a failure with a retry, has what follows it to carry out"
+        );
         assert_eq!(
             target(&document, "sub_a", AttemptState::Done(done.clone()), 100),
             Target::Done(Box::new(done))

@@ -1,6 +1,7 @@
 //! Every KV key the service writes, in one place.
 //!
-//! KV holds what is written once: event bodies (`event:`), the delivery log (`log:`), dead letters that name no
+//! KV holds what is written once: event bodies (`events:`, a second's bodies of one user together; `event:`, one
+//! per key, from earlier versions), the delivery log (`log:`), dead letters that name no
 //! delivery (`dead:`), and, from earlier versions, users' documents (`user:`, read once to move them into the
 //! user's object). A user id may be any text Firebase issues, so inside a key it is [encoded](user_part): a `:`
 //! in one user's id can never make a key that belongs to another user.
@@ -27,7 +28,18 @@ pub fn user_part(uid: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Where a published event's body is kept (for redelivery and recovery).
+/// A group of a user's published event bodies, written together (see [`crate::delivery::bodies`]): the time
+/// inverted, then the first body's event id, which no other group starts with.
+pub fn events(uid: &str, at_millis: u64, first_event_id: &str) -> String {
+    format!(
+        "events:{}:{:020}:{first_event_id}",
+        user_part(uid),
+        u64::MAX - at_millis
+    )
+}
+
+/// Where earlier versions kept a published event's body, one per key (read for redelivery and recovery until
+/// they expire).
 pub fn event(uid: &str, event_id: &str) -> String {
     format!("event:{}:{event_id}", user_part(uid))
 }
@@ -59,6 +71,8 @@ mod tests {
     fn usual_ids_read_as_they_are() {
         assert_eq!(event("Xy9_k-2.a", "evt_1"), "event:Xy9_k-2.a:evt_1");
         assert_eq!(log_prefix("alice", "sub_1"), "log:alice:sub_1:");
+        assert!(events("alice", 5, "evt_1").starts_with("events:alice:"));
+        assert_ne!(events("P:v", 5, "evt_1"), events("P", 5, "v:evt_1"));
     }
 
     #[test]

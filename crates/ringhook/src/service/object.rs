@@ -69,6 +69,11 @@ pub enum Command {
         /// The subscription id.
         id: String,
     },
+    /// Where the bodies of these published events are (see [`crate::delivery::bodies::Kept`]).
+    Kept {
+        /// Their ids.
+        ids: Vec<String>,
+    },
     /// The user's subscription `id` (404 if there is none), for routes that only need it to exist.
     Subscription {
         /// The subscription id.
