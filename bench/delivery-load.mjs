@@ -1,6 +1,6 @@
 // Delivery latency and throughput of the pipeline on local workerd (Miniflare, per-user Durable Objects, in-memory
 // KV behind a meter that refuses a second write of a key within a second, local queues):
-// `node bench/delivery-load.mjs [--max-batch-timeout SECONDS]` after the Worker is built. One user with 1, 10 and
+// `node bench/delivery-load.mjs [--max-batch-timeout SECONDS] [--only MODE]` after the Worker is built. One user with 1, 10 and
 // 100 subscriptions, all to one fast keep-alive receiver on 127.0.0.1 (a path per subscription). Two modes:
 // latency — one event at a time into an idle pipeline: the next is published 250 ms after every delivery of the
 // last arrived, when the consumer has also written the last one's log (on local KV, writes queue behind each other);
@@ -19,6 +19,8 @@ const arg = (name, fallback) => {
   return i > 0 ? process.argv[i + 1] : fallback;
 };
 const MAX_BATCH_TIMEOUT = Number(arg('--max-batch-timeout', '0.05'));
+// --only MODE runs that mode's rows alone (and skips the floor), e.g. --only 'single publishes'.
+const ONLY = arg('--only', '');
 const MAX_BATCH_SIZE = 100;
 const PUBLISHERS = 8;
 const PUBLISH_BATCH = 25;
@@ -183,8 +185,8 @@ async function floor() {
 const results = [];
 let runtime;
 try {
-  for (const s of SCENARIOS) results.push(await scenario(s));
-  runtime = await floor();
+  for (const s of SCENARIOS.filter((x) => !ONLY || x.mode === ONLY)) results.push(await scenario(s));
+  if (!ONLY) runtime = await floor();
 } finally {
   await receiver.close();
   await worker.close();
@@ -204,7 +206,7 @@ for (const r of results) {
   console.log(`| ${r.mode} | ${r.subscriptions} | ${r.events} | ${count} | ${ms(r.p50_ms)} | ${ms(r.p99_ms)} | ` +
     `${r.deliveries ? Math.round(r.per_second) : 0} | ${ref.svix} | ${ref.target} |`);
 }
-console.log(`\nThe runtime's floor, same run and receiver: a plain JavaScript Worker POSTing 100 deliveries, six in flight, ` +
+if (runtime) console.log(`\nThe runtime's floor, same run and receiver: a plain JavaScript Worker POSTing 100 deliveries, six in flight, ` +
   `has the 50th at the receiver after ${runtime.fiftieth.toFixed(1)} ms and the last after ${runtime.last.toFixed(1)} ms ` +
   `(median of 9, from the request that starts it); ${PUBLISHERS} such invocations at once reach ${Math.round(runtime.perSecond)} deliveries/s ` +
   '(median of 3). ringhook\'s 100-subscription rows add publishing, signing and applying each attempt to these.');
