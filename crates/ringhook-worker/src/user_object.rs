@@ -6,7 +6,7 @@
 //! the object is asked runs between a command's read and its write. The only wait is the first touch, when a
 //! user's document from the old KV layout is moved in.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use ringhook::delivery::stats::{self, Kind};
 use ringhook::delivery::{self, AttemptKey, AttemptState, Target, LOG_TTL_SECS};
@@ -63,6 +63,8 @@ pub struct UserState {
     moved_in: Cell<bool>,
     /// When the alarm that writes the log buffer is due, if one is known to be set.
     flush_due: Cell<Option<f64>>,
+    /// The user's subscriptions as last read or written (see [`Rows`]).
+    document: RefCell<Option<UserDocument>>,
 }
 
 impl DurableObject for UserState {
@@ -88,6 +90,7 @@ impl DurableObject for UserState {
             env,
             moved_in: Cell::new(false),
             flush_due: Cell::new(None),
+            document: RefCell::new(None),
         }
     }
 
@@ -188,7 +191,10 @@ impl UserState {
         let uid = request.uid.as_str();
         let settings = config::settings(&self.env)?;
         let sql = self.sql();
-        let rows = Rows(&sql);
+        let rows = Rows {
+            sql: &sql,
+            cache: &self.document,
+        };
         let now = now_seconds();
         if settings.storage_key.previous_id().is_some() {
             reseal(&rows, &settings.storage_key)?;
@@ -453,7 +459,11 @@ impl UserState {
                 if let Some(text) = &old {
                     let document: UserDocument = serde_json::from_str(text)
                         .map_err(|e| ApiError::internal(format!("old document of a user: {e}")))?;
-                    Rows(&sql).save(&document)?;
+                    let rows = Rows {
+                        sql: &sql,
+                        cache: &self.document,
+                    };
+                    rows.save(&document)?;
                 }
                 exec(&sql, "INSERT INTO meta (name, value) VALUES ('moved_in', '1')", None)?;
                 if old.is_some() {
@@ -737,13 +747,21 @@ fn jitter() -> f64 {
     f64::from(u32::from_le_bytes(random_bytes())) / f64::from(u32::MAX) * 2.0 - 1.0
 }
 
-/// The user's subscriptions as rows of the object's SQLite storage, in the order they were made.
-struct Rows<'a>(&'a SqlStorage);
+/// The user's subscriptions as rows of the object's SQLite storage, in the order they were made. The object is their
+/// only writer, and every write goes through here, so the document last read or written is kept in `cache` and
+/// read again from storage only when the object starts.
+struct Rows<'a> {
+    sql: &'a SqlStorage,
+    cache: &'a RefCell<Option<UserDocument>>,
+}
 
 impl SubscriptionStore for Rows<'_> {
     fn load(&self) -> Result<UserDocument, StoreError> {
+        if let Some(document) = self.cache.borrow().as_ref() {
+            return Ok(document.clone());
+        }
         let rows: Vec<BodyRow> = self
-            .0
+            .sql
             .exec("SELECT body FROM subscriptions ORDER BY position", None)
             .and_then(|cursor| cursor.to_array())
             .map_err(|e| StoreError(e.to_string()))?;
@@ -752,15 +770,27 @@ impl SubscriptionStore for Rows<'_> {
             .map(|row| serde_json::from_str(&row.body))
             .collect::<Result<_, _>>()
             .map_err(|e| StoreError(format!("a stored subscription: {e}")))?;
-        Ok(UserDocument { subscriptions })
+        let document = UserDocument { subscriptions };
+        *self.cache.borrow_mut() = Some(document.clone());
+        Ok(document)
     }
 
     fn save(&self, document: &UserDocument) -> Result<(), StoreError> {
+        // Until the write is through, the cache no longer says what storage holds.
+        let before = self.cache.borrow_mut().take();
         let store_error = |e: worker::Error| StoreError(e.to_string());
         let mut kept = Vec::with_capacity(document.subscriptions.len());
         for (position, stored) in document.subscriptions.iter().enumerate() {
+            let unchanged = before
+                .as_ref()
+                .and_then(|b| b.subscriptions.get(position))
+                .is_some_and(|old| old == stored);
+            kept.push(stored.public.id.as_str());
+            if unchanged {
+                continue;
+            }
             let body = serde_json::to_string(stored).map_err(|e| StoreError(e.to_string()))?;
-            self.0
+            self.sql
                 .exec(
                     "INSERT INTO subscriptions (id, position, body) VALUES (?, ?, ?) \
                      ON CONFLICT (id) DO UPDATE SET position = excluded.position, body = excluded.body \
@@ -768,15 +798,15 @@ impl SubscriptionStore for Rows<'_> {
                     vec![stored.public.id.as_str().into(), (position as i64).into(), body.into()],
                 )
                 .map_err(store_error)?;
-            kept.push(stored.public.id.as_str());
         }
         let ids = serde_json::to_string(&kept).map_err(|e| StoreError(e.to_string()))?;
-        self.0
+        self.sql
             .exec(
                 "DELETE FROM subscriptions WHERE id NOT IN (SELECT value FROM json_each(?))",
                 vec![ids.into()],
             )
             .map_err(store_error)?;
+        *self.cache.borrow_mut() = Some(document.clone());
         Ok(())
     }
 }
