@@ -1,6 +1,7 @@
 // Latency of the subscription API on local workerd (Miniflare, in-memory KV) at 1, 10 and 50 concurrent clients,
 // about 1,000 requests per row: `node bench/api-load.mjs [--json FILE]` after `make worker`. Each client is its
-// own users (emulator tokens): every subscribe is a new user's first subscription; list reads a document of one.
+// own users (emulator tokens): every subscribe is a new user's first subscription; list reads a document of one;
+// publish sends one event for a user with no subscriptions (what publishing costs before any delivery).
 // Each level also measures a three-line JavaScript Worker, the floor any Worker meets on this machine.
 import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -27,7 +28,10 @@ const mf = new Miniflare({
   kvPersist: false,
   ...(hasObjects ? { durableObjects: { USERS: { className: 'UserState', useSQLite: true } } } : {}),
   durableObjectsPersist: false,
+  // Publishing queues its deliveries (none here: the publishing users have no subscriptions).
+  queueProducers: { DELIVERIES: 'ringhook-deliveries' },
   bindings: {
+    CALL_EVENTS_TOKEN: 'bench-publisher-token',
     FIREBASE_PROJECT_ID: 'demo-ringhook',
     FIREBASE_AUTH_EMULATOR_HOST: '127.0.0.1:9099',
     SECRETS_KEY: Buffer.alloc(32, 1).toString('base64'),
@@ -80,6 +84,12 @@ for (const clients of LEVELS) {
     method: 'POST', headers: auth(c, i), body: JSON.stringify({ webhook_url: 'http://127.0.0.1:9/hook', events: ['*'] }),
   })));
   results.push(await phase('list', clients, (c) => fetch(`${url}api/v6/call/webhook/subscriptions`, { headers: auth(c) })));
+  // One event per request, for a user of each client's with no subscriptions: admitted, committed, its body kept.
+  results.push(await phase('publish (one event)', clients, (c) => fetch(`${url}api/v6/call/events`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer bench-publisher-token', 'content-type': 'application/json' },
+    body: JSON.stringify({ event: 'call.initiated', callId: 'call_load', status: 'initiated', uid: `publish-${clients}-${c}` }),
+  })));
 }
 await Promise.all([mf.dispose(), plain.dispose()]);
 
@@ -95,7 +105,7 @@ for (const r of results) console.log(`| ${r.clients} | ${r.name} | ${r.requests}
 // inverse of its throughput; less the no-op route's, it is what the route's own work costs.
 const top = Math.max(...LEVELS);
 const rate = (name) => results.find((r) => r.clients === top && r.name.startsWith(name)).per_second;
-console.log(`\nCPU per request at ${top} clients (1 / requests per second, less healthz's): ${['subscribe', 'list']
+console.log(`\nCPU per request at ${top} clients (1 / requests per second, less healthz's): ${['subscribe', 'list', 'publish']
   .map((name) => `${name} ${(1000 / rate(name) - 1000 / rate('healthz')).toFixed(2)} ms`).join(', ')}.`);
 console.log(`\nWorker bundle: index_bg.wasm ${size.wasm_raw} B raw, ${size.wasm_gzip} B gzip -9; index.js ${size.js_gzip} B gzip -9; together ${((size.wasm_gzip + size.js_gzip) / 1024).toFixed(1)} KiB gzip.`);
 const at = process.argv.indexOf('--json');

@@ -1,12 +1,14 @@
 // First attempts made at once, end to end in workerd: the invocation that publishes an event makes its first
 // attempt to each healthy endpoint itself, after its queue message is on the queue (delayed, to fall back on).
-// These Workers have no consumer of the delivery queue, so whatever arrives was sent by the publishing invocation.
+// The first Worker has no consumer of the delivery queue, so whatever arrives was sent by the publishing
+// invocation; the second shows the delayed queue message finishing what that invocation could not.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { callEvent, pipelineClient, startWorker, stopJwksServer } from './support.mjs';
+import { QUEUE_DOWN, callEvent, pipelineClient, startWorker, stopJwksServer } from './support.mjs';
 import { createReceiver, failing, ok, waitFor } from './receivers.mjs';
 
 const PUBLISHER = 'ringhook-at-once-token';
+after(() => stopJwksServer());
 
 describe('first attempts made at once', () => {
   let w;
@@ -20,7 +22,6 @@ describe('first attempts made at once', () => {
   after(async () => {
     for (const r of receivers) await r.close();
     await w?.close();
-    await stopJwksServer();
   });
   const open = async (receiver) => { receivers.push(await receiver); return receivers.at(-1); };
 
@@ -63,5 +64,42 @@ describe('first attempts made at once', () => {
     await waitFor(async () => (await h.logged('streak', a.id)).length === 2, 10_000, { intervalMs: 50, message: 'the second event at the healthy endpoint' });
     assert.deepEqual(healthy.bodies().map((x) => x.id), [first.id, second.id]);
     assert.deepEqual(broken.bodies().map((x) => x.id), [first.id], 'the failing endpoint waits for the queue');
+  });
+});
+
+describe('the queue message behind an attempt made at once', () => {
+  let w;
+  let h;
+  let r;
+  before(async () => {
+    // A 1 s timeout: the message waits 2 s (budget) + 1 s + 5 s behind the attempt.
+    w = await startWorker({ CALL_EVENTS_TOKEN: PUBLISHER, RETRY_SCHEDULE: '1,1,1', DELIVERY_TIMEOUT_MS: '1000' }, { queues: true });
+    h = pipelineClient(w, PUBLISHER);
+  });
+  after(async () => {
+    await r?.close();
+    await w?.close();
+  });
+
+  it('carries out what the publishing invocation could not: the next attempt, queued once the queue is back', async () => {
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    // The first attempt is held until the queue is down, then fails; the second succeeds.
+    r = await createReceiver(async (_, i) => (i === 0 ? (await held, 500) : 200));
+    const { subscription } = await h.subscribe('fallback', `${r.url}/hook`);
+    const [published] = await h.publish(callEvent('fallback'));
+    await waitFor(() => r.requests.length === 1, 10_000, { message: 'the attempt made at once' });
+    await w.kv.put(QUEUE_DOWN, '1');
+    release();
+    // The failure is applied and logged, but its retry cannot be queued.
+    await waitFor(async () => (await h.logged('fallback', subscription.id)).length === 1, 10_000, { intervalMs: 50, message: 'the failure is logged' });
+    await w.kv.delete(QUEUE_DOWN);
+    await waitFor(() => r.requests.length === 2, 30_000, { message: 'the retry, queued by the message behind the attempt' });
+    const records = await waitFor(async () => {
+      const logged = await h.logged('fallback', subscription.id);
+      return logged.length === 2 && logged;
+    }, 10_000, { intervalMs: 50, message: 'the retry is logged' });
+    assert.deepEqual(records.map((x) => [x.attempt, x.outcome]).sort(), [[1, 'failed'], [2, 'delivered']]);
+    assert.deepEqual(r.bodies().map((b) => b.id), [published.id, published.id], 'each attempt made once');
   });
 });
