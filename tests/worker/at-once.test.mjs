@@ -67,39 +67,44 @@ describe('first attempts made at once', () => {
   });
 });
 
-describe('the queue message behind an attempt made at once', () => {
+describe('the queue message behind the attempts made at once', () => {
   let w;
   let h;
-  let r;
+  const receivers = [];
   before(async () => {
-    // A 1 s timeout: the message waits 2 s (budget) + 1 s + 5 s behind the attempt.
+    // A 1 s timeout: the message waits 2 s (budget) + 1 s + 5 s behind the attempts.
     w = await startWorker({ CALL_EVENTS_TOKEN: PUBLISHER, RETRY_SCHEDULE: '1,1,1', DELIVERY_TIMEOUT_MS: '1000' }, { queues: true });
     h = pipelineClient(w, PUBLISHER);
   });
   after(async () => {
-    await r?.close();
+    for (const r of receivers) await r.close();
     await w?.close();
   });
 
-  it('carries out what the publishing invocation could not: the next attempt, queued once the queue is back', async () => {
+  it('is one for the event, and carries out what the publishing invocation could not: each retry, queued once the queue is back', async () => {
     let release;
     const held = new Promise((resolve) => { release = resolve; });
-    // The first attempt is held until the queue is down, then fails; the second succeeds.
-    r = await createReceiver(async (_, i) => (i === 0 ? (await held, 500) : 200));
-    const { subscription } = await h.subscribe('fallback', `${r.url}/hook`);
+    // Each first attempt is held until the queue is down, then fails; the second succeeds.
+    for (let k = 0; k < 2; k++) receivers.push(await createReceiver(async (_, i) => (i === 0 ? (await held, 500) : 200)));
+    const ids = [];
+    for (const r of receivers) ids.push((await h.subscribe('fallback', `${r.url}/hook`)).subscription.id);
     const [published] = await h.publish(callEvent('fallback'));
-    await waitFor(() => r.requests.length === 1, 10_000, { message: 'the attempt made at once' });
+    await waitFor(() => receivers.every((r) => r.requests.length === 1), 10_000, { message: 'the attempts made at once' });
     await w.kv.put(QUEUE_DOWN, '1');
     release();
-    // The failure is applied and logged, but its retry cannot be queued.
-    await waitFor(async () => (await h.logged('fallback', subscription.id)).length === 1, 10_000, { intervalMs: 50, message: 'the failure is logged' });
+    // The failures are applied and logged, but their retries cannot be queued.
+    for (const id of ids) {
+      await waitFor(async () => (await h.logged('fallback', id)).length === 1, 10_000, { intervalMs: 50, message: 'the failure is logged' });
+    }
     await w.kv.delete(QUEUE_DOWN);
-    await waitFor(() => r.requests.length === 2, 30_000, { message: 'the retry, queued by the message behind the attempt' });
-    const records = await waitFor(async () => {
-      const logged = await h.logged('fallback', subscription.id);
-      return logged.length === 2 && logged;
-    }, 10_000, { intervalMs: 50, message: 'the retry is logged' });
-    assert.deepEqual(records.map((x) => [x.attempt, x.outcome]).sort(), [[1, 'failed'], [2, 'delivered']]);
-    assert.deepEqual(r.bodies().map((b) => b.id), [published.id, published.id], 'each attempt made once');
+    await waitFor(() => receivers.every((r) => r.requests.length === 2), 30_000, { message: 'the retries, queued by the message behind the attempts' });
+    for (const [k, id] of ids.entries()) {
+      const records = await waitFor(async () => {
+        const logged = await h.logged('fallback', id);
+        return logged.length === 2 && logged;
+      }, 10_000, { intervalMs: 50, message: 'the retry is logged' });
+      assert.deepEqual(records.map((x) => [x.attempt, x.outcome]).sort(), [[1, 'failed'], [2, 'delivered']]);
+      assert.deepEqual(receivers[k].bodies().map((b) => b.id), [published.id, published.id], 'each attempt made once');
+    }
   });
 });

@@ -134,27 +134,31 @@ async fn publish_from_queue(
     }
 }
 
-/// Delivers a batch in three steps: each user's object says where that user's messages go now (claiming the
-/// attempts to make); the attempts of every user are made, at most six at a time for the whole invocation; each
-/// user's object applies its attempts, and what it decided is carried out (log entries, next attempts, dead
-/// letters, deactivation notices). Each message is acked or retried on its own; a failure retries only the
-/// messages of that user, and an attempt already made is not made again.
+/// Delivers a batch in three steps: each user's object says where that user's attempts go now (claiming those
+/// to make); the attempts of every user are made, at most six at a time for the whole invocation; each user's
+/// object applies its attempts, and what it decided is carried out (next attempts, dead letters, deactivation
+/// notices). A queue message stands for one attempt, or for several (the message behind a publish's attempts
+/// made at once); each is acked or retried on its own, as the worst of its attempts requires. A failure retries
+/// only the messages of that user, and an attempt already made is not made again.
 async fn deliveries(env: &Env, settings: &Settings, messages: Vec<Message<Value>>) {
-    let mut by_user: BTreeMap<String, Vec<(Message<Value>, DeliveryMessage)>> = BTreeMap::new();
-    for message in messages {
+    let mut fates: Vec<Option<Fate>> = vec![Some(Fate::Ack); messages.len()];
+    let mut by_user: BTreeMap<String, Vec<(usize, DeliveryMessage)>> = BTreeMap::new();
+    for (m, message) in messages.iter().enumerate() {
         match serde_json::from_value::<DeliveryMessage>(message.body().clone()) {
-            Ok(delivery) => by_user
-                .entry(delivery.uid.clone())
-                .or_default()
-                .push((message, delivery)),
+            Ok(delivery) => {
+                for one in delivery.split() {
+                    by_user.entry(one.uid.clone()).or_default().push((m, one));
+                }
+            }
             Err(e) => {
-                let fate = unreadable(env, &message, queues::DELIVERIES, format!("not a delivery: {e}")).await;
-                settle_message(&message, fate);
+                let fate = unreadable(env, message, queues::DELIVERIES, format!("not a delivery: {e}")).await;
+                settle_message(message, fate);
+                fates[m] = None;
             }
         }
     }
     let asked = join_all(by_user.into_iter().map(|(uid, group)| async move {
-        let (messages, deliveries): (Vec<_>, Vec<DeliveryMessage>) = group.into_iter().unzip();
+        let (owners, deliveries): (Vec<usize>, Vec<DeliveryMessage>) = group.into_iter().unzip();
         let attempts = deliveries.iter().map(DeliveryMessage::key).collect();
         let targets = users::ask::<Vec<Target>>(env, &uid, Command::Targets { attempts }).await;
         let batch = targets.map(|targets| Batch {
@@ -162,38 +166,52 @@ async fn deliveries(env: &Env, settings: &Settings, messages: Vec<Message<Value>
             messages: deliveries,
             targets,
         });
-        (messages, batch)
+        (owners, batch)
     }))
     .await;
-    let (mut retried, mut answered) = (Vec::new(), Vec::new());
-    for (messages, batch) in asked {
+    let mut answered = Vec::new();
+    for (owners, batch) in asked {
         match batch {
-            Ok(batch) => answered.push((messages, batch)),
+            Ok(batch) => answered.push((owners, batch)),
             Err(e) => {
                 console_error!("deliveries of a user retried: {}", e.internal.unwrap_or(e.message));
-                retried.extend(messages);
+                for m in owners {
+                    worsen(&mut fates[m], Fate::Retry(FAILURE_RETRY_SECS));
+                }
             }
         }
     }
-    for message in &retried {
-        settle_message(message, Fate::Retry(FAILURE_RETRY_SECS));
-    }
-    let (queue_messages, batches): (Vec<_>, Vec<Batch>) = answered.into_iter().unzip();
+    let (owners, batches): (Vec<Vec<usize>>, Vec<Batch>) = answered.into_iter().unzip();
     let reports = attempt(settings, &batches, None).await;
-    let finished = queue_messages
-        .iter()
-        .zip(&batches)
-        .zip(reports)
-        .map(|((messages, batch), reports)| async move {
-            let fates = finish(env, batch, reports).await.map(|f| f.fates).unwrap_or_else(|e| {
-                console_error!("deliveries of a user retried: {}", e.internal.unwrap_or(e.message));
-                vec![Fate::Retry(FAILURE_RETRY_SECS); messages.len()]
-            });
-            for (message, fate) in messages.iter().zip(fates) {
-                settle_message(message, fate);
-            }
-        });
-    join_all(finished).await;
+    let finished = join_all(batches.iter().zip(reports).map(|(batch, reports)| async move {
+        finish(env, batch, reports).await.map(|f| f.fates).unwrap_or_else(|e| {
+            console_error!("deliveries of a user retried: {}", e.internal.unwrap_or(e.message));
+            vec![Fate::Retry(FAILURE_RETRY_SECS); batch.messages.len()]
+        })
+    }))
+    .await;
+    for (owners, attempt_fates) in owners.iter().zip(finished) {
+        for (&m, fate) in owners.iter().zip(attempt_fates) {
+            worsen(&mut fates[m], fate);
+        }
+    }
+    for (message, fate) in messages.iter().zip(fates) {
+        if let Some(fate) = fate {
+            settle_message(message, fate);
+        }
+    }
+}
+
+/// Combines the fate of one more attempt into its message's: retried (after the longest delay asked) if any of
+/// its attempts must be.
+fn worsen(fate: &mut Option<Fate>, other: Fate) {
+    if let Some(current) = fate {
+        *current = match (*current, other) {
+            (Fate::Retry(a), Fate::Retry(b)) => Fate::Retry(a.max(b)),
+            (Fate::Retry(a), Fate::Ack) | (Fate::Ack, Fate::Retry(a)) => Fate::Retry(a),
+            (Fate::Ack, Fate::Ack) => Fate::Ack,
+        };
+    }
 }
 
 /// Makes the first attempts a publish claimed, at once, at most six at a time, starting none after the budget
@@ -367,6 +385,7 @@ async fn finish(env: &Env, batch: &Batch, reports: Vec<(usize, Report)>) -> Resu
         if let Some(delay) = done.retry_in {
             next.entry(delay).or_default().push(DeliveryMessage {
                 attempt: message.attempt + 1,
+                also: Vec::new(),
                 ..message.clone()
             });
         } else if done.record.outcome == Outcome::DeadLettered {
@@ -427,9 +446,14 @@ async fn dead_letters(env: &Env, messages: Vec<Message<Value>>) {
     };
     for message in messages {
         let letter = DeadLetter::read(message.body().clone());
-        let fate = match letter.record(now) {
-            Some((uid, subscription_id, record)) => {
-                match pipeline::write_logs(&kv, vec![entry(&uid, &subscription_id, record)]).await {
+        let records = letter.records(now);
+        let fate = match records.is_empty() {
+            false => {
+                let entries = records
+                    .into_iter()
+                    .map(|(uid, subscription_id, record)| entry(&uid, &subscription_id, record))
+                    .collect();
+                match pipeline::write_logs(&kv, entries).await {
                     Ok(()) => Fate::Ack,
                     Err(e) => {
                         console_error!("a dead letter retried: {}", e.internal.unwrap_or(e.message));
@@ -437,8 +461,8 @@ async fn dead_letters(env: &Env, messages: Vec<Message<Value>>) {
                     }
                 }
             }
-            None if letter.logged => Fate::Ack,
-            None => {
+            true if letter.logged => Fate::Ack,
+            true => {
                 console_error!("dead letter from {}: {}", letter.queue, letter.reason);
                 let key = keys::dead_letter(js_sys::Date::now() as u64, random_bytes());
                 match serde_json::to_string(&letter) {

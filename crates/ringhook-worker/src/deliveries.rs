@@ -212,6 +212,7 @@ pub async fn redeliver(env: &Env, settings: &Settings, uid: &str, id: &str, even
         attempt: 1,
         // A series of its own, so its attempts are new ones rather than those made already.
         series: new_event_id(),
+        also: Vec::new(),
     };
     pipeline::enqueue(env, DELIVERIES, vec![message], 0).await?;
     reply(
@@ -293,6 +294,7 @@ pub async fn recover(env: &Env, uid: &str, id: &str, body: &[u8]) -> Result<Repl
                 body,
                 attempt: 1,
                 series: series.clone(),
+                also: Vec::new(),
             });
         }
     }

@@ -138,7 +138,7 @@ pub async fn publish(
     // releases it, so that the caller's retry with the same id goes through. The messages behind attempts made
     // at once wait past them.
     let fallback = delivery::fallback_delay(settings.delivery.timeout_ms);
-    let behind: Vec<DeliveryMessage> = at_once.values().flatten().cloned().collect();
+    let behind = delivery::behind(at_once.values().flatten().cloned().collect());
     let enqueued = match enqueue(env, DELIVERIES, queued, 0).await {
         Ok(()) => enqueue(env, DELIVERIES, behind, fallback).await,
         Err(e) => Err(e),

@@ -51,9 +51,27 @@ pub struct DeliveryMessage {
     /// Which series of attempts this is: empty for the one publishing starts, a fresh id for each redelivery.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub series: String,
+    /// More subscriptions the message stands for, the same attempt of the same event to each: the one message
+    /// behind the first attempts a publish made at once (see [`behind`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<String>,
 }
 
 impl DeliveryMessage {
+    /// The one-subscription messages this one stands for, its own subscription first.
+    pub fn split(mut self) -> Vec<DeliveryMessage> {
+        let also = std::mem::take(&mut self.also);
+        let mut out = Vec::with_capacity(1 + also.len());
+        for subscription_id in also {
+            out.push(DeliveryMessage {
+                subscription_id,
+                ..self.clone()
+            });
+        }
+        out.insert(0, self);
+        out
+    }
+
     /// The attempt this message asks for, as the user's object knows attempts.
     pub fn key(&self) -> AttemptKey {
         AttemptKey {
@@ -63,6 +81,29 @@ impl DeliveryMessage {
             attempt: self.attempt,
         }
     }
+}
+
+/// The queue messages behind first attempts made at once: one per event (and series and attempt) for all its
+/// subscriptions, in the order given, rather than one per attempt, so a fan-out to 100 endpoints costs the queue
+/// one message.
+pub fn behind(messages: Vec<DeliveryMessage>) -> Vec<DeliveryMessage> {
+    let mut out: Vec<DeliveryMessage> = Vec::new();
+    for message in messages {
+        let same = |m: &&mut DeliveryMessage| {
+            m.uid == message.uid
+                && m.event_id == message.event_id
+                && m.series == message.series
+                && m.attempt == message.attempt
+        };
+        match out.iter_mut().find(|m| same(m)) {
+            Some(first) => {
+                first.also.push(message.subscription_id);
+                first.also.extend(message.also);
+            }
+            None => out.push(message),
+        }
+    }
+    out
 }
 
 /// One attempt of one event to one subscription: queue messages that repeat it (a queue delivers at least
@@ -109,11 +150,11 @@ impl DeadLetter {
         }
     }
 
-    /// The log entry this letter adds, as (user, subscription, entry), for the delivery it names; `None` when
-    /// there is none to add (logged already, or no delivery can be read from it).
-    pub fn record(&self, now: i64) -> Option<(String, String, DeliveryRecord)> {
+    /// The log entries this letter adds, as (user, subscription, entry), one for each delivery it names; none
+    /// when there is none to add (logged already, or no delivery can be read from it).
+    pub fn records(&self, now: i64) -> Vec<(String, String, DeliveryRecord)> {
         if self.logged {
-            return None;
+            return Vec::new();
         }
         /// What can be read of a delivery message that is not whole: whose, and which event.
         #[derive(Deserialize)]
@@ -125,13 +166,20 @@ impl DeadLetter {
             event: EventType,
             #[serde(default)]
             attempt: u32,
+            #[serde(default)]
+            also: Vec<String>,
         }
-        let named: Named = serde_json::from_str(&self.body).ok()?;
+        let Ok(named) = serde_json::from_str::<Named>(&self.body) else {
+            return Vec::new();
+        };
         let record = DeliveryRecord {
             outcome: Outcome::DeadLettered,
             ..DeliveryRecord::skipped(&named.event_id, named.event, named.attempt, &self.reason, now)
         };
-        Some((named.uid, named.subscription_id, record))
+        std::iter::once(named.subscription_id)
+            .chain(named.also)
+            .map(|id| (named.uid.clone(), id, record.clone()))
+            .collect()
     }
 }
 
@@ -470,6 +518,7 @@ pub fn messages(uid: &str, fan_out: &FanOut, event_id: &str, event: EventType, b
             body: body.to_owned(),
             attempt: 1,
             series: String::new(),
+            also: Vec::new(),
         })
         .collect()
 }
@@ -1134,7 +1183,9 @@ mod tests {
             "queue": "ringhook-deliveries",
             "body": r#"{"uid":"u","subscription_id":"sub_1","event_id":"evt_1","event":"call.failed","body":42,"attempt":3}"#,
         });
-        let (uid, subscription, record) = DeadLetter::read(ours).record(7).unwrap();
+        let records = DeadLetter::read(ours).records(7);
+        let (uid, subscription, record) = &records[0];
+        assert_eq!(records.len(), 1);
         assert_eq!((uid.as_str(), subscription.as_str()), ("u", "sub_1"));
         assert_eq!(
             (record.outcome, record.attempt, record.event),
@@ -1145,18 +1196,55 @@ mod tests {
         let raw = serde_json::json!({"uid":"u","subscription_id":"sub_1","event_id":"evt_2","event":"call.completed","body":"{}","attempt":1});
         let letter = DeadLetter::read(raw);
         assert_eq!(letter.reason, "the queue gave up on it after its retries");
-        assert_eq!(letter.record(7).unwrap().2.event_id, "evt_2");
+        assert_eq!(letter.records(7)[0].2.event_id, "evt_2");
 
+        let behind = serde_json::json!({"uid":"u","subscription_id":"sub_1","also":["sub_2"],"event_id":"evt_3","event":"call.completed","body":"{}","attempt":1});
+        let named: Vec<String> = DeadLetter::read(behind)
+            .records(7)
+            .into_iter()
+            .map(|(_, s, _)| s)
+            .collect();
         assert_eq!(
-            DeadLetter::read(serde_json::json!("hello")).record(7),
-            None,
+            named,
+            ["sub_1", "sub_2"],
+            "a message standing for several subscriptions names each"
+        );
+
+        assert!(
+            DeadLetter::read(serde_json::json!("hello")).records(7).is_empty(),
             "names no delivery"
         );
         let logged = DeadLetter {
             logged: true,
             ..DeadLetter::read(serde_json::json!({"uid":"u","subscription_id":"s","event":"call.completed"}))
         };
-        assert_eq!(logged.record(7), None, "its last attempt is in the log already");
+        assert!(logged.records(7).is_empty(), "its last attempt is in the log already");
+    }
+
+    #[test]
+    fn the_message_behind_attempts_made_at_once_is_one_per_event_and_splits_back() {
+        let message = |sub: &str, event: &str| DeliveryMessage {
+            uid: "u".into(),
+            subscription_id: sub.into(),
+            event_id: event.into(),
+            event: EventType::CallCompleted,
+            body: "{}".into(),
+            attempt: 1,
+            series: String::new(),
+            also: Vec::new(),
+        };
+        let all = vec![
+            message("sub_a", "evt_1"),
+            message("sub_b", "evt_1"),
+            message("sub_a", "evt_2"),
+        ];
+        let grouped = behind(all.clone());
+        assert_eq!(grouped.len(), 2);
+        assert_eq!(grouped[0].also, ["sub_b"]);
+        let split: Vec<DeliveryMessage> = grouped.into_iter().flat_map(DeliveryMessage::split).collect();
+        assert_eq!(split, all, "each attempt once, in order");
+        let json = serde_json::to_value(message("sub_a", "evt_1")).unwrap();
+        assert!(json.get("also").is_none(), "a one-subscription message reads as before");
     }
 
     #[test]
