@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import {
-  RFC3339_UTC, STATUS_OF, assertError, callEvent, client, nowSeconds, pipelineClient, sealSecret, signedToken,
+  RFC3339_UTC, STATUS_OF, assertError, callEvent, client, jsonOrUndefined, nowSeconds, pipelineClient, sealSecret, signedToken,
   startWorker, stopJwksServer, uniqueId,
 } from './support.mjs';
 import { ok, waitFor } from './receivers.mjs';
@@ -89,14 +89,8 @@ async function handshake(w, query, { origin } = {}) {
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        let json;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
         ws.terminate();
-        resolve({ refusal: { status: res.statusCode, text, json } });
+        resolve({ refusal: { status: res.statusCode, text, json: jsonOrUndefined(text) } });
       });
     });
   });

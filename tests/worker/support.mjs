@@ -283,6 +283,15 @@ export function objectBytes(objectsDir) {
     .join('\n');
 }
 
+/** `text` parsed as JSON, or undefined when it is not JSON. */
+export function jsonOrUndefined(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Bodies larger than this (bytes) are sent by `client` with `Expect: 100-continue`. */
 const LARGE_UPLOAD = 64 * 1024;
 
@@ -303,12 +312,7 @@ function uploadWithContinue(url, method, headers, payload) {
       res.on('error', reject);
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        let json;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
+        const json = jsonOrUndefined(text);
         const responseHeaders = new Headers(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]));
         resolve({ status: res.statusCode, headers: responseHeaders, text, json });
       });
@@ -334,13 +338,7 @@ export function client(worker) {
     }
     const res = await worker.fetch(p, { method, headers: h, body: payload });
     const text = await res.text();
-    let json;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, headers: res.headers, text, json };
+    return { status: res.status, headers: res.headers, text, json: jsonOrUndefined(text) };
   };
 }
 

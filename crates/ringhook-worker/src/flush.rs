@@ -13,7 +13,7 @@ use ringhook::delivery::{DeliveryRecord, LOG_TTL_SECS};
 use ringhook::model::keys;
 use ringhook::service::http::ApiError;
 use serde::Deserialize;
-use worker::{console_error, Env, SqlStorage, State};
+use worker::{console_error, Env, SqlStorage, SqlStorageValue, State};
 
 use crate::kv_store;
 use crate::live;
@@ -34,6 +34,17 @@ fn sql_error(e: worker::Error) -> ApiError {
     ApiError::internal(format!("SQL: {e}"))
 }
 
+/// The rows a query reads.
+fn select<T: serde::de::DeserializeOwned>(
+    sql: &SqlStorage,
+    query: &str,
+    bindings: impl Into<Option<Vec<SqlStorageValue>>>,
+) -> Result<Vec<T>, ApiError> {
+    sql.exec(query, bindings)
+        .and_then(|cursor| cursor.to_array())
+        .map_err(sql_error)
+}
+
 /// Adds a log record.
 pub fn add_record(sql: &SqlStorage, uid: &str, subscription_id: &str, record: &DeliveryRecord) -> Result<(), ApiError> {
     let text = serde_json::to_string(record).map_err(|e| ApiError::internal(e.to_string()))?;
@@ -52,13 +63,11 @@ struct RecordRow {
 
 /// The log records held for one subscription, oldest first.
 pub fn unwritten_records(sql: &SqlStorage, subscription_id: &str) -> Result<Vec<DeliveryRecord>, ApiError> {
-    let rows: Vec<RecordRow> = sql
-        .exec(
-            "SELECT record FROM log_buffer WHERE subscription_id = ? ORDER BY seq",
-            vec![subscription_id.into()],
-        )
-        .and_then(|cursor| cursor.to_array())
-        .map_err(sql_error)?;
+    let rows: Vec<RecordRow> = select(
+        sql,
+        "SELECT record FROM log_buffer WHERE subscription_id = ? ORDER BY seq",
+        vec![subscription_id.into()],
+    )?;
     rows.iter()
         .map(|row| serde_json::from_str(&row.record))
         .collect::<Result<_, _>>()
@@ -97,23 +106,19 @@ struct WrittenRow {
 pub fn kept(sql: &SqlStorage, ids: &[String]) -> Result<Vec<Kept>, ApiError> {
     ids.iter()
         .map(|id| {
-            let held: Vec<HeldRow> = sql
-                .exec(
-                    "SELECT body FROM bodies_held WHERE event_id = ?",
-                    vec![id.as_str().into()],
-                )
-                .and_then(|cursor| cursor.to_array())
-                .map_err(sql_error)?;
+            let held: Vec<HeldRow> = select(
+                sql,
+                "SELECT body FROM bodies_held WHERE event_id = ?",
+                vec![id.as_str().into()],
+            )?;
             if let Some(row) = held.into_iter().next() {
                 return Ok(Kept::Body(row.body));
             }
-            let written: Vec<WrittenRow> = sql
-                .exec(
-                    "SELECT body_key FROM bodies_written WHERE event_id = ?",
-                    vec![id.as_str().into()],
-                )
-                .and_then(|cursor| cursor.to_array())
-                .map_err(sql_error)?;
+            let written: Vec<WrittenRow> = select(
+                sql,
+                "SELECT body_key FROM bodies_written WHERE event_id = ?",
+                vec![id.as_str().into()],
+            )?;
             Ok(written
                 .into_iter()
                 .next()
@@ -168,13 +173,11 @@ pub async fn run(sql: &SqlStorage, env: &Env, uid: Option<&str>) -> Option<f64> 
 
 /// Whether any record or body is held.
 fn held(sql: &SqlStorage) -> Result<bool, ApiError> {
-    let rows: Vec<serde_json::Value> = sql
-        .exec(
-            "SELECT 1 AS held FROM log_buffer UNION ALL SELECT 1 FROM bodies_held LIMIT 1",
-            None,
-        )
-        .and_then(|cursor| cursor.to_array())
-        .map_err(sql_error)?;
+    let rows: Vec<serde_json::Value> = select(
+        sql,
+        "SELECT 1 AS held FROM log_buffer UNION ALL SELECT 1 FROM bodies_held LIMIT 1",
+        None,
+    )?;
     Ok(!rows.is_empty())
 }
 
@@ -188,13 +191,11 @@ struct Row {
 
 /// Writes held log records, one group per subscription; answers whether it wrote as many as a flush may.
 async fn write_records(sql: &SqlStorage, kv: &worker::kv::KvStore) -> Result<bool, ApiError> {
-    let rows: Vec<Row> = sql
-        .exec(
-            "SELECT seq, uid, subscription_id, record FROM log_buffer ORDER BY seq LIMIT ?",
-            vec![(FLUSH_MAX_RECORDS as i64).into()],
-        )
-        .and_then(|cursor| cursor.to_array())
-        .map_err(sql_error)?;
+    let rows: Vec<Row> = select(
+        sql,
+        "SELECT seq, uid, subscription_id, record FROM log_buffer ORDER BY seq LIMIT ?",
+        vec![(FLUSH_MAX_RECORDS as i64).into()],
+    )?;
     if rows.is_empty() {
         return Ok(false);
     }
@@ -251,13 +252,11 @@ struct BodyRow {
 /// Writes held bodies, as few groups as their size allows, and records each one's key; answers whether it wrote
 /// as many as a flush may. `uid` is the object's user (known once the object has been asked anything).
 async fn write_bodies(sql: &SqlStorage, kv: &worker::kv::KvStore, uid: Option<&str>) -> Result<bool, ApiError> {
-    let rows: Vec<BodyRow> = sql
-        .exec(
-            "SELECT event_id, body FROM bodies_held ORDER BY seq LIMIT ?",
-            vec![(FLUSH_MAX_RECORDS as i64).into()],
-        )
-        .and_then(|cursor| cursor.to_array())
-        .map_err(sql_error)?;
+    let rows: Vec<BodyRow> = select(
+        sql,
+        "SELECT event_id, body FROM bodies_held ORDER BY seq LIMIT ?",
+        vec![(FLUSH_MAX_RECORDS as i64).into()],
+    )?;
     if rows.is_empty() {
         return Ok(false);
     }
