@@ -41,8 +41,12 @@ CREATE TABLE IF NOT EXISTS limits (name TEXT PRIMARY KEY, start INTEGER NOT NULL
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS attempts (subscription_id TEXT NOT NULL, event_id TEXT NOT NULL, series TEXT NOT NULL,
   attempt INTEGER NOT NULL, claimed_at INTEGER NOT NULL, done TEXT, expires_at INTEGER NOT NULL,
-  followed INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (subscription_id, event_id, series, attempt));
+  PRIMARY KEY (subscription_id, event_id, series, attempt));
 CREATE INDEX IF NOT EXISTS attempts_by_expiry ON attempts (expires_at);
+CREATE TABLE IF NOT EXISTS attempts_followed (subscription_id TEXT NOT NULL, event_id TEXT NOT NULL,
+  series TEXT NOT NULL, attempt INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+  PRIMARY KEY (subscription_id, event_id, series, attempt));
+CREATE INDEX IF NOT EXISTS attempts_followed_by_expiry ON attempts_followed (expires_at);
 CREATE TABLE IF NOT EXISTS stats_hours (subscription_id TEXT NOT NULL, hour INTEGER NOT NULL,
   delivered INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0, retried INTEGER NOT NULL DEFAULT 0,
   dead_lettered INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (subscription_id, hour));
@@ -73,12 +77,6 @@ impl DurableObject for UserState {
             if let Err(e) = state.storage().sql().exec(schema, None) {
                 console_error!("user object: creating tables: {e}");
             }
-        }
-        if let Err(e) = add_followed(&state.storage().sql()) {
-            console_error!(
-                "user object: adding attempts.followed: {}",
-                e.internal.unwrap_or(e.message)
-            );
         }
         // Pings are answered without waking the object.
         match WebSocketRequestResponsePair::new(stream::PING, stream::PONG) {
@@ -278,12 +276,9 @@ impl UserState {
             }
             Command::Followed { attempts } => {
                 for key in &attempts {
-                    exec(
-                        &sql,
-                        "UPDATE attempts SET followed = 1 WHERE subscription_id = ? AND event_id = ? AND series = ? \
-                         AND attempt = ? AND done IS NOT NULL",
-                        key_values(key),
-                    )?;
+                    if matches!(attempt_state(&sql, key)?, AttemptState::Done(_)) {
+                        mark_followed(&sql, key, now)?;
+                    }
                 }
                 reply(200, &attempts.len())
             }
@@ -327,6 +322,11 @@ impl UserState {
             Command::Targets { attempts } => {
                 let document = rows.load()?;
                 exec(&sql, "DELETE FROM attempts WHERE expires_at <= ?", vec![now.into()])?;
+                exec(
+                    &sql,
+                    "DELETE FROM attempts_followed WHERE expires_at <= ?",
+                    vec![now.into()],
+                )?;
                 let states = attempts
                     .iter()
                     .map(|key| attempt_state(&sql, key))
@@ -496,30 +496,12 @@ fn key_values(key: &AttemptKey) -> Vec<SqlStorageValue> {
     ]
 }
 
-/// Adds `attempts.followed` to an object whose tables were made before it.
-fn add_followed(sql: &SqlStorage) -> Result<(), ApiError> {
-    let present: Vec<serde_json::Value> = exec(
-        sql,
-        "SELECT 1 AS present FROM pragma_table_info('attempts') WHERE name = 'followed'",
-        None,
-    )?
-    .to_array()
-    .map_err(|e| ApiError::internal(format!("SQL: {e}")))?;
-    if present.is_empty() {
-        exec(
-            sql,
-            "ALTER TABLE attempts ADD COLUMN followed INTEGER NOT NULL DEFAULT 0",
-            None,
-        )?;
-    }
-    Ok(())
-}
-
 /// What the object knows of an attempt.
 fn attempt_state(sql: &SqlStorage, key: &AttemptKey) -> Result<AttemptState, ApiError> {
     let rows: Vec<AttemptRow> = exec(
         sql,
-        "SELECT claimed_at, done, followed FROM attempts \
+        "SELECT claimed_at, done, EXISTS (SELECT 1 FROM attempts_followed f WHERE f.subscription_id = a.subscription_id \
+         AND f.event_id = a.event_id AND f.series = a.series AND f.attempt = a.attempt) AS followed FROM attempts a \
          WHERE subscription_id = ? AND event_id = ? AND series = ? AND attempt = ?",
         key_values(key),
     )?
@@ -549,18 +531,28 @@ fn record_attempt(
     followed: bool,
 ) -> Result<(), ApiError> {
     let mut values = key_values(key);
-    values.extend([
-        now.into(),
-        done.into(),
-        (now + LOG_TTL_SECS as i64).into(),
-        i64::from(followed).into(),
-    ]);
+    values.extend([now.into(), done.into(), (now + LOG_TTL_SECS as i64).into()]);
     exec(
         sql,
-        "INSERT INTO attempts (subscription_id, event_id, series, attempt, claimed_at, done, expires_at, followed) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (subscription_id, event_id, series, attempt) \
-         DO UPDATE SET claimed_at = excluded.claimed_at, done = excluded.done, \
-         followed = MAX(followed, excluded.followed)",
+        "INSERT INTO attempts (subscription_id, event_id, series, attempt, claimed_at, done, expires_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (subscription_id, event_id, series, attempt) \
+         DO UPDATE SET claimed_at = excluded.claimed_at, done = excluded.done",
+        values,
+    )?;
+    if followed {
+        mark_followed(sql, key, now)?;
+    }
+    Ok(())
+}
+
+/// Records that what followed a made attempt (its next attempt, dead letter or notices) is carried out.
+fn mark_followed(sql: &SqlStorage, key: &AttemptKey, now: i64) -> Result<(), ApiError> {
+    let mut values = key_values(key);
+    values.push((now + LOG_TTL_SECS as i64).into());
+    exec(
+        sql,
+        "INSERT INTO attempts_followed (subscription_id, event_id, series, attempt, expires_at) \
+         VALUES (?, ?, ?, ?, ?) ON CONFLICT (subscription_id, event_id, series, attempt) DO NOTHING",
         values,
     )
     .map(drop)
