@@ -240,6 +240,19 @@ describe('argument checks', () => {
     assert.equal(verifyWebhook(body, { 'x-webhook-signature': [sig] }, SECRET, { now: 1764355200 }).callId, JSON.parse(body).callId);
   });
 
+  it("a plain object's header names are read in any case, some lower case and some not", () => {
+    const signed = signWebhook(body, SECRET, { id: 'evt_case', timestamp: 1764355200 });
+    const { 'webhook-id': id, 'webhook-timestamp': ts, 'webhook-signature': standard } = signed;
+    const cases = {
+      'X-Webhook-Signature alone': { 'X-Webhook-Signature': sig },
+      'Standard Webhooks, capitalised': { 'Webhook-Id': id, 'Webhook-Timestamp': ts, 'Webhook-Signature': standard },
+      'Standard Webhooks, one upper case': { 'webhook-id': id, 'WEBHOOK-TIMESTAMP': ts, 'webhook-signature': standard },
+    };
+    for (const [name, headers] of Object.entries(cases)) {
+      assert.equal(verifyWebhook(body, headers, SECRET, { now: 1764355200 }).callId, JSON.parse(body).callId, name);
+    }
+  });
+
   it('a missing secret (unset env var) is invalid_secret, for both verifiers', () => {
     for (const missing of [undefined, null, '', 42]) {
       assert.throws(() => verifyWebhook(body, { 'x-webhook-signature': sig }, missing, { now: 1764355200 }), { name: 'WebhookVerificationError', code: 'invalid_secret' });

@@ -11,6 +11,8 @@
 //!
 //! Nothing here reads a clock: `now` always comes from the caller.
 
+use std::borrow::Borrow;
+
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -348,10 +350,10 @@ impl BodyTimestamp for serde_json::Map<String, serde_json::Value> {
     }
 }
 
-/// Checks a delivery's signature and freshness.
+/// Checks a delivery's signature and freshness, with its own secret or (`Verifier<&SecretKey>`) a borrowed one.
 #[derive(Debug, Clone)]
-pub struct Verifier {
-    secret: SecretKey,
+pub struct Verifier<S = SecretKey> {
+    secret: S,
     tolerance: Option<u64>,
 }
 
@@ -364,13 +366,17 @@ pub enum Scheme {
     BodySignature,
 }
 
-impl Verifier {
+impl<S: Borrow<SecretKey>> Verifier<S> {
     /// A verifier with the default 300 s tolerance.
-    pub fn new(secret: SecretKey) -> Self {
+    pub fn new(secret: S) -> Self {
         Self {
             secret,
             tolerance: Some(DEFAULT_TOLERANCE_SECS),
         }
+    }
+
+    fn key(&self) -> &SecretKey {
+        self.secret.borrow()
     }
 
     /// Sets the timestamp tolerance in seconds; `None` skips the freshness check (not recommended).
@@ -389,7 +395,7 @@ impl Verifier {
         headers: &ReceivedHeaders<'_>,
         now: i64,
     ) -> Result<Scheme, VerifyError> {
-        let standard = headers.webhook_signature.filter(|_| self.secret.has_standard_key());
+        let standard = headers.webhook_signature.filter(|_| self.key().has_standard_key());
         if let Some(signatures) = standard {
             self.verify_standard(body, headers, signatures, now)?;
             return Ok(Scheme::StandardWebhooks);
@@ -397,7 +403,7 @@ impl Verifier {
         match headers.x_webhook_signature {
             Some(signature) => {
                 let tag = parse_body_signature(signature)?;
-                if self.secret.verify_body(body, &tag) {
+                if self.key().verify_body(body, &tag) {
                     Ok(Scheme::BodySignature)
                 } else {
                     Err(VerifyError::SignatureMismatch)
@@ -480,7 +486,7 @@ impl Verifier {
         let timestamp: i64 = timestamp.trim().parse().map_err(|_| VerifyError::InvalidTimestamp)?;
         self.check_age(timestamp, now)?;
 
-        let mac = self.secret.standard_mac.as_ref().expect("checked by the caller");
+        let mac = self.key().standard_mac.as_ref().expect("checked by the caller");
         let mut prepared = mac.clone();
         update_signed_content(&mut prepared, id, timestamp, body);
 

@@ -111,6 +111,7 @@ thread_local! {
     // Property names read on every verification, made JS strings once.
     static TIMESTAMP: JsValue = JsValue::from_str("timestamp");
     static GET: JsValue = JsValue::from_str("get");
+    static NAMES: [JsValue; 4] = HEADER_NAMES.map(JsValue::from_str);
 }
 
 pub(crate) fn verification_error(e: &VerifyError) -> JsValue {
@@ -198,7 +199,7 @@ pub fn verify_webhook(
         webhook_signature: values[3].as_deref(),
     };
 
-    Verifier::new(SecretKey::clone(&secret))
+    Verifier::new(&*secret)
         .with_tolerance(tolerance)
         .verify_payload(&body, &received, now, || {
             let value = json_parse(&text).ok()?;
@@ -267,23 +268,39 @@ fn header_values(headers: &JsValue) -> Result<[Option<String>; 4], JsValue> {
         ));
     }
     let get = GET.with(|key| Reflect::get(headers, key))?;
-    if let Some(get) = get.dyn_ref::<Function>() {
-        for (value, name) in values.iter_mut().zip(HEADER_NAMES) {
-            *value = header_text(&get.call1(headers, &name.into())?);
+    let get = get.dyn_ref::<Function>();
+    NAMES.with(|names| -> Result<(), JsValue> {
+        for (value, name) in values.iter_mut().zip(names) {
+            *value = header_text(&match get {
+                Some(get) => get.call1(headers, name)?,
+                None => Reflect::get(headers, name)?,
+            });
         }
-        return Ok(values);
-    }
-    for entry in Object::entries(headers.unchecked_ref::<Object>()).iter() {
-        let entry: Array = entry.unchecked_into();
-        let Some(name) = entry.get(0).as_string() else {
-            continue;
-        };
-        let Some(slot) = HEADER_NAMES.iter().position(|h| h.eq_ignore_ascii_case(&name)) else {
-            continue;
-        };
-        values[slot] = header_text(&entry.get(1));
+        Ok(())
+    })?;
+    if get.is_none() && !one_scheme_complete(&values) {
+        // Names in another case than Node's lower case: look through them all for the headers still missing.
+        for entry in Object::entries(headers.unchecked_ref::<Object>()).iter() {
+            let entry: Array = entry.unchecked_into();
+            let Some(name) = entry.get(0).as_string() else {
+                continue;
+            };
+            let Some(slot) = HEADER_NAMES.iter().position(|h| h.eq_ignore_ascii_case(&name)) else {
+                continue;
+            };
+            if values[slot].is_none() {
+                values[slot] = header_text(&entry.get(1));
+            }
+        }
     }
     Ok(values)
+}
+
+/// Whether the headers found are a whole signature that looking further could not change: all three Standard
+/// Webhooks headers, or `X-Webhook-Signature` without a `webhook-signature` (which would take precedence).
+fn one_scheme_complete(values: &[Option<String>; 4]) -> bool {
+    let [body_signature, id, timestamp, standard] = values;
+    (id.is_some() && timestamp.is_some() && standard.is_some()) || (body_signature.is_some() && standard.is_none())
 }
 
 /// Signs `payload` as ringhook signs a delivery, for receivers' own tests. `secretKeys` is one secret or a list
