@@ -1,7 +1,9 @@
 // Latency of the subscription API on local workerd (Miniflare, in-memory KV) at 1, 10 and 50 concurrent clients,
 // about 1,000 requests per row: `node bench/api-load.mjs [--json FILE]` after `make worker`. Each client is its
-// own users (emulator tokens): every subscribe is a new user's first subscription; list reads a document of one;
-// publish sends one event for a user with no subscriptions (what publishing costs before any delivery).
+// own users (emulator tokens): `subscribe` is a new user's first subscription (it creates the user's object and
+// its tables); `subscribe again` adds one to each of 1,000 users made before the rows (what a subscribe costs
+// once the object exists); list reads a document of one; publish sends one event for a user with no
+// subscriptions (what publishing costs before any delivery).
 // Each level also measures a three-line JavaScript Worker, the floor any Worker meets on this machine.
 import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -73,6 +75,20 @@ async function phase(name, clients, request) {
 // Warm up the isolate.
 await fetch(`${url}api/v6/call/webhook/subscriptions`, { headers: { authorization: `Bearer ${token('warm-up')}` } }).then((r) => r.arrayBuffer());
 
+// The users that subscribe again: each has one subscription before the rows start, and one more per level.
+const REGULARS = REQUESTS;
+const regular = (n) => ({ authorization: `Bearer ${token(`regular-${n}`)}`, 'content-type': 'application/json' });
+const subscribeAs = (headers, hook) => fetch(`${url}api/v6/call/webhook/subscribe`, {
+  method: 'POST', headers, body: JSON.stringify({ webhook_url: `http://127.0.0.1:9/${hook}`, events: ['*'] }),
+});
+for (let start = 0; start < REGULARS; start += 50) {
+  await Promise.all(Array.from({ length: 50 }, async (_, k) => {
+    const response = await subscribeAs(regular(start + k), 'first');
+    await response.arrayBuffer();
+    if (response.status !== 201) throw new Error(`setting up user ${start + k}: status ${response.status}`);
+  }));
+}
+
 const results = [];
 for (const clients of LEVELS) {
   // A user per subscribe request, so every document has one subscription, whatever the concurrency.
@@ -83,6 +99,8 @@ for (const clients of LEVELS) {
   results.push(await phase('subscribe', clients, (c, i) => fetch(`${url}api/v6/call/webhook/subscribe`, {
     method: 'POST', headers: auth(c, i), body: JSON.stringify({ webhook_url: 'http://127.0.0.1:9/hook', events: ['*'] }),
   })));
+  let next = 0;
+  results.push(await phase('subscribe again', clients, () => subscribeAs(regular(next++ % REGULARS), `level-${clients}`)));
   results.push(await phase('list', clients, (c) => fetch(`${url}api/v6/call/webhook/subscriptions`, { headers: auth(c) })));
   // One event per request, for a user of each client's with no subscriptions: admitted, committed, its body kept.
   results.push(await phase('publish (one event)', clients, (c) => fetch(`${url}api/v6/call/events`, {
@@ -106,7 +124,7 @@ for (const r of results) console.log(`| ${r.clients} | ${r.name} | ${r.requests}
 const top = Math.max(...LEVELS);
 const rate = (name) => results.find((r) => r.clients === top && r.name.startsWith(name)).per_second;
 console.log(`\nCPU per request at ${top} clients (1 / requests per second, less healthz's): ${['subscribe', 'list', 'publish']
-  .map((name) => `${name} ${(1000 / rate(name) - 1000 / rate('healthz')).toFixed(2)} ms`).join(', ')}.`);
+  .map((name) => `${name} ${(1000 / rate(name) - 1000 / rate('healthz')).toFixed(2)} ms`).join(', ')}; subscribe again ${(1000 / rate('subscribe again') - 1000 / rate('healthz')).toFixed(2)} ms.`);
 console.log(`\nWorker bundle: index_bg.wasm ${size.wasm_raw} B raw, ${size.wasm_gzip} B gzip -9; index.js ${size.js_gzip} B gzip -9; together ${((size.wasm_gzip + size.js_gzip) / 1024).toFixed(1)} KiB gzip.`);
 const at = process.argv.indexOf('--json');
 if (at > 0) writeFileSync(process.argv[at + 1], JSON.stringify({ results, size }, null, 2));

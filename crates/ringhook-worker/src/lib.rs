@@ -111,7 +111,7 @@ async fn answer(
 
     let Some(user_route) = user_route else {
         check_call_system(authorization.as_deref(), settings)?;
-        let body = read_body(&mut request).await?;
+        let body = read_body(&mut request, declared).await?;
         let ready = publish::prepare(publish::parse_request(&body)?, now, http::random_bytes)?;
         let (events, claimed) = pipeline::publish(env, settings, ready).await?;
         // The publisher has its answer while the first attempts are made.
@@ -122,7 +122,7 @@ async fn answer(
 
     let user = auth::user(authorization.as_deref(), &settings.auth, now).await?;
     let uid = user.uid.clone();
-    let body = read_body(&mut request).await?;
+    let body = read_body(&mut request, declared).await?;
     let reply = match user_route {
         UserRoute::Subscriptions(op) => {
             let body = String::from_utf8(body)
@@ -144,12 +144,16 @@ async fn answer(
     Ok(Answer::Json(reply))
 }
 
-/// Reads the body as it streams in, and stops at the limit: a body without `Content-Length` (chunked) is never
-/// read past [`ringhook::service::http::MAX_BODY_BYTES`] plus one chunk.
-async fn read_body(request: &mut Request) -> std::result::Result<Vec<u8>, ApiError> {
+/// Reads the body. One of a declared length (checked against the limit already, and held to it by the runtime)
+/// is read at once; one without `Content-Length` (chunked) as it streams in, never past
+/// [`ringhook::service::http::MAX_BODY_BYTES`] plus one chunk.
+async fn read_body(request: &mut Request, declared: Option<usize>) -> std::result::Result<Vec<u8>, ApiError> {
     let unreadable = |e: worker::Error| ApiError::new(400, "invalid_request", format!("unreadable body: {e}"));
     if request.inner().body().is_none() {
         return Ok(Vec::new());
+    }
+    if declared.is_some() {
+        return request.bytes().await.map_err(unreadable);
     }
     let mut chunks = request.stream().map_err(unreadable)?;
     let mut body = Vec::new();

@@ -69,7 +69,13 @@ pub struct UserState {
     flush_due: Cell<Option<f64>>,
     /// The user's subscriptions as last read or written (see [`Rows`]).
     document: RefCell<Option<UserDocument>>,
+    /// When expired published ids and body keys were last deleted (unix seconds), while in memory.
+    swept_at: Cell<i64>,
 }
+
+/// How often a publishing object deletes its expired rows: reads ignore them meanwhile, so this is housekeeping,
+/// kept off most publishes' path.
+const SWEEP_EVERY_SECS: i64 = 60;
 
 impl DurableObject for UserState {
     fn new(state: State, env: Env) -> Self {
@@ -89,6 +95,7 @@ impl DurableObject for UserState {
             moved_in: Cell::new(false),
             flush_due: Cell::new(None),
             document: RefCell::new(None),
+            swept_at: Cell::new(i64::MIN),
         }
     }
 
@@ -208,11 +215,14 @@ impl UserState {
             .handle(&op, body.as_bytes()),
             Command::Publish { events } => {
                 let document = rows.load()?;
-                exec(&sql, "DELETE FROM published WHERE expires_at <= ?", vec![now.into()])?;
-                flush::expire_bodies(&sql, now)?;
+                if now >= self.swept_at.get().saturating_add(SWEEP_EVERY_SECS) {
+                    exec(&sql, "DELETE FROM published WHERE expires_at <= ?", vec![now.into()])?;
+                    flush::expire_bodies(&sql, now)?;
+                    self.swept_at.set(now);
+                }
                 let states = events
                     .iter()
-                    .map(|p| publish_state(&sql, &p.id))
+                    .map(|p| publish_state(&sql, &p.id, now))
                     .collect::<Result<Vec<_>, _>>()?;
                 let admitted = object::admit(&document, &events, states, now);
                 for (p, admission) in events.iter().zip(&admitted) {
@@ -231,14 +241,15 @@ impl UserState {
                 let expires_at = now + LOG_TTL_SECS as i64;
                 let mut new = Vec::with_capacity(events.len());
                 for committed in &events {
-                    if publish_state(&sql, &committed.id)? != PublishState::Published {
+                    if publish_state(&sql, &committed.id, now)? != PublishState::Published {
                         flush::add_body(&sql, &committed.id, &committed.body)?;
                         new.push(committed);
                     }
                     exec(
                         &sql,
-                        "INSERT INTO published (event_id, expires_at) VALUES (?, ?) ON CONFLICT (event_id) DO NOTHING",
-                        vec![committed.id.as_str().into(), expires_at.into()],
+                        "INSERT INTO published (event_id, expires_at) VALUES (?, ?) \
+                         ON CONFLICT (event_id) DO UPDATE SET expires_at = excluded.expires_at WHERE expires_at <= ?",
+                        vec![committed.id.as_str().into(), expires_at.into(), now.into()],
                     )?;
                     forget_pending(&sql, &committed.id)?;
                 }
@@ -558,38 +569,34 @@ fn mark_followed(sql: &SqlStorage, key: &AttemptKey, now: i64) -> Result<(), Api
     .map(drop)
 }
 
-#[derive(Deserialize)]
-struct PendingRow {
-    admitted_at: i64,
-}
-
 /// Drops an id from those being published (committed, or released after a failed publish).
 fn forget_pending(sql: &SqlStorage, id: &str) -> Result<(), ApiError> {
     exec(sql, "DELETE FROM publishing WHERE event_id = ?", vec![id.into()]).map(drop)
 }
 
-/// What the object knows of a published id.
-fn publish_state(sql: &SqlStorage, id: &str) -> Result<PublishState, ApiError> {
-    let published: Vec<ValueRow> = exec(
+/// What the object knows of a published id (one whose row has expired is new again), in one statement.
+fn publish_state(sql: &SqlStorage, id: &str, now: i64) -> Result<PublishState, ApiError> {
+    let rows: Vec<PublishRow> = exec(
         sql,
-        "SELECT event_id AS value FROM published WHERE event_id = ?",
-        vec![id.into()],
+        "SELECT EXISTS (SELECT 1 FROM published WHERE event_id = ? AND expires_at > ?) AS published, \
+         (SELECT admitted_at FROM publishing WHERE event_id = ?) AS admitted_at",
+        vec![id.into(), now.into(), id.into()],
     )?
     .to_array()
     .map_err(|e| ApiError::internal(format!("SQL: {e}")))?;
-    if !published.is_empty() {
-        return Ok(PublishState::Published);
-    }
-    let pending: Vec<PendingRow> = exec(
-        sql,
-        "SELECT admitted_at FROM publishing WHERE event_id = ?",
-        vec![id.into()],
-    )?
-    .to_array()
-    .map_err(|e| ApiError::internal(format!("SQL: {e}")))?;
-    Ok(pending
-        .first()
-        .map_or(PublishState::New, |row| PublishState::Pending(row.admitted_at)))
+    Ok(match rows.first() {
+        Some(row) if row.published != 0 => PublishState::Published,
+        Some(PublishRow {
+            admitted_at: Some(at), ..
+        }) => PublishState::Pending(*at),
+        _ => PublishState::New,
+    })
+}
+
+#[derive(Deserialize)]
+struct PublishRow {
+    published: i64,
+    admitted_at: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -791,13 +798,21 @@ impl SubscriptionStore for Rows<'_> {
                 )
                 .map_err(store_error)?;
         }
-        let ids = serde_json::to_string(&kept).map_err(|e| StoreError(e.to_string()))?;
-        self.sql
-            .exec(
-                "DELETE FROM subscriptions WHERE id NOT IN (SELECT value FROM json_each(?))",
-                vec![ids.into()],
-            )
-            .map_err(store_error)?;
+        // Rows go only when a subscription did (a subscribe or an update leaves every earlier id in place).
+        let removed = before.as_ref().is_none_or(|b| {
+            b.subscriptions
+                .iter()
+                .any(|old| !kept.contains(&old.public.id.as_str()))
+        });
+        if removed {
+            let ids = serde_json::to_string(&kept).map_err(|e| StoreError(e.to_string()))?;
+            self.sql
+                .exec(
+                    "DELETE FROM subscriptions WHERE id NOT IN (SELECT value FROM json_each(?))",
+                    vec![ids.into()],
+                )
+                .map_err(store_error)?;
+        }
         *self.cache.borrow_mut() = Some(document.clone());
         Ok(())
     }
