@@ -133,6 +133,40 @@ mod tests {
     use crate::model::validate::EventSelector;
 
     #[test]
+    fn a_stored_subscription_reads_back_as_written_and_as_earlier_versions_wrote_it() {
+        let key = StorageKey::from_base64(&crate::protocol::base64::encode(&[3; 32])).unwrap();
+        let mut stored = StoredSubscription {
+            public: Subscription::new(
+                "sub_1".into(),
+                "https://example.com/".into(),
+                vec![EventSelector::All],
+                "2026-12-04T10:00:00Z".into(),
+            ),
+            secret: key.seal("whsec_x", "sub_1", [4; 12]),
+            previous_secret: Some(PreviousSecret {
+                sealed: key.seal("whsec_y", "sub_1", [5; 12]),
+                expires_at: 100,
+            }),
+        };
+        stored.public.failing_since = Some("2026-12-04T10:01:00Z".into());
+        let text = serde_json::to_string(&stored).unwrap();
+        assert_eq!(serde_json::from_str::<StoredSubscription>(&text).unwrap(), stored);
+
+        // One object, public fields and secret side by side; a row from before the deactivation reason, the
+        // failure streak's start and rotation has none of them.
+        let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["id"], "sub_1");
+        assert!(value["secret"].is_object());
+        for newer in ["deactivation_reason", "failing_since", "previous_secret"] {
+            value.as_object_mut().unwrap().remove(newer);
+        }
+        let older: StoredSubscription = serde_json::from_value(value).unwrap();
+        stored.public.failing_since = None;
+        stored.previous_secret = None;
+        assert_eq!(older, stored);
+    }
+
+    #[test]
     fn the_previous_secret_signs_until_its_overlap_ends() {
         let key = StorageKey::from_base64(&crate::protocol::base64::encode(&[3; 32])).unwrap();
         let (current, previous) = (SecretKey::generate([1; 32]), SecretKey::generate([2; 32]));

@@ -22,7 +22,7 @@ pub struct Request {
 
 /// What a user's object is asked to do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "command", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Command {
     /// A subscription API operation; answered with its status and JSON body as they go to the client.
     Api {
