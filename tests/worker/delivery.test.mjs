@@ -691,6 +691,19 @@ describe('ringhook delivery pipeline', () => {
       assert.equal(good.requests.length, 1, 'nothing sent when rate-limited');
     });
 
+    it("an answer's excerpt is its first 1 KiB, whether its length is declared or it comes in chunks", async () => {
+      const answers = await open(createReceiver((q) => (q.url === '/declared'
+        ? { status: 200, body: 'd'.repeat(3000), headers: { 'content-length': '3000' } }
+        : { status: 200, body: 'c'.repeat(3000) })));
+      for (const path of ['declared', 'chunked']) await W.subscribe('excerpts', `${answers.url}/${path}`, ['*']);
+      const excerpt = async (path) => {
+        const res = await W.call('POST', `${BASE}/test`, { token: as('excerpts'), body: { webhook_url: `${answers.url}/${path}`, event_type: 'call.completed' } });
+        assert.equal(res.status, 200, res.text);
+        return res.json.response_excerpt;
+      };
+      assert.deepEqual([await excerpt('declared'), await excerpt('chunked')], ['d'.repeat(1024), 'c'.repeat(1024)]);
+    });
+
     it('an unknown webhook_url → 404; no token → 401', async () => {
       const r = await open(ok());
       await W.subscribe('tester-2', `${r.url}/hook`, ['*']);

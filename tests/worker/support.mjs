@@ -222,6 +222,8 @@ export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, jwksFa
   }
   const queueing = queues ? queueOptions(queues === true ? {} : queues, { faults }) : {};
   const mf = new Miniflare({
+    // RINGHOOK_INSPECTOR_PORT opens the runtime's inspector there, to take a CPU profile of a benchmark.
+    ...(process.env.RINGHOOK_INSPECTOR_PORT ? { inspectorPort: Number(process.env.RINGHOOK_INSPECTOR_PORT) } : {}),
     kvPersist: false,
     durableObjectsPersist: objectsDir ?? false,
     cachePersist: false,

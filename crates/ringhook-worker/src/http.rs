@@ -2,7 +2,7 @@
 
 use ringhook::service::http::ApiError;
 use ringhook::service::subscriptions::Random;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Crypto, SubtleCrypto};
 use worker::{Headers, Response, Result};
 
@@ -124,5 +124,13 @@ impl Random for CryptoRandom {
         let filled = crypto().ok().and_then(|c| c.get_random_values_with_u8_array(buf).ok());
         // Without randomness no secret may be made: stop rather than hand out a predictable one.
         assert!(filled.is_some(), "crypto.getRandomValues is unavailable");
+    }
+}
+
+/// A thrown JavaScript value, for an error message: an `Error`'s message, a string as it is.
+pub fn thrown_message(thrown: &JsValue) -> String {
+    match thrown.dyn_ref::<js_sys::Error>() {
+        Some(error) => String::from(error.message()),
+        None => thrown.as_string().unwrap_or_else(|| format!("{thrown:?}")),
     }
 }

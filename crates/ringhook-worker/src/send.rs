@@ -3,12 +3,16 @@
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
-use futures_util::StreamExt;
+use js_sys::{Promise, Reflect, Uint8Array};
 use ringhook::delivery::{self, Attempt, Sent};
 use ringhook::protocol::signature::{self, SecretKey};
 use ringhook::EventType;
-use wasm_bindgen::JsValue;
-use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use worker::Delay;
+
+use crate::http::thrown_message;
 
 /// POSTs `body` to `url`, signed with `secrets` (current first), giving up after `timeout_ms`.
 pub async fn send(
@@ -65,48 +69,56 @@ struct Answer {
     text: String,
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The runtime's `fetch`, called directly: workers-rs reads an answer's body through a stream reader, chunk by
+    /// chunk, which cost each attempt more than the rest of reading its answer.
+    #[wasm_bindgen(catch, js_name = fetch)]
+    fn global_fetch(request: &web_sys::Request) -> Result<Promise, JsValue>;
+}
+
+/// An answer up to this size (by its `Content-Length`) is read whole; a longer one, or one of unknown length, only
+/// as far as the excerpt goes.
+const READ_WHOLE_BYTES: usize = 64 * 1024;
+
 /// The POST itself. Redirects are not followed: a 3xx comes back as the answer, so the signed body never goes
 /// anywhere but the URL that passed the subscription's checks.
 async fn post(url: &str, body: &str, headers: &[(&'static str, String)], timeout_ms: u32) -> Result<Answer, String> {
-    let request_headers = Headers::new();
+    let invalid = |e: JsValue| format!("invalid request: {}", thrown_message(&e));
+    let request_headers = web_sys::Headers::new().map_err(invalid)?;
     for (name, value) in headers {
         request_headers
             .set(name, value)
-            .map_err(|e| format!("header {name}: {e}"))?;
+            .map_err(|e| format!("header {name}: {}", thrown_message(&e)))?;
     }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(request_headers)
-        .with_body(Some(JsValue::from_str(body)))
-        .with_redirect(RequestRedirect::Manual);
-    let request = Request::new_with_init(url, &init).map_err(|e| format!("invalid request: {e}"))?;
+    let controller = web_sys::AbortController::new().map_err(invalid)?;
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_headers(&request_headers);
+    init.set_body(&JsValue::from_str(body));
+    init.set_redirect(web_sys::RequestRedirect::Manual);
+    init.set_signal(Some(&controller.signal()));
+    let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(invalid)?;
 
-    let controller = AbortController::default();
-    let signal = controller.signal();
-    let fetch = Fetch::Request(request);
     // The timer starts here, as the request is sent (the caller keeps at most six in flight).
     let timeout = Delay::from(Duration::from_millis(u64::from(timeout_ms)));
     let exchange = async move {
-        let mut response = fetch
-            .send_with_signal(&signal)
+        let sent = global_fetch(&request).map_err(|e| connection_error(&e))?;
+        let response: web_sys::Response = JsFuture::from(sent)
             .await
-            .map_err(|e| connection_error(&e))?;
-        let status = response.status_code();
+            .map_err(|e| connection_error(&e))?
+            .unchecked_into();
         let header = |name: &str| response.headers().get(name).ok().flatten();
         let (retry_after, location) = (header("retry-after"), header("location"));
+        let declared = header("content-length").and_then(|v| v.parse::<usize>().ok());
         // Only the start of the answer is read; the rest is cancelled with the request below.
-        let mut start = Vec::new();
-        if let Ok(mut body) = response.stream() {
-            while start.len() < delivery::MAX_EXCERPT_BYTES {
-                match body.next().await {
-                    Some(Ok(chunk)) => start.extend_from_slice(&chunk),
-                    _ => break,
-                }
-            }
-        }
+        let mut start = match declared {
+            Some(length) if length <= READ_WHOLE_BYTES => whole(&response).await,
+            _ => beginning(&response).await,
+        };
         start.truncate(delivery::MAX_EXCERPT_BYTES);
         Ok::<_, String>(Answer {
-            status,
+            status: response.status(),
             retry_after,
             location,
             text: String::from_utf8_lossy(&start).into_owned(),
@@ -120,8 +132,41 @@ async fn post(url: &str, body: &str, headers: &[(&'static str, String)], timeout
     outcome
 }
 
-fn connection_error(e: &worker::Error) -> String {
-    let detail = e.to_string();
-    let detail: String = detail.chars().take(200).collect();
+/// A short answer's body, read at once (nothing when it cannot be read).
+async fn whole(response: &web_sys::Response) -> Vec<u8> {
+    let Ok(reading) = response.array_buffer() else {
+        return Vec::new();
+    };
+    JsFuture::from(reading)
+        .await
+        .map(|buffer| Uint8Array::new(&buffer).to_vec())
+        .unwrap_or_default()
+}
+
+/// The first chunks of a long (or unknown-length) answer's body, up to the excerpt's length.
+async fn beginning(response: &web_sys::Response) -> Vec<u8> {
+    let mut start = Vec::new();
+    let Some(reader) = response.body().and_then(|body| {
+        body.get_reader()
+            .dyn_into::<web_sys::ReadableStreamDefaultReader>()
+            .ok()
+    }) else {
+        return start;
+    };
+    while start.len() < delivery::MAX_EXCERPT_BYTES {
+        let Ok(chunk) = JsFuture::from(reader.read()).await else {
+            break;
+        };
+        let value = Reflect::get(&chunk, &"value".into()).unwrap_or(JsValue::UNDEFINED);
+        match value.dyn_ref::<Uint8Array>() {
+            Some(bytes) => start.extend_from_slice(&bytes.to_vec()),
+            None => break,
+        }
+    }
+    start
+}
+
+fn connection_error(e: &JsValue) -> String {
+    let detail: String = thrown_message(e).chars().take(200).collect();
     format!("connection failed: {detail}")
 }

@@ -10,6 +10,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use worker::{Env, Stub};
 
+use crate::http::thrown_message;
+
 /// The Durable Object binding of the per-user objects.
 pub const BINDING: &str = "USERS";
 
@@ -34,17 +36,9 @@ extern "C" {
     fn fetch(this: &ObjectStub, url: &str, init: &web_sys::RequestInit) -> Result<Promise, JsValue>;
 }
 
-/// A thrown JavaScript value, for an error message.
-fn described(thrown: &JsValue) -> String {
-    match thrown.dyn_ref::<js_sys::Error>() {
-        Some(error) => String::from(error.message()),
-        None => thrown.as_string().unwrap_or_else(|| format!("{thrown:?}")),
-    }
-}
-
 /// Sends `command` to `uid`'s object; its answer, or its refusal as the same error.
 pub async fn call(env: &Env, uid: &str, command: Command) -> Result<Reply, ApiError> {
-    let binding = |e: &JsValue| ApiError::internal(format!("Durable Object binding {BINDING}: {}", described(e)));
+    let binding = |e: &JsValue| ApiError::internal(format!("Durable Object binding {BINDING}: {}", thrown_message(e)));
     let namespace: Namespace = Reflect::get(env, &BINDING.into())
         .map_err(|e| binding(&e))?
         .unchecked_into();
@@ -57,7 +51,8 @@ pub async fn call(env: &Env, uid: &str, command: Command) -> Result<Reply, ApiEr
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
     init.set_body(&JsValue::from_str(&body));
-    let unanswered = |e: JsValue| ApiError::unavailable(format!("a user's object did not answer: {}", described(&e)));
+    let unanswered =
+        |e: JsValue| ApiError::unavailable(format!("a user's object did not answer: {}", thrown_message(&e)));
     let sent = stub.fetch("https://user-object/", &init).map_err(unanswered)?;
     let response: web_sys::Response = JsFuture::from(sent).await.map_err(unanswered)?.unchecked_into();
     let status = response.status();
@@ -67,7 +62,7 @@ pub async fn call(env: &Env, uid: &str, command: Command) -> Result<Reply, ApiEr
         .ok()
         .flatten()
         .and_then(|v| v.parse().ok());
-    let unread = |e: JsValue| ApiError::unavailable(format!("a user's object's answer: {}", described(&e)));
+    let unread = |e: JsValue| ApiError::unavailable(format!("a user's object's answer: {}", thrown_message(&e)));
     let text = JsFuture::from(response.text().map_err(unread)?).await.map_err(unread)?;
     let body = text.as_string().unwrap_or_default();
     if status < 400 {
