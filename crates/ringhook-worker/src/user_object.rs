@@ -69,12 +69,11 @@ pub struct UserState {
     flush_due: Cell<Option<f64>>,
     /// The user's subscriptions as last read or written (see [`Rows`]).
     document: RefCell<Option<UserDocument>>,
-    /// When expired published ids and body keys were last deleted (unix seconds), while in memory.
+    /// When expired rows were last deleted (unix seconds; see [`UserState::sweep`]), while in memory.
     swept_at: Cell<i64>,
 }
 
-/// How often a publishing object deletes its expired rows: reads ignore them meanwhile, so this is housekeeping,
-/// kept off most publishes' path.
+/// How often an object deletes its expired rows (see [`UserState::sweep`]).
 const SWEEP_EVERY_SECS: i64 = 60;
 
 impl DurableObject for UserState {
@@ -215,11 +214,7 @@ impl UserState {
             .handle(&op, body.as_bytes()),
             Command::Publish { events } => {
                 let document = rows.load()?;
-                if now >= self.swept_at.get().saturating_add(SWEEP_EVERY_SECS) {
-                    exec(&sql, "DELETE FROM published WHERE expires_at <= ?", vec![now.into()])?;
-                    flush::expire_bodies(&sql, now)?;
-                    self.swept_at.set(now);
-                }
+                self.sweep(&sql, now)?;
                 let states = events
                     .iter()
                     .map(|p| publish_state(&sql, &p.id, now))
@@ -332,12 +327,7 @@ impl UserState {
             }
             Command::Targets { attempts } => {
                 let document = rows.load()?;
-                exec(&sql, "DELETE FROM attempts WHERE expires_at <= ?", vec![now.into()])?;
-                exec(
-                    &sql,
-                    "DELETE FROM attempts_followed WHERE expires_at <= ?",
-                    vec![now.into()],
-                )?;
+                self.sweep(&sql, now)?;
                 let states = attempts
                     .iter()
                     .map(|key| attempt_state(&sql, key))
@@ -360,7 +350,7 @@ impl UserState {
                 if document != before {
                     rows.save(&document)?;
                 }
-                prune_stats(&sql, now)?;
+                self.sweep(&sql, now)?;
                 for (report, done) in reports.iter().zip(&settled) {
                     // An attempt applied before (its message came again) is counted and logged once.
                     let state = attempt_state(&sql, &report.key)?;
@@ -401,7 +391,7 @@ impl UserState {
                 retry_in,
                 duration_ms,
             } => {
-                prune_stats(&sql, now)?;
+                self.sweep(&sql, now)?;
                 count(
                     &sql,
                     &subscription_id,
@@ -439,6 +429,29 @@ impl UserState {
     }
 
     /// On the first command, moves a document of the old KV layout into the object, once.
+    /// Deletes the rows whose time has passed (published ids, written bodies' keys, attempts, stats out of the
+    /// window), at most once a [`SWEEP_EVERY_SECS`] while the object stays in memory: the reads skip them or
+    /// outlast them meanwhile (each lives for hours or days), so this is housekeeping kept off most commands.
+    fn sweep(&self, sql: &SqlStorage, now: i64) -> Result<(), ApiError> {
+        if now < self.swept_at.get().saturating_add(SWEEP_EVERY_SECS) {
+            return Ok(());
+        }
+        let before = stats::hour_of(now - stats::KEEP_SECS);
+        for (query, at) in [
+            ("DELETE FROM published WHERE expires_at <= ?", now),
+            ("DELETE FROM attempts WHERE expires_at <= ?", now),
+            ("DELETE FROM attempts_followed WHERE expires_at <= ?", now),
+            ("DELETE FROM stats_hours WHERE hour < ?", before),
+            ("DELETE FROM stats_latency WHERE hour < ?", before),
+            ("DELETE FROM stats_skips WHERE expires_at <= ?", now),
+        ] {
+            exec(sql, query, vec![at.into()])?;
+        }
+        flush::expire_bodies(sql, now)?;
+        self.swept_at.set(now);
+        Ok(())
+    }
+
     async fn move_in(&self, uid: &str) -> Result<(), ApiError> {
         const MOVED: &str = "SELECT value FROM meta WHERE name = 'moved_in'";
         if self.moved_in.get() {
@@ -671,12 +684,6 @@ fn count_skip(sql: &SqlStorage, key: &AttemptKey, now: i64) -> Result<(), ApiErr
 }
 
 /// Forgets hours older than the longest window, and skips counted longer ago than a message can come again.
-fn prune_stats(sql: &SqlStorage, now: i64) -> Result<(), ApiError> {
-    let before = stats::hour_of(now - stats::KEEP_SECS);
-    exec(sql, "DELETE FROM stats_hours WHERE hour < ?", vec![before.into()])?;
-    exec(sql, "DELETE FROM stats_latency WHERE hour < ?", vec![before.into()])?;
-    exec(sql, "DELETE FROM stats_skips WHERE expires_at <= ?", vec![now.into()]).map(drop)
-}
 
 #[derive(Deserialize)]
 struct HourRow {
