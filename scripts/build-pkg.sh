@@ -14,17 +14,14 @@ build() {
 
 build web web
 build nodejs node
-# ringhook/verify: the verifying and signing exports alone, from their own smaller build.
-build_verify() {
-  local target=$1 dir=$2
-  wasm-pack --quiet build crates/ringhook --release --no-pack --target "$target" \
-    --out-dir "../../pkg/verify/$dir" --out-name ringhook -- --features wasm-verify
-  rm -f "pkg/verify/$dir/.gitignore"
-}
-build_verify web web
-build_verify nodejs node
-echo '{ "type": "commonjs" }' > pkg/verify/node/package.json
-cp pkg/verify/node/ringhook.d.ts pkg/verify/ringhook.d.ts
+# ringhook/verify: the core's verifier alone, built without std or wasm-bindgen
+# (crates/ringhook/src/verify_abi.rs), under the hand-written pkg/verify/verify.js and its CommonJS copy.
+cargo build --quiet --release --target wasm32-unknown-unknown -p ringhook --no-default-features --features verify-abi
+wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+  --strip-debug --strip-producers "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/ringhook.wasm" \
+  -o pkg/verify/ringhook_verify.wasm
+sed 's/^export //' pkg/verify/verify.js > pkg/verify/verify.cjs
+echo 'module.exports = { imports, init, verifyWebhookSignature, verifyWebhook, verifyRequest };' >> pkg/verify/verify.cjs
 # pkg/ is an ES module package; the Node.js build is CommonJS.
 echo '{ "type": "commonjs" }' > pkg/node/package.json
 cp pkg/node/ringhook.d.ts pkg/ringhook.d.ts

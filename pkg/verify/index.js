@@ -1,7 +1,8 @@
-// ringhook/verify for browsers and bundlers: the verifying and signing exports alone, from their own smaller
-// wasm build, fetched and instantiated once before any importer runs.
-import init from './web/ringhook.js';
+// ringhook/verify for browsers and bundlers: the verifying exports alone, around their own small
+// wasm, fetched and instantiated once before any importer runs.
+import { imports, init } from './verify.js';
 
-await init({ module_or_path: new URL('./web/ringhook_bg.wasm', import.meta.url) });
+const response = await fetch(new URL('./ringhook_verify.wasm', import.meta.url));
+init((await WebAssembly.instantiate(await response.arrayBuffer(), imports)).instance);
 
-export { verifyWebhookSignature, verifyWebhook, verifyRequest, signWebhook } from './web/ringhook.js';
+export { verifyWebhookSignature, verifyWebhook, verifyRequest } from './verify.js';

@@ -1,4 +1,4 @@
 // ringhook/verify for Node.js ES modules: the CommonJS entry, which loads its module synchronously from disk.
 import { createRequire } from 'node:module';
 
-export const { verifyWebhookSignature, verifyWebhook, verifyRequest, signWebhook } = createRequire(import.meta.url)('./node.cjs');
+export const { verifyWebhookSignature, verifyWebhook, verifyRequest } = createRequire(import.meta.url)('./node.cjs');

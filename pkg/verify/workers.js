@@ -1,7 +1,7 @@
 // ringhook/verify for Cloudflare Workers (and other workerd hosts): the runtime compiles the module at deploy time.
-import wasmModule from './web/ringhook_bg.wasm';
-import * as wasm from './web/ringhook.js';
+import wasmModule from './ringhook_verify.wasm';
+import { imports, init } from './verify.js';
 
-wasm.initSync({ module: wasmModule });
+init(new WebAssembly.Instance(wasmModule, imports));
 
-export { verifyWebhookSignature, verifyWebhook, verifyRequest, signWebhook } from './web/ringhook.js';
+export { verifyWebhookSignature, verifyWebhook, verifyRequest } from './verify.js';

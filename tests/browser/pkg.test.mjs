@@ -1,5 +1,5 @@
 // The package's browser entries in headless Chromium: pkg/index.js, which fetches web/ringhook_bg.wasm, and
-// ringhook/verify's pkg/verify/index.js, which fetches its own smaller verify/web/ringhook_bg.wasm.
+// ringhook/verify's pkg/verify/index.js, which fetches its own smaller verify/ringhook_verify.wasm.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -16,8 +16,10 @@ const pageFor = (entry) => `<!doctype html><meta charset="utf-8"><title>ringhook
   window.ringhookReady = true;
 </script>`;
 
-for (const [entry, wasmFile] of [['index.js', 'web/ringhook_bg.wasm'], ['verify/index.js', 'verify/web/ringhook_bg.wasm']]) {
+for (const [entry, wasmFile] of [['index.js', 'web/ringhook_bg.wasm'], ['verify/index.js', 'verify/ringhook_verify.wasm']]) {
   const PAGE = pageFor(entry);
+  // The main entry signs too; ringhook/verify only verifies.
+  const signs = entry === 'index.js';
   describe(`browser (Chromium): ${entry}`, () => {
     let server, browser, page;
     const requests = [];
@@ -61,7 +63,7 @@ for (const [entry, wasmFile] of [['index.js', 'web/ringhook_bg.wasm'], ['verify/
     it('reproduces and verifies every shared vector', async () => {
       const results = await page.evaluate((cases) => cases.map((v) => {
         const { signWebhook, verifyWebhookSignature, verifyWebhook } = window.ringhook;
-        const signed = signWebhook(v.body, v.secret_key, { id: v.webhook_id, timestamp: v.webhook_timestamp });
+        const signed = signWebhook?.(v.body, v.secret_key, { id: v.webhook_id, timestamp: v.webhook_timestamp }) ?? {};
         let event;
         if (v.webhook_signature && v.body) {
           const headers = new Headers({ 'webhook-id': v.webhook_id, 'webhook-timestamp': String(v.webhook_timestamp), 'webhook-signature': v.webhook_signature });
@@ -79,17 +81,19 @@ for (const [entry, wasmFile] of [['index.js', 'web/ringhook_bg.wasm'], ['verify/
 
       results.forEach((r, i) => {
         const v = vectors.cases[i];
-        assert.equal(r.x, v.x_webhook_signature, v.name);
-        assert.equal(r.sw, v.webhook_signature ?? '', v.name);
+        if (signs) {
+          assert.equal(r.x, v.x_webhook_signature, v.name);
+          assert.equal(r.sw, v.webhook_signature ?? '', v.name);
+        }
         assert.deepEqual([r.valid, r.validBytes, r.tampered], [true, true, false], v.name);
         if (v.webhook_signature && v.body) assert.deepEqual(r.event, JSON.parse(v.body), v.name);
       });
       assert.equal(results.filter((r) => r.event).length, 2); // the two non-empty whsec_ vectors
     });
 
-    it('agrees with WebCrypto HMAC-SHA256 on random bodies and secrets', async () => {
+    it('agrees with WebCrypto HMAC-SHA256 on random bodies and secrets, under both signatures', async () => {
       const results = await page.evaluate(async () => {
-        const { signWebhook, verifyWebhookSignature } = window.ringhook;
+        const { signWebhook, verifyWebhookSignature, verifyWebhook } = window.ringhook;
         const enc = new TextEncoder();
         const hmac = async (key, msg) => {
           const k = await crypto.subtle.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
@@ -102,19 +106,24 @@ for (const [entry, wasmFile] of [['index.js', 'web/ringhook_bg.wasm'], ['verify/
         for (let i = 0; i < 50; i++) {
           const key = randomBytes(32);
           const secret = 'whsec_' + b64(key);
-          const body = Array.from(randomBytes(1 + (i * 7) % 400), (b) => String.fromCodePoint(b < 200 ? 32 + (b % 95) : 0x1f300 + b)).join('');
-          const signed = signWebhook(body, secret, { id: `evt_${i}`, timestamp: 1764355200 + i });
+          const note = Array.from(randomBytes(1 + (i * 7) % 400), (b) => String.fromCodePoint(b < 200 ? 32 + (b % 95) : 0x1f300 + b)).join('');
+          const body = JSON.stringify({ note });
+          const timestamp = 1764355200 + i;
+          const x = 'sha256=' + hex(await hmac(enc.encode(secret), enc.encode(body)));
+          const standard = { 'webhook-id': `evt_${i}`, 'webhook-timestamp': String(timestamp), 'webhook-signature': 'v1,' + b64(await hmac(key, enc.encode(`evt_${i}.${timestamp}.${body}`))) };
+          const signed = signWebhook?.(body, secret, { id: `evt_${i}`, timestamp });
           out.push({
-            x: signed['x-webhook-signature'] === 'sha256=' + hex(await hmac(enc.encode(secret), enc.encode(body))),
-            sw: signed['webhook-signature'] === 'v1,' + b64(await hmac(key, enc.encode(`evt_${i}.${1764355200 + i}.${body}`))),
-            verifies: verifyWebhookSignature(body, signed['x-webhook-signature'], secret),
+            signs: signed && signed['x-webhook-signature'] === x && signed['webhook-signature'] === standard['webhook-signature'],
+            verifies: verifyWebhookSignature(body, x, secret),
+            verifiesStandard: verifyWebhook(body, standard, secret, { now: timestamp }).note === note,
             input: { body, secret },
           });
         }
         return out;
       });
       assert.equal(results.length, 50);
-      for (const { input, ...r } of results) assert.deepEqual(r, { x: true, sw: true, verifies: true }, JSON.stringify(input));
+      const signs = entry === 'index.js' ? true : undefined;
+      for (const { input, ...r } of results) assert.deepEqual(r, { signs, verifies: true, verifiesStandard: true }, JSON.stringify(input));
     });
   });
 }

@@ -1,6 +1,7 @@
 // The npm package in Node.js: both entry points, the shared vectors, the setup guide's verifier,
 // node:crypto, the Standard Webhooks and Svix libraries, rotation and every error code. verify.test.mjs runs
-// the same cases through the `ringhook/verify` entry (RINGHOOK_PKG_ENTRY).
+// the same cases through the `ringhook/verify` entry (RINGHOOK_PKG_ENTRY), which verifies only: there the
+// deliveries are signed by the main entry's signWebhook.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -23,13 +24,14 @@ const ENTRIES = {
   },
   'ringhook/verify': {
     files: ['verify/node.mjs', 'verify/node.cjs'],
-    functions: ['signWebhook', 'verifyRequest', 'verifyWebhook', 'verifyWebhookSignature'],
+    functions: ['verifyRequest', 'verifyWebhook', 'verifyWebhookSignature'],
   },
 };
 const require = createRequire(import.meta.url);
 const esm = await import(ENTRY);
 const cjs = require(ENTRY);
-const { signWebhook, verifyWebhook, verifyWebhookSignature } = esm;
+const { verifyWebhook, verifyWebhookSignature } = esm;
+const { signWebhook } = await import('ringhook');
 
 const SECRET = vectors.cases[0].secret_key;
 const event = (ts, extra = {}) => JSON.stringify({
@@ -49,7 +51,7 @@ for (const [entry, api] of Object.entries({ import: esm, require: cjs })) {
   describe(`shared vectors via ${entry}`, () => {
     for (const v of vectors.cases) {
       it(v.name, () => {
-        const signed = api.signWebhook(v.body, v.secret_key, { id: v.webhook_id, timestamp: v.webhook_timestamp });
+        const signed = (api.signWebhook ?? signWebhook)(v.body, v.secret_key, { id: v.webhook_id, timestamp: v.webhook_timestamp });
         assert.equal(signed['x-webhook-signature'], v.x_webhook_signature);
         assert.equal(signed['webhook-signature'], v.webhook_signature ?? '');
         assert.equal(signed['webhook-id'], v.webhook_id);

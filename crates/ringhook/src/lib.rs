@@ -12,17 +12,42 @@
 //!   delivery log;
 //! - [`service`]: the HTTP API: routes, the subscription operations, publishing, Firebase token checks, and what
 //!   a user's object (the single writer of a user's state) is asked and decides;
-//! - [`frontend`]: what a receiving page decides (which events to apply); [`wasm`] is its JavaScript surface.
+//! - [`frontend`]: what a receiving page decides (which events to apply); `wasm` is the package's JavaScript
+//!   surface, and `verify_abi` the wasm of its `ringhook/verify` entry.
+//!
+//! Without the `std` feature only signatures and base64 are built, with `core` and `alloc` alone.
 #![deny(missing_docs)]
+#![cfg_attr(not(feature = "std"), no_std)]
 
+extern crate alloc;
+
+#[cfg(feature = "std")]
 pub mod delivery;
+#[cfg(feature = "std")]
 pub mod frontend;
+#[cfg(feature = "std")]
 pub mod model;
 pub mod protocol;
+#[cfg(feature = "std")]
 pub mod service;
 
-#[cfg(feature = "wasm-verify")]
+#[cfg(feature = "wasm")]
 pub mod wasm;
 
+#[cfg(all(feature = "verify-abi", target_family = "wasm"))]
+pub mod verify_abi;
+
+#[cfg(all(target_family = "wasm", any(feature = "wasm", feature = "verify-abi")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
+#[cfg(all(target_family = "wasm", not(feature = "std")))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    // Nothing panics on purpose; a bug traps, without the formatting machinery that a message would need.
+    core::arch::wasm32::unreachable()
+}
+
+#[cfg(feature = "std")]
 pub use protocol::event::{CallStatus, Event, EventType};
 pub use protocol::signature::{sign, ReceivedHeaders, Scheme, SecretKey, SignedHeaders, Verifier, VerifyError};

@@ -2,6 +2,9 @@
 //! without padding for JSON Web Tokens. The few lines needed, instead of a general-purpose crate several
 //! kilobytes larger in the wasm build.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Decodes unpadded base64url (`-_` alphabet), as JSON Web Tokens use it.

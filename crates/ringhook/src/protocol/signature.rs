@@ -11,7 +11,11 @@
 //!
 //! Nothing here reads a clock: `now` always comes from the caller.
 
-use std::borrow::Borrow;
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::borrow::Borrow;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -33,34 +37,30 @@ pub const WEBHOOK_TIMESTAMP: &str = "webhook-timestamp";
 pub const WEBHOOK_SIGNATURE: &str = "webhook-signature";
 /// How far a timestamp may be from the verifier's clock, by default.
 pub const DEFAULT_TOLERANCE_SECS: u64 = 300;
+/// Why an empty secret (or, in JavaScript, one that is not a string) cannot verify.
+pub const MISSING_SECRET: &str =
+    "the secret key is missing or empty: pass the secret_key returned when you subscribed (is its environment variable set?)";
 /// The prefix of every secret ringhook issues.
 pub const SECRET_PREFIX: &str = "whsec_";
 
 const BODY_SIGNATURE_PREFIX: &str = "sha256=";
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 const V1_PREFIX: &str = "v1,";
 
 /// Why a delivery did not verify. Each message tells the receiver what to check.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VerifyError {
     /// Neither signature header is present.
-    #[error("no signature header: expected X-Webhook-Signature or webhook-signature; check that a proxy does not strip them")]
     MissingSignature,
     /// A Standard Webhooks header other than the signature is missing.
-    #[error("missing {0} header: Standard Webhooks signatures need webhook-id, webhook-timestamp and webhook-signature together")]
     MissingHeader(&'static str),
     /// A signature header is not in the expected form.
-    #[error("malformed signature: {0}")]
     MalformedSignature(&'static str),
     /// The timestamp (the `webhook-timestamp` header, or the body's field) is not a whole number of seconds.
-    #[error(
-        "invalid timestamp: expected whole unix seconds in webhook-timestamp (or in the body's \"timestamp\" field)"
-    )]
     InvalidTimestamp,
     /// Only the body signature is present and the body has no `timestamp` to check for replays.
-    #[error("missing timestamp: the body has no \"timestamp\" field to check against replays; send the webhook-* headers or pass toleranceSeconds: null to skip the check")]
     MissingTimestamp,
     /// The delivery was signed longer ago than the tolerance allows.
-    #[error("timestamp too old: signed {age} s ago, more than the {tolerance} s tolerance; a replayed delivery, or a receiver clock that is wrong")]
     TimestampTooOld {
         /// Seconds since signing.
         age: u64,
@@ -68,7 +68,6 @@ pub enum VerifyError {
         tolerance: u64,
     },
     /// The delivery claims to be signed in the future.
-    #[error("timestamp in the future: {ahead} s ahead of this clock, more than the {tolerance} s tolerance; check the receiver's clock")]
     TimestampInFuture {
         /// Seconds ahead of the verifier's clock.
         ahead: u64,
@@ -76,17 +75,39 @@ pub enum VerifyError {
         tolerance: u64,
     },
     /// No signature matched.
-    #[error("signature mismatch: verify the raw request body exactly as received, not re-serialised JSON, with the secret_key returned when you subscribed (or rotated)")]
     SignatureMismatch,
     /// The secret cannot be used.
-    #[error("invalid secret: {0}")]
     InvalidSecret(&'static str),
     /// The body verified but is not a ringhook event.
-    #[error("invalid payload: {0}")]
     InvalidPayload(String),
 }
 
+impl core::fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl core::error::Error for VerifyError {}
+
 impl VerifyError {
+    /// What went wrong and what to check (the `Display` text), put together without the formatting machinery,
+    /// which the package's smallest wasm does not carry.
+    pub fn message(&self) -> String {
+        match self {
+            Self::MissingSignature => "no signature header: expected X-Webhook-Signature or webhook-signature; check that a proxy does not strip them".into(),
+            Self::MissingHeader(name) => ["missing ", name, " header: Standard Webhooks signatures need webhook-id, webhook-timestamp and webhook-signature together"].concat(),
+            Self::MalformedSignature(why) => ["malformed signature: ", why].concat(),
+            Self::InvalidTimestamp => "invalid timestamp: expected whole unix seconds in webhook-timestamp (or in the body's \"timestamp\" field)".into(),
+            Self::MissingTimestamp => "missing timestamp: the body has no \"timestamp\" field to check against replays; send the webhook-* headers or pass toleranceSeconds: null to skip the check".into(),
+            Self::TimestampTooOld { age, tolerance } => ["timestamp too old: signed ", &unsigned_decimal(*age), " s ago, more than the ", &unsigned_decimal(*tolerance), " s tolerance; a replayed delivery, or a receiver clock that is wrong"].concat(),
+            Self::TimestampInFuture { ahead, tolerance } => ["timestamp in the future: ", &unsigned_decimal(*ahead), " s ahead of this clock, more than the ", &unsigned_decimal(*tolerance), " s tolerance; check the receiver's clock"].concat(),
+            Self::SignatureMismatch => "signature mismatch: verify the raw request body exactly as received, not re-serialised JSON, with the secret_key returned when you subscribed (or rotated)".into(),
+            Self::InvalidSecret(why) => ["invalid secret: ", why].concat(),
+            Self::InvalidPayload(why) => ["invalid payload: ", why].concat(),
+        }
+    }
+
     /// A stable, machine-readable code for the error.
     pub const fn code(&self) -> &'static str {
         match self {
@@ -114,8 +135,8 @@ pub struct SecretKey {
     standard_mac: Option<HmacSha256>,
 }
 
-impl std::fmt::Debug for SecretKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("SecretKey(<redacted>)")
     }
 }
@@ -123,14 +144,14 @@ impl std::fmt::Debug for SecretKey {
 impl SecretKey {
     /// A new `whsec_` secret from 32 random bytes that the caller draws from a secure source.
     pub fn generate(random: [u8; 32]) -> Self {
-        Self::parse(&format!("{SECRET_PREFIX}{}", base64::encode(&random))).expect("a generated secret is valid")
+        Self::parse(&[SECRET_PREFIX, &base64::encode(&random)].concat()).expect("a generated secret is valid")
     }
 
     /// Accepts any non-empty secret. A `whsec_` secret must carry valid base64 and can also sign and verify
     /// Standard Webhooks signatures; any other string (the setup guide's plain secrets) signs the body signature only.
     pub fn parse(text: &str) -> Result<Self, VerifyError> {
         if text.is_empty() {
-            return Err(VerifyError::InvalidSecret("the secret is empty"));
+            return Err(VerifyError::InvalidSecret(MISSING_SECRET));
         }
         let standard_mac = match text.strip_prefix(SECRET_PREFIX) {
             Some(encoded) => {
@@ -166,7 +187,9 @@ impl SecretKey {
         mac.update(body);
         let mut out = String::with_capacity(BODY_SIGNATURE_PREFIX.len() + 64);
         out.push_str(BODY_SIGNATURE_PREFIX);
-        out.push_str(&hex::encode(mac.finalize().into_bytes()));
+        for byte in mac.finalize().into_bytes() {
+            out.extend([HEX_DIGITS[usize::from(byte >> 4)], HEX_DIGITS[usize::from(byte & 15)]].map(char::from));
+        }
         out
     }
 
@@ -199,21 +222,30 @@ fn update_signed_content(mac: &mut HmacSha256, id: &str, timestamp: i64, body: &
     mac.update(body);
 }
 
-/// `n` in decimal, without the formatting machinery (which the wasm build would otherwise carry).
-fn decimal(n: i64) -> String {
-    let mut digits = Vec::with_capacity(20);
-    let mut rest = n.unsigned_abs();
+/// `n` in decimal, without the formatting machinery (which the wasm builds would otherwise carry).
+pub(crate) fn decimal(n: i64) -> String {
+    let digits = unsigned_decimal(n.unsigned_abs());
+    if n < 0 {
+        ["-", &digits].concat()
+    } else {
+        digits
+    }
+}
+
+/// `n` in decimal, as [`decimal`] writes it.
+fn unsigned_decimal(n: u64) -> String {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = n;
     loop {
-        digits.push(b'0' + (rest % 10) as u8);
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
         rest /= 10;
         if rest == 0 {
             break;
         }
     }
-    if n < 0 {
-        digits.push(b'-');
-    }
-    digits.iter().rev().map(|d| char::from(*d)).collect()
+    digits[start..].iter().map(|&d| char::from(d)).collect()
 }
 
 /// The signature headers of one delivery, as sent.
@@ -326,7 +358,8 @@ pub const MAX_TIMESTAMP_SECS: i64 = 1 << 49;
 impl Timestamp {
     /// Reads a JSON number as the contract does: whole seconds within ±[`MAX_TIMESTAMP_SECS`].
     pub fn from_number(number: f64) -> Self {
-        if number.fract() == 0.0 && number.abs() <= MAX_TIMESTAMP_SECS as f64 {
+        // Whole: unchanged by a round trip through an integer (NaN and the infinities are not).
+        if number as i64 as f64 == number && number.abs() <= MAX_TIMESTAMP_SECS as f64 {
             Self::Seconds(number as i64)
         } else {
             Self::Invalid
@@ -340,6 +373,7 @@ pub trait BodyTimestamp {
     fn timestamp(&self) -> Timestamp;
 }
 
+#[cfg(feature = "std")]
 impl BodyTimestamp for serde_json::Map<String, serde_json::Value> {
     fn timestamp(&self) -> Timestamp {
         match self.get("timestamp") {
@@ -422,6 +456,7 @@ impl<S: Borrow<SecretKey>> Verifier<S> {
         scheme == Scheme::BodySignature && self.tolerance.is_some()
     }
 
+    #[cfg(feature = "std")]
     /// Verifies a delivery and returns its body as a JSON object: the one contract of every verifier ringhook
     /// ships (the package's `verifyWebhook` wraps [`Verifier::verify_payload`] with the runtime's own JSON parser).
     ///
@@ -483,7 +518,10 @@ impl<S: Borrow<SecretKey>> Verifier<S> {
         let timestamp = headers
             .webhook_timestamp
             .ok_or(VerifyError::MissingHeader(WEBHOOK_TIMESTAMP))?;
-        let timestamp: i64 = timestamp.trim().parse().map_err(|_| VerifyError::InvalidTimestamp)?;
+        let timestamp: i64 = timestamp
+            .trim_ascii()
+            .parse()
+            .map_err(|_| VerifyError::InvalidTimestamp)?;
         self.check_age(timestamp, now)?;
 
         let mac = self.key().standard_mac.as_ref().expect("checked by the caller");
@@ -534,15 +572,32 @@ impl<S: Borrow<SecretKey>> Verifier<S> {
     }
 }
 
-/// Decodes `sha256=<64 hex digits>`; the prefix may be left out, as the setup guide's verifier allows.
+/// Decodes `sha256=<64 hex digits>` (either case); the prefix may be left out, as the setup guide's verifier allows.
 fn parse_body_signature(signature: &str) -> Result<[u8; 32], VerifyError> {
-    let hex_part = signature.trim();
+    let hex_part = signature.trim_ascii();
     let hex_part = hex_part.strip_prefix(BODY_SIGNATURE_PREFIX).unwrap_or(hex_part);
+    let malformed = VerifyError::MalformedSignature("X-Webhook-Signature must be sha256= followed by 64 hex digits");
+    let digits = hex_part.as_bytes();
+    if digits.len() != 64 {
+        return Err(malformed);
+    }
     let mut tag = [0u8; 32];
-    hex::decode_to_slice(hex_part, &mut tag).map_err(|_| {
-        VerifyError::MalformedSignature("X-Webhook-Signature must be sha256= followed by 64 hex digits")
-    })?;
+    for (byte, pair) in tag.iter_mut().zip(digits.chunks_exact(2)) {
+        match (hex_value(pair[0]), hex_value(pair[1])) {
+            (Some(high), Some(low)) => *byte = high << 4 | low,
+            _ => return Err(malformed),
+        }
+    }
     Ok(tag)
+}
+
+fn hex_value(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        b'A'..=b'F' => Some(digit - b'A' + 10),
+        _ => None,
+    }
 }
 
 /// The setup guide's `verifyWebhookSignature(payload, signature, secretKey)`: the body signature alone, no timestamp.
@@ -586,6 +641,89 @@ mod tests {
     fn decimal_writes_every_i64() {
         for n in [0, 7, -7, 10, 1_764_355_200, i64::MAX, i64::MIN] {
             assert_eq!(decimal(n), n.to_string());
+        }
+    }
+
+    #[test]
+    fn messages_name_the_numbers_and_what_to_check() {
+        let too_old = VerifyError::TimestampTooOld {
+            age: 301,
+            tolerance: 300,
+        };
+        assert_eq!(
+            too_old.to_string(),
+            "timestamp too old: signed 301 s ago, more than the 300 s tolerance; a replayed delivery, or a receiver clock that is wrong"
+        );
+        let ahead = VerifyError::TimestampInFuture {
+            ahead: u64::MAX,
+            tolerance: 0,
+        };
+        assert_eq!(
+            ahead.message(),
+            "timestamp in the future: 18446744073709551615 s ahead of this clock, more than the 0 s tolerance; check the receiver's clock"
+        );
+        assert_eq!(
+            VerifyError::MissingHeader(WEBHOOK_ID).to_string(),
+            "missing webhook-id header: Standard Webhooks signatures need webhook-id, webhook-timestamp and webhook-signature together"
+        );
+        assert_eq!(
+            VerifyError::InvalidPayload("the body is not JSON".into()).to_string(),
+            "invalid payload: the body is not JSON"
+        );
+        assert_eq!(
+            SecretKey::parse("").unwrap_err().to_string(),
+            ["invalid secret: ", MISSING_SECRET].concat()
+        );
+    }
+
+    #[test]
+    fn body_signatures_are_64_hex_digits_in_either_case() {
+        let s = secret();
+        let signature = s.body_signature(b"{}");
+        assert!(verify_body_signature(b"{}", &signature, &s));
+        assert!(verify_body_signature(
+            b"{}",
+            &signature.to_uppercase().replace("SHA256=", "sha256="),
+            &s
+        ));
+        assert!(verify_body_signature(b"{}", &format!("  {}\t", &signature[7..]), &s));
+        let bad = [
+            &signature[..70],
+            &format!("{signature}0"),
+            &signature.replace('a', "g"),
+            "sha256=",
+            "",
+            "sha256=\u{e9}",
+        ];
+        for bad in bad {
+            assert_eq!(
+                parse_body_signature(bad).unwrap_err().code(),
+                "malformed_signature",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn body_timestamps_are_whole_seconds_in_range() {
+        assert_eq!(
+            Timestamp::from_number(1_764_355_200.0),
+            Timestamp::Seconds(1_764_355_200)
+        );
+        assert_eq!(Timestamp::from_number(-0.0), Timestamp::Seconds(0));
+        assert_eq!(
+            Timestamp::from_number(MAX_TIMESTAMP_SECS as f64),
+            Timestamp::Seconds(MAX_TIMESTAMP_SECS)
+        );
+        for bad in [
+            1.5,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            MAX_TIMESTAMP_SECS as f64 * 2.0,
+            1e300,
+        ] {
+            assert_eq!(Timestamp::from_number(bad), Timestamp::Invalid, "{bad}");
         }
     }
 

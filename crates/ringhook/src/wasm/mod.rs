@@ -1,11 +1,8 @@
 //! The JavaScript surface of the `ringhook` npm package (the `wasm` feature): verifying and signing deliveries,
-//! a typed client of the subscription API, and a dispatcher of call events for frontends. The `wasm-verify`
-//! feature builds the verifying and signing part alone, for the package's smaller `ringhook/verify` entry.
+//! a typed client of the subscription API, and a dispatcher of call events for frontends.
 //! Exported names are camelCase; errors are `Error` objects with a `name` and a `code`.
 
-#[cfg(feature = "wasm")]
 mod client;
-#[cfg(feature = "wasm")]
 mod dispatcher;
 mod verify;
 
@@ -14,17 +11,10 @@ use std::thread::LocalKey;
 use js_sys::{JsString, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
-#[cfg(feature = "wasm")]
 pub use client::WebhookClient;
-#[cfg(feature = "wasm")]
 pub use dispatcher::CallEventDispatcher;
 pub use verify::{sign_webhook, verify_request, verify_webhook, verify_webhook_signature};
 
-#[cfg(target_family = "wasm")]
-#[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
-
-#[cfg(feature = "wasm")]
 #[wasm_bindgen(typescript_custom_section)]
 const API_TYPES: &str = r#"
 export interface Subscription {
@@ -154,7 +144,6 @@ export declare class CallStore {
 
 /// How long `CallEventStream` waits before its `attempt`-th reconnection (`random` in 0..1): the core's
 /// backoff with jitter.
-#[cfg(feature = "wasm")]
 #[wasm_bindgen(js_name = reconnectDelayMs)]
 pub fn reconnect_delay_ms(attempt: u32, random: f64) -> f64 {
     crate::service::stream::reconnect_delay_ms(attempt, random) as f64
@@ -213,7 +202,6 @@ pub(crate) fn after(values: &[&JsValue], step: &'static LocalKey<Step>) -> Promi
 }
 
 /// `promise.catch(step)`.
-#[cfg(feature = "wasm")]
 pub(crate) fn recover(promise: &Promise, step: &'static LocalKey<Step>) -> Promise {
     step.with(|step| promise.unchecked_ref::<Thenable>().catch(step.as_ref()))
 }

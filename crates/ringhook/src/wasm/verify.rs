@@ -154,11 +154,10 @@ pub fn verify_webhook_signature(
 
 /// The secret as a string; a missing one (an unset environment variable, typically) is an `invalid_secret` error.
 fn secret_text(secret: &JsValue) -> Result<String, JsValue> {
-    secret.as_string().filter(|s| !s.is_empty()).ok_or_else(|| {
-        verification_error(&VerifyError::InvalidSecret(
-            "the secret key is missing or not a string: pass the secret_key returned when you subscribed (is its environment variable set?)",
-        ))
-    })
+    secret
+        .as_string()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| verification_error(&VerifyError::InvalidSecret(signature::MISSING_SECRET)))
 }
 
 /// A header's value: a string, or the first of a list (Node gives repeated headers as arrays).
