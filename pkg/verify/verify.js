@@ -47,14 +47,15 @@ function write(values) {
   for (const value of values) if (value !== undefined) bound += typeof value === 'string' ? value.length * 3 : value.length;
   let at = wasm.input(bound);
   const bytes = view();
-  return values.map((value) => {
-    if (value === undefined) return -1;
-    let len = value.length;
+  const lens = [];
+  for (const value of values) {
+    let len = -1;
     if (typeof value === 'string') len = encoder.encodeInto(value, bytes.subarray(at)).written;
-    else bytes.set(value, at);
-    at += len;
-    return len;
-  });
+    else if (value !== undefined) bytes.set(value, at), (len = value.length);
+    if (len > 0) at += len;
+    lens.push(len);
+  }
+  return lens;
 }
 
 /** The answer's text: `len` bytes of the output buffer. */
@@ -103,7 +104,11 @@ function headerValues(headers) {
   if (typeof headers !== 'object') throw new TypeError('headers must be a Headers object or a plain object of header names to values');
   if (typeof headers.get === 'function') return NAMES.map((name) => headerText(headers.get(name)));
   const values = NAMES.map((name) => headerText(headers[name]));
-  if (values.includes(undefined)) {
+  const [bodySignature, id, timestamp, standard] = values;
+  // Names in another case than Node's lower case: looked for only when no whole signature was found, that is
+  // neither the three Standard Webhooks headers nor X-Webhook-Signature alone (webhook-signature would come first).
+  const whole = (id !== undefined && timestamp !== undefined && standard !== undefined) || (bodySignature !== undefined && standard === undefined);
+  if (!whole) {
     for (const [name, value] of Object.entries(headers)) {
       const slot = NAMES.indexOf(name.toLowerCase());
       if (slot >= 0 && values[slot] === undefined) values[slot] = headerText(value);
