@@ -16,6 +16,8 @@ gz() { gzip -9c "$1" | wc -c; }
   # ringhook/verify in a browser: its wasm, its entry and the glue the entry imports (each gzipped, as served).
   w=pkg/verify/ringhook_verify.wasm js=$(( $(gz pkg/verify/index.js) + $(gz pkg/verify/verify.js) ))
   echo "| ringhook/verify | $(wc -c < $w) B | $(gz $w) B | $js B | $(( $(gz $w) + js )) B ($(awk "BEGIN{printf \"%.1f\", ($(gz $w) + $js)/1024}") KiB) |"
+  echo
+  node bench/bundle-size.mjs
 } > "$out/size.md"
 
 node bench/verify.mjs > "$out/node.md"
