@@ -4,7 +4,8 @@
 // its tables); `subscribe again` adds one to each of 1,000 users made before the rows (what a subscribe costs
 // once the object exists); list reads a document of one; publish sends one event for a user with no
 // subscriptions (what publishing costs before any delivery).
-// Each level also measures a three-line JavaScript Worker, the floor any Worker meets on this machine.
+// Each level also measures JavaScript floors: a Worker of a few lines, the same calling a Durable Object, and the
+// same in a publish's shape (object, queue, object).
 import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
@@ -41,11 +42,41 @@ const mf = new Miniflare({
   },
 });
 const url = await mf.ready;
-// The runtime's floor: a Worker of three lines of JavaScript, answering a constant, in the same local workerd.
+// The runtime's floors, in the same local workerd: a few lines of JavaScript answering a constant; the same asking a
+// per-user Durable Object (SQLite) to write one row, as every route of ringhook's asks the user's object; and a
+// publish's shape at its leanest: ask the object, send one message to a queue, ask the object again.
 const plain = new Miniflare({
   modules: true,
-  script: 'export default { fetch: () => new Response(\'{"ok":true}\', { headers: { "content-type": "application/json" } }) };',
+  script: `
+const ok = () => new Response('{"ok":true}', { headers: { 'content-type': 'application/json' } });
+export class Floor {
+  constructor(state) {
+    this.sql = state.storage.sql;
+    this.sql.exec('CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, at INTEGER NOT NULL)');
+  }
+  async fetch(request) {
+    this.sql.exec('INSERT OR REPLACE INTO seen (id, at) VALUES (?, ?)', await request.text(), Date.now());
+    return ok();
+  }
+}
+export default {
+  async fetch(request, env) {
+    const { pathname, searchParams } = new URL(request.url);
+    if (pathname === '/') return ok();
+    const object = env.FLOOR.get(env.FLOOR.idFromName(searchParams.get('uid')));
+    const ask = () => object.fetch('http://floor/', { method: 'POST', body: crypto.randomUUID() }).then((r) => r.text());
+    await ask();
+    if (pathname === '/publish') {
+      await env.QUEUE.send({ id: crypto.randomUUID() });
+      await ask();
+    }
+    return ok();
+  },
+};`,
   compatibilityDate: '2025-09-01',
+  durableObjects: { FLOOR: { className: 'Floor', useSQLite: true } },
+  durableObjectsPersist: false,
+  queueProducers: { QUEUE: 'floor-queue' },
 });
 const plainUrl = await plain.ready;
 
@@ -95,6 +126,10 @@ for (const clients of LEVELS) {
   const auth = (c, i = 0) => ({ authorization: `Bearer ${token(`load-${clients}-${c}-${i}`)}`, 'content-type': 'application/json' });
   // The floors: an empty JavaScript Worker, and ringhook's route that neither authenticates nor touches KV.
   results.push(await phase('plain JavaScript Worker (the runtime floor)', clients, () => fetch(plainUrl)));
+  // Each client's object exists before its rows, as a user's does once it has subscribed.
+  await Promise.all(Array.from({ length: clients }, (_, c) => fetch(`${plainUrl}object?uid=${clients}-${c}`).then((r) => r.arrayBuffer())));
+  results.push(await phase('plain JavaScript Worker, one call to its object', clients, (c) => fetch(`${plainUrl}object?uid=${clients}-${c}`)));
+  results.push(await phase('plain JavaScript Worker, object + queue + object', clients, (c) => fetch(`${plainUrl}publish?uid=${clients}-${c}`)));
   results.push(await phase('healthz (baseline: no auth, no KV)', clients, () => fetch(`${url}healthz`)));
   results.push(await phase('subscribe', clients, (c, i) => fetch(`${url}api/v6/call/webhook/subscribe`, {
     method: 'POST', headers: auth(c, i), body: JSON.stringify({ webhook_url: 'http://127.0.0.1:9/hook', events: ['*'] }),
@@ -125,6 +160,8 @@ const top = Math.max(...LEVELS);
 const rate = (name) => results.find((r) => r.clients === top && r.name.startsWith(name)).per_second;
 console.log(`\nCPU per request at ${top} clients (1 / requests per second, less healthz's): ${['subscribe', 'list', 'publish']
   .map((name) => `${name} ${(1000 / rate(name) - 1000 / rate('healthz')).toFixed(2)} ms`).join(', ')}; subscribe again ${(1000 / rate('subscribe again') - 1000 / rate('healthz')).toFixed(2)} ms.`);
+const floor = (name) => (1000 / rate(name) - 1000 / rate('plain JavaScript Worker (')).toFixed(2);
+console.log(`The same for the JavaScript floors, less the plain Worker's: one call to a Durable Object ${floor('plain JavaScript Worker, one call')} ms; object, queue and object again (a publish's shape) ${floor('plain JavaScript Worker, object +')} ms.`);
 console.log(`\nWorker bundle: index_bg.wasm ${size.wasm_raw} B raw, ${size.wasm_gzip} B gzip -9; index.js ${size.js_gzip} B gzip -9; together ${((size.wasm_gzip + size.js_gzip) / 1024).toFixed(1)} KiB gzip.`);
 const at = process.argv.indexOf('--json');
 if (at > 0) writeFileSync(process.argv[at + 1], JSON.stringify({ results, size }, null, 2));
