@@ -3,13 +3,12 @@
 // `new URL(..., import.meta.url)` asks for it, run in headless Chromium against the shared vectors.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { launchChromium } from '../support/local.mjs';
+import { launchChromium, serveFiles } from '../support/local.mjs';
 import { pkgDir, repoRoot, swHeaders, vectors } from '../node/support.mjs';
 
 const APP = `import { verifyWebhook, verifyWebhookSignature } from 'ENTRY';
@@ -20,7 +19,6 @@ window.verifyVector = (v) => ({
 });
 window.ready = true;
 `;
-const TYPES = { '.js': 'text/javascript', '.wasm': 'application/wasm' };
 
 for (const [entry, entryDir] of [['ringhook', pkgDir], ['ringhook/verify', path.join(pkgDir, 'verify')]]) {
   describe(`an esbuild bundle of ${entry} in Chromium`, () => {
@@ -40,20 +38,8 @@ for (const [entry, entryDir] of [['ringhook', pkgDir], ['ringhook/verify', path.
       for (const [, file] of bundle.matchAll(/new URL\("([^"]+\.wasm)", import\.meta\.url\)/g)) {
         if (existsSync(path.join(entryDir, file))) await cp(path.join(entryDir, file), path.join(dir, file));
       }
-      server = http.createServer(async (req, res) => {
-        const { pathname } = new URL(req.url, 'http://localhost');
-        requests.push(pathname);
-        if (pathname === '/') {
-          return res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><link rel="icon" href="data:,"><script type="module" src="/app.js"></script>');
-        }
-        const file = path.join(dir, path.normalize(pathname));
-        try {
-          res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' }).end(await readFile(file));
-        } catch {
-          res.writeHead(404).end();
-        }
-      });
-      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const html = '<!doctype html><link rel="icon" href="data:,"><script type="module" src="/app.js"></script>';
+      server = await serveFiles({ root: dir, page: html, requests });
       browser = await launchChromium();
       page = await browser.newPage();
       page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));

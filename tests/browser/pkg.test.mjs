@@ -2,13 +2,9 @@
 // ringhook/verify's pkg/verify/index.js, which fetches its own smaller verify/ringhook_verify.wasm.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { launchChromium } from '../support/local.mjs';
+import { launchChromium, serveFiles } from '../support/local.mjs';
 import { pkgDir, vectors } from '../node/support.mjs';
 
-const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.ts': 'text/plain' };
 const pageFor = (entry) => `<!doctype html><meta charset="utf-8"><title>ringhook</title><link rel="icon" href="data:,">
 <script type="module">
   import * as ringhook from '/pkg/${entry}';
@@ -26,20 +22,7 @@ for (const [entry, wasmFile] of [['index.js', 'web/ringhook_bg.wasm'], ['verify/
     const problems = [];
 
     before(async () => {
-      server = http.createServer(async (req, res) => {
-        const { pathname } = new URL(req.url, 'http://localhost');
-        requests.push(pathname);
-        if (pathname === '/') return res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE);
-        const file = path.join(pkgDir, decodeURIComponent(pathname.replace(/^\/pkg\//, '')));
-        if (!pathname.startsWith('/pkg/') || !file.startsWith(pkgDir + path.sep)) return res.writeHead(404).end();
-        try {
-          const data = await readFile(file);
-          res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' }).end(data);
-        } catch {
-          res.writeHead(404).end();
-        }
-      });
-      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+      server = await serveFiles({ root: pkgDir, prefix: '/pkg/', page: PAGE, requests });
 
       browser = await launchChromium();
       page = await browser.newPage();

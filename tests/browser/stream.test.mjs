@@ -3,16 +3,12 @@
 // CallEventDispatcher, as the callStatusChanged events the setup guide's components listen to.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { launchChromium } from '../support/local.mjs';
+import { launchChromium, serveFiles } from '../support/local.mjs';
 import { pkgDir } from '../node/support.mjs';
 import { callEvent, pipelineClient, signedToken, startWorker, stopJwksServer } from '../worker/support.mjs';
 import { createReceiver, waitFor } from '../worker/receivers.mjs';
 
 const PUBLISHER = 'ringhook-stream-browser-test';
-const TYPES = { '.js': 'text/javascript', '.wasm': 'application/wasm' };
 const PAGE = `<!doctype html><meta charset="utf-8"><title>ringhook stream</title><link rel="icon" href="data:,">
 <script type="module">
   import * as ringhook from '/pkg/index.js';
@@ -28,18 +24,7 @@ describe('CallEventStream in Chromium, against the Worker in workerd', () => {
     w = await startWorker({ CALL_EVENTS_TOKEN: PUBLISHER }, { queues: true });
     h = pipelineClient(w, PUBLISHER);
     apiBase = (await w.mf.ready).origin;
-    server = http.createServer(async (req, res) => {
-      const { pathname } = new URL(req.url, 'http://localhost');
-      if (pathname === '/') return res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE);
-      const file = path.join(pkgDir, pathname.replace(/^\/pkg\//, ''));
-      if (!pathname.startsWith('/pkg/') || !file.startsWith(pkgDir + path.sep)) return res.writeHead(404).end();
-      try {
-        res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' }).end(await readFile(file));
-      } catch {
-        res.writeHead(404).end();
-      }
-    });
-    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    server = await serveFiles({ root: pkgDir, prefix: '/pkg/', page: PAGE });
     browser = await launchChromium();
   });
 

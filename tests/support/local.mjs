@@ -1,7 +1,9 @@
-// What the end-to-end tests start on this machine: free ports, `wrangler dev` with this repo's config, and
-// Debian's Chromium with the flags a closed network needs.
+// What the end-to-end tests start on this machine: free ports, `wrangler dev` with this repo's config, Debian's
+// Chromium with the flags a closed network needs, and a file server for the pages the browser tests load.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -60,3 +62,28 @@ export const launchChromium = () => chromium.launch({
   executablePath: '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
 });
+
+const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.ts': 'text/plain' };
+
+/**
+ * An HTTP server on a free port of 127.0.0.1 for a browser test: `/` answers `page`, and a path under `prefix` the
+ * file at the rest of it under `root` (never outside it). Every path asked for is appended to `requests`.
+ * Resolves once it listens.
+ */
+export async function serveFiles({ root, prefix = '/', page, requests = [] }) {
+  const server = http.createServer(async (req, res) => {
+    const { pathname } = new URL(req.url, 'http://localhost');
+    requests.push(pathname);
+    if (pathname === '/') return res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
+    const file = path.join(root, decodeURIComponent(pathname.slice(prefix.length)));
+    if (!pathname.startsWith(prefix) || !file.startsWith(root + path.sep)) return res.writeHead(404).end();
+    try {
+      const data = await readFile(file);
+      res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' }).end(data);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
