@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Miniflare } from 'miniflare';
 import { emulatorToken } from '../www/emulator-token.js';
+import { FLOOR_OBJECT } from './floor-object.mjs';
 
 const LEVELS = [1, 10, 50];
 const REQUESTS = 1000;
@@ -49,16 +50,7 @@ const plain = new Miniflare({
   modules: true,
   script: `
 const ok = () => new Response('{"ok":true}', { headers: { 'content-type': 'application/json' } });
-export class Floor {
-  constructor(state) {
-    this.sql = state.storage.sql;
-    this.sql.exec('CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, at INTEGER NOT NULL)');
-  }
-  async fetch(request) {
-    this.sql.exec('INSERT OR REPLACE INTO seen (id, at) VALUES (?, ?)', await request.text(), Date.now());
-    return ok();
-  }
-}
+${FLOOR_OBJECT}
 export default {
   async fetch(request, env) {
     const { pathname, searchParams } = new URL(request.url);
@@ -74,7 +66,7 @@ export default {
   },
 };`,
   compatibilityDate: '2025-09-01',
-  durableObjects: { FLOOR: { className: 'Floor', useSQLite: true } },
+  durableObjects: { FLOOR: { className: 'FloorObject', useSQLite: true } },
   durableObjectsPersist: false,
   queueProducers: { QUEUE: 'floor-queue' },
 });

@@ -13,6 +13,7 @@
 import { Miniflare } from 'miniflare';
 import { BASE, signedToken, startWorker, stopJwksServer } from '../tests/worker/support.mjs';
 import { createReceiver, preciseNow } from '../tests/worker/receivers.mjs';
+import { FLOOR_OBJECT } from './floor-object.mjs';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(name);
@@ -157,17 +158,7 @@ const FLOOR_WORKER = `export default { async fetch(req) {
 // least ringhook's pipeline does for it: ask the user's object (one SQLite row), queue a message, ask it again, POST
 // the delivery to the receiver, and ask the object once more with the outcome.
 const PIPELINE_FLOOR_WORKER = `
-const row = (sql, id) => sql.exec('INSERT OR REPLACE INTO seen (id, at) VALUES (?, ?)', id, Date.now());
-export class User {
-  constructor(state) {
-    this.sql = state.storage.sql;
-    this.sql.exec('CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, at INTEGER NOT NULL)');
-  }
-  async fetch(request) {
-    row(this.sql, await request.text());
-    return new Response('{"ok":true}');
-  }
-}
+${FLOOR_OBJECT}
 export default { async fetch(req, env) {
   const url = new URL(req.url);
   const id = 'evt_' + url.searchParams.get('i');
@@ -187,7 +178,7 @@ export default { async fetch(req, env) {
 async function pipelineFloor() {
   const mf = new Miniflare({
     modules: true, script: PIPELINE_FLOOR_WORKER, compatibilityDate: '2025-09-01',
-    durableObjects: { USERS: { className: 'User', useSQLite: true } }, durableObjectsPersist: false,
+    durableObjects: { USERS: { className: 'FloorObject', useSQLite: true } }, durableObjectsPersist: false,
     queueProducers: { DELIVERIES: 'pipeline-floor' },
   });
   await mf.ready;

@@ -456,7 +456,6 @@ impl<S: Borrow<SecretKey>> Verifier<S> {
         scheme == Scheme::BodySignature && self.tolerance.is_some()
     }
 
-    #[cfg(feature = "std")]
     /// Verifies a delivery and returns its body as a JSON object: the one contract of every verifier ringhook
     /// ships (the package's `verifyWebhook` wraps [`Verifier::verify_payload`] with the runtime's own JSON parser).
     ///
@@ -464,6 +463,7 @@ impl<S: Borrow<SecretKey>> Verifier<S> {
     /// object. The object may be any of them: ringhook's events carry `id` and `timestamp`, the setup guide's
     /// examples `{event, callId, status, data}` alone. When only the body signature vouches for it, the body's own
     /// `timestamp` (covered by that signature) must be whole unix seconds within the tolerance.
+    #[cfg(feature = "std")]
     pub fn verify(
         &self,
         body: &str,
