@@ -4,5 +4,6 @@ import { defineStream } from './stream.js';
 
 await init({ module_or_path: new URL('./web/ringhook_bg.wasm', import.meta.url) });
 
-export { verifyWebhookSignature, verifyWebhook, verifyRequest, signWebhook, WebhookClient, CallEventDispatcher } from './web/ringhook.js';
+export { verifyWebhookSignature, verifyWebhook, verifyRequest, signWebhook, CallEventDispatcher } from './web/ringhook.js';
+export { WebhookClient } from './client.js';
 export const { CallEventStream, CallStore } = defineStream(wasm);

@@ -5,5 +5,6 @@ import { defineStream } from './stream.js';
 
 wasm.initSync({ module: wasmModule });
 
-export { verifyWebhookSignature, verifyWebhook, verifyRequest, signWebhook, WebhookClient, CallEventDispatcher } from './web/ringhook.js';
+export { verifyWebhookSignature, verifyWebhook, verifyRequest, signWebhook, CallEventDispatcher } from './web/ringhook.js';
+export { WebhookClient } from './client.js';
 export const { CallEventStream, CallStore } = defineStream(wasm);

@@ -28,8 +28,11 @@ cp pkg/node/ringhook.d.ts pkg/ringhook.d.ts
 # The stream for CommonJS: stream.js with its one export made a CommonJS one.
 sed 's/^export function defineStream/function defineStream/' pkg/stream.js > pkg/node/stream.cjs
 echo 'module.exports = { defineStream };' >> pkg/node/stream.cjs
+# The API's client likewise.
+sed 's/^export class WebhookClient/class WebhookClient/' pkg/client.js > pkg/node/client.cjs
+echo 'module.exports = { WebhookClient };' >> pkg/node/client.cjs
 # The dashboard (www/, served by the Worker as static assets) imports the browser build from /pkg/.
 rm -rf www/pkg
 mkdir -p www/pkg/web
-cp pkg/index.js pkg/stream.js www/pkg/
+cp pkg/index.js pkg/stream.js pkg/client.js www/pkg/
 cp pkg/web/ringhook.js pkg/web/ringhook_bg.wasm www/pkg/web/

@@ -1,8 +1,8 @@
 //! The JavaScript surface of the `ringhook` npm package (the `wasm` feature): verifying and signing deliveries,
-//! a typed client of the subscription API, and a dispatcher of call events for frontends.
-//! Exported names are camelCase; errors are `Error` objects with a `name` and a `code`.
+//! and a dispatcher of call events for frontends. Exported names are camelCase; errors are `Error` objects with a
+//! `name` and a `code`. The package's API client (`pkg/client.js`) and live stream (`pkg/stream.js`) are plain
+//! JavaScript beside this module, typed below.
 
-mod client;
 mod dispatcher;
 mod verify;
 
@@ -11,7 +11,6 @@ use std::thread::LocalKey;
 use js_sys::{JsString, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
-pub use client::WebhookClient;
 pub use dispatcher::CallEventDispatcher;
 pub use verify::{sign_webhook, verify_request, verify_webhook, verify_webhook_signature};
 
@@ -83,6 +82,41 @@ export interface RingHookApiError extends Error {
   name: "RingHookApiError";
   status: number;
   code: string;
+}
+/**
+ * A typed client of the subscription API. Every method returns a Promise; a non-2xx answer rejects with a
+ * `RingHookApiError` carrying the HTTP `status` and the API's `code`.
+ */
+export declare class WebhookClient {
+  /** `new WebhookClient({ baseUrl, token })`. */
+  constructor(options?: ClientOptions);
+  /** `POST /subscribe`: resolves to `{success, subscription, secret_key}`. */
+  subscribe(request: SubscribeRequest): Promise<SubscribeResponse>;
+  /** `GET /subscriptions`: resolves to the subscriptions. */
+  list(): Promise<Subscription[]>;
+  /** `GET /subscriptions/{id}`. */
+  get(id: string): Promise<Subscription>;
+  /** `PATCH /subscriptions/{id}`. */
+  update(id: string, patch: SubscriptionPatch): Promise<Subscription>;
+  /** `PATCH /subscriptions/{id}` with `{active: true}`: turns it back on and resets its failure count. */
+  reactivate(id: string): Promise<Subscription>;
+  /** `DELETE /subscriptions/{id}`. */
+  delete(id: string): Promise<void>;
+  /** `POST /subscriptions/{id}/rotate-secret`: the new secret; the previous one signs for 24 h more. */
+  rotateSecret(id: string): Promise<RotateResponse>;
+  /** `POST /test`: sends a signed sample event to one of your subscriptions now. */
+  test(request: TestRequest): Promise<TestResponse>;
+  /** `GET /subscriptions/{id}/deliveries`: one page of the delivery log, newest first. */
+  deliveries(id: string, page?: { limit?: number; cursor?: string }): Promise<DeliveriesResponse>;
+  /** `GET /subscriptions/{id}/stats?window=`: attempts per hour by outcome and their times, over `"24h"` (the default) or `"7d"`. */
+  stats(id: string, window?: "24h" | "7d"): Promise<StatsResponse>;
+  /** `POST /subscriptions/{id}/deliveries/{eventId}/redeliver`. */
+  redeliver(id: string, eventId: string): Promise<RedeliverResponse>;
+  /** `POST /subscriptions/{id}/recover`: delivers again every event not delivered since `since` (unix seconds). */
+  recover(id: string, since: number): Promise<RecoverResponse>;
+  /** Holds nothing to free; kept for code that disposes of the client. */
+  free(): void;
+  [Symbol.dispose](): void;
 }
 export interface DispatcherOptions {
   /** Needed by receive(), not by dispatch(). */
@@ -187,23 +221,16 @@ pub(crate) type Step = Closure<dyn FnMut(JsValue) -> Result<JsValue, JsValue>>;
 
 #[wasm_bindgen]
 extern "C" {
-    /// Anything with `then` and `catch`: a Promise, seen without js-sys's typed callbacks.
+    /// Anything with `then`: a Promise, seen without js-sys's typed callbacks.
     type Thenable;
     #[wasm_bindgen(method)]
     fn then(this: &Thenable, on_fulfilled: &JsValue) -> Promise;
-    #[wasm_bindgen(method)]
-    fn catch(this: &Thenable, on_rejected: &JsValue) -> Promise;
 }
 
 /// `Promise.all(values).then(step)`: the step gets the settled values as an array.
 pub(crate) fn after(values: &[&JsValue], step: &'static LocalKey<Step>) -> Promise {
     let all = Promise::all(&values.iter().copied().collect::<js_sys::Array>());
     step.with(|step| all.unchecked_ref::<Thenable>().then(step.as_ref()))
-}
-
-/// `promise.catch(step)`.
-pub(crate) fn recover(promise: &Promise, step: &'static LocalKey<Step>) -> Promise {
-    step.with(|step| promise.unchecked_ref::<Thenable>().catch(step.as_ref()))
 }
 
 /// An `Error` named `name` with extra properties.
