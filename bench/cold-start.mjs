@@ -38,6 +38,13 @@ const WORKERS = [
   }), ringhookBuild],
 ];
 
+// RINGHOOK_BASELINE_BUILD=<a build directory of ringhook>: a fourth row, that build, measured in the same rounds.
+if (process.env.RINGHOOK_BASELINE_BUILD) {
+  const baseline = new URL(`${process.env.RINGHOOK_BASELINE_BUILD.replace(/\/$/, '')}/`, `file://${process.cwd()}/`);
+  const [, ringhook] = WORKERS[2];
+  WORKERS.push(['ringhook, baseline build', () => ({ ...ringhook(), ...compiled(baseline) }), baseline]);
+}
+
 async function round(options) {
   const t0 = performance.now();
   const mf = new Miniflare({ compatibilityDate: '2025-09-01', kvPersist: false, durableObjectsPersist: false, ...options });

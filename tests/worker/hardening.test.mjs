@@ -133,6 +133,18 @@ describe('webhook URLs into private networks are refused by range and by name', 
     assert.deepEqual(listed.json.subscriptions, [made.json.subscription], 'only the first subscription, unchanged');
   });
 
+  it('production: loopback in any spelling the URL Standard reads is refused; an international host is kept in Punycode', async () => {
+    const call = client(prod);
+    for (const webhook_url of ['https://0x7f.1/', 'https://2130706433/', 'https://127.1/', 'https://[::ffff:7f00:1]/', 'https://LOCALHOST./']) {
+      const res = await call('POST', `${BASE}/subscribe`, { token: as('spelling'), body: { webhook_url, events: ['*'] } });
+      assertError(assert, res, 400, 'invalid_url', webhook_url);
+      assert.ok(res.json.error.message.includes('loopback'), `${webhook_url}: ${res.json.error.message}`);
+    }
+    const made = await call('POST', `${BASE}/subscribe`, { token: as('spelling'), body: { webhook_url: 'https://BÜCHER.example/Hook?a=b c', events: ['*'] } });
+    assert.equal(made.status, 201, made.text);
+    assert.equal(made.json.subscription.webhook_url, 'https://xn--bcher-kva.example/Hook?a=b%20c');
+  });
+
   it('local development allows loopback only: each private name and range is still refused', async () => {
     const call = client(dev);
     for (const [webhook_url, rule] of [...REFUSED, ['http://intranet/', 'http is allowed only to localhost']]) {

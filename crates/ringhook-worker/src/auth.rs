@@ -13,7 +13,7 @@ use ringhook::service::http::ApiError;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::CryptoKey;
-use worker::{AbortController, Delay, Fetch, Url};
+use worker::{AbortController, Delay, Fetch, Method, Request};
 
 use crate::http::subtle;
 
@@ -125,11 +125,11 @@ async fn key_for(kid: &str, settings: &AuthSettings) -> Result<CryptoKey, ApiErr
 /// The JWKS's RSA keys, imported (a key that will not import is skipped, not fatal), and its `Cache-Control`.
 /// The fetch is given up after [`firebase::KEYS_FETCH_TIMEOUT_MS`].
 async fn fetch_keys(url: &str) -> Result<(Vec<(String, CryptoKey)>, Option<String>), String> {
-    let url = Url::parse(url).map_err(|e| format!("FIREBASE_JWKS_URL: {e}"))?;
+    let request = Request::new(url, Method::Get).map_err(|e| format!("FIREBASE_JWKS_URL: {e}"))?;
     let controller = AbortController::default();
     let signal = controller.signal();
     let exchange = async move {
-        let mut response = Fetch::Url(url)
+        let mut response = Fetch::Request(request)
             .send_with_signal(&signal)
             .await
             .map_err(|e| e.to_string())?;

@@ -11,13 +11,14 @@ use ringhook::model::api::{
 };
 use ringhook::model::keys;
 use ringhook::model::store::StoredSubscription;
+use ringhook::model::validate::UrlParser;
 use ringhook::service::http::{parse_body, reply, ApiError, Reply};
 use ringhook::service::object::Command;
 use ringhook::{Event, EventType};
 use worker::Env;
 
 use crate::config::Settings;
-use crate::http::new_event_id;
+use crate::http::{new_event_id, RuntimeUrls};
 use crate::kv_store;
 use crate::pipeline::{self, DELIVERIES};
 use crate::users;
@@ -32,10 +33,11 @@ pub async fn test(env: &Env, settings: &Settings, uid: &str, body: &[u8], now: i
             .map_err(|e: ringhook::protocol::event::UnknownEventType| {
                 ApiError::new(400, "invalid_request", format!("event_type: {e}"))
             })?;
-    let url = worker::Url::parse(&request.webhook_url)
+    let url = RuntimeUrls
+        .parse(&request.webhook_url)
         .map_err(|e| ApiError::new(400, "invalid_url", format!("webhook_url is not a valid URL: {e}")))?;
     let command = Command::TestTarget {
-        url: url.as_str().to_owned(),
+        url: url.href,
         per_minute: settings.delivery.test_per_minute,
     };
     let stored: StoredSubscription = users::ask(env, uid, command).await?;

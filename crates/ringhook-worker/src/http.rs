@@ -1,5 +1,6 @@
-//! HTTP glue: JSON responses, CORS, the clock and WebCrypto.
+//! HTTP glue: JSON responses, CORS, query strings, URLs, the clock and WebCrypto.
 
+use ringhook::model::validate::{ParsedUrl, UrlParser};
 use ringhook::service::http::ApiError;
 use ringhook::service::subscriptions::Random;
 use wasm_bindgen::{JsCast, JsValue};
@@ -48,14 +49,34 @@ fn headers(allow_origin: Option<&str>) -> Result<Headers> {
 }
 
 /// The request's query string as name-value pairs (percent-decoded).
-pub fn query_pairs(request: &worker::Request) -> std::result::Result<Vec<(String, String)>, ApiError> {
-    let url = request
-        .url()
-        .map_err(|e| ApiError::new(400, "invalid_request", e.to_string()))?;
-    Ok(url
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect())
+pub fn query_pairs(request: &worker::Request) -> Vec<(String, String)> {
+    let url = request.inner().url();
+    let query = url.split_once('?').map_or("", |(_, rest)| rest);
+    let query = query.split_once('#').map_or(query, |(query, _)| query);
+    form_urlencoded::parse(query.as_bytes()).into_owned().collect()
+}
+
+/// The runtime's own `URL` as the core's URL parser: the WHATWG URL Standard, as `fetch` parses, with no parser
+/// or Unicode tables in the Worker's wasm.
+pub struct RuntimeUrls;
+
+impl UrlParser for RuntimeUrls {
+    fn parse(&self, input: &str) -> std::result::Result<ParsedUrl, String> {
+        let url = web_sys::Url::new(input).map_err(|e| {
+            js_sys::Reflect::get(&e, &"message".into())
+                .ok()
+                .and_then(|m| m.as_string())
+                .unwrap_or_else(|| "not a URL".to_owned())
+        })?;
+        let protocol = url.protocol();
+        Ok(ParsedUrl {
+            href: url.href(),
+            scheme: protocol.strip_suffix(':').unwrap_or(&protocol).to_owned(),
+            username: url.username(),
+            password: url.password(),
+            host: url.hostname(),
+        })
+    }
 }
 
 /// A JSON response.

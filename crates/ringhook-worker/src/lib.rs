@@ -130,11 +130,11 @@ async fn answer(
             users::call(env, &uid, Command::Api { op, body }).await?
         }
         UserRoute::Test => deliveries::test(env, settings, &uid, &body, now).await?,
-        UserRoute::Deliveries(id) => deliveries::log(env, &uid, &id, &http::query_pairs(&request)?).await?,
+        UserRoute::Deliveries(id) => deliveries::log(env, &uid, &id, &http::query_pairs(&request)).await?,
         UserRoute::Redeliver(id, event_id) => deliveries::redeliver(env, settings, &uid, &id, &event_id).await?,
         UserRoute::Recover(id) => deliveries::recover(env, &uid, &id, &body).await?,
         UserRoute::Stats(id) => {
-            let pairs = http::query_pairs(&request)?;
+            let pairs = http::query_pairs(&request);
             let window = pairs.iter().find(|(name, _)| name == "window").map(|(_, v)| v.as_str());
             let window = ringhook::delivery::stats::Window::parse(window)?.name().to_owned();
             users::call(env, &uid, Command::Stats { id, window }).await?

@@ -44,7 +44,7 @@ pub async fn open(request: &Request, env: &Env, settings: &Settings, now: i64) -
         Cors::Origins(list) => AllowedOrigins::Only(list.clone()),
     };
     stream::check_upgrade(header("upgrade").as_deref(), header("origin").as_deref(), &allowed)?;
-    let pairs = query_pairs(request)?;
+    let pairs = query_pairs(request);
     let query = StreamQuery::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
     let ticket = Ticket::open(query.ticket.as_deref(), &settings.storage_key, now)?;
 

@@ -27,7 +27,7 @@ use worker::{
 
 use crate::config;
 use crate::flush;
-use crate::http::{self, now_seconds, random_bytes, CryptoRandom};
+use crate::http::{self, now_seconds, random_bytes, CryptoRandom, RuntimeUrls};
 use crate::kv_store;
 use crate::live;
 
@@ -210,6 +210,7 @@ impl UserState {
                 key: &settings.storage_key,
                 now,
                 random: CryptoRandom,
+                urls: &RuntimeUrls,
             }
             .handle(&op, body.as_bytes()),
             Command::Publish { events } => {

@@ -1,13 +1,13 @@
 //! Validation of what users send: webhook URLs and event lists.
 //!
-//! URLs are parsed as the WHATWG URL Standard parses them (the `url` crate), the same way `fetch` will, so
-//! spellings such as `https://2130706433/` or `https://0x7f.1/` are seen as the loopback addresses they are.
+//! URLs are parsed as the WHATWG URL Standard parses them, the same way `fetch` will, so spellings such as
+//! `https://2130706433/` or `https://0x7f.1/` are seen as the loopback addresses they are. The parser is the
+//! platform's ([`UrlParser`]: the runtime's own `URL` in the Worker, the `url` crate natively); what a parsed URL
+//! may be is decided here.
 //! A host name is not resolved here: what it resolves to is the delivering platform's concern. Names that can only
 //! resolve inside a private network (single labels, `.internal`, `.local` and the like) are refused as they stand.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
-
-use url::{Host, Url};
 
 use crate::protocol::event::EventType;
 
@@ -61,35 +61,97 @@ impl UrlPolicy {
     pub const LOCAL: Self = Self { allow_loopback: true };
 }
 
-/// Checks a webhook URL and returns it normalised.
-pub fn webhook_url(input: &str, policy: UrlPolicy) -> Result<Url, ValidationError> {
+/// A URL as the WHATWG URL Standard parses and serialises it, in the parts validation looks at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedUrl {
+    /// The whole URL, serialised (ASCII: the host in Punycode, the rest percent-encoded).
+    pub href: String,
+    /// The scheme, without its `:`.
+    pub scheme: String,
+    /// The user name, or empty.
+    pub username: String,
+    /// The password, or empty.
+    pub password: String,
+    /// The host as serialised: a domain name, an IPv4 address in dotted decimal, an IPv6 address in brackets, or
+    /// empty.
+    pub host: String,
+}
+
+/// A parser of URLs by the WHATWG URL Standard: the platform's own, or the `url` crate's ([`UrlCrate`]).
+pub trait UrlParser {
+    /// The parts of the URL `input` is, or why it is none.
+    fn parse(&self, input: &str) -> Result<ParsedUrl, String>;
+}
+
+/// The `url` crate as the [`UrlParser`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UrlCrate;
+
+impl UrlParser for UrlCrate {
+    fn parse(&self, input: &str) -> Result<ParsedUrl, String> {
+        let url = url::Url::parse(input).map_err(|e| e.to_string())?;
+        Ok(ParsedUrl {
+            href: url.as_str().to_owned(),
+            scheme: url.scheme().to_owned(),
+            username: url.username().to_owned(),
+            password: url.password().unwrap_or_default().to_owned(),
+            host: url.host_str().unwrap_or_default().to_owned(),
+        })
+    }
+}
+
+/// A host as the WHATWG URL Standard tells them apart.
+enum Host<'a> {
+    Domain(&'a str),
+    Ipv4(Ipv4Addr),
+    Ipv6(Ipv6Addr),
+}
+
+impl<'a> Host<'a> {
+    /// The host a serialised one is: the standard writes every IPv4 spelling in dotted decimal, brackets IPv6
+    /// addresses, and allows no domain name that ends in a number, so the form alone tells the kind.
+    fn of(serialised: &'a str) -> Option<Self> {
+        if serialised.is_empty() {
+            None
+        } else if let Some(inner) = serialised.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            inner.parse().ok().map(Host::Ipv6)
+        } else if let Ok(ip) = serialised.parse() {
+            Some(Host::Ipv4(ip))
+        } else {
+            Some(Host::Domain(serialised))
+        }
+    }
+}
+
+/// Checks a webhook URL, parsed by `parser`, and returns it normalised.
+pub fn webhook_url(input: &str, policy: UrlPolicy, parser: &dyn UrlParser) -> Result<String, ValidationError> {
     if input.len() > MAX_URL_BYTES {
         return Err(ValidationError::url(format!(
             "webhook_url is longer than {MAX_URL_BYTES} bytes"
         )));
     }
-    let url = Url::parse(input).map_err(|e| ValidationError::url(format!("webhook_url is not a valid URL: {e}")))?;
-    if url.as_str().len() > MAX_NORMALISED_URL_CHARS {
+    let url = parser
+        .parse(input)
+        .map_err(|e| ValidationError::url(format!("webhook_url is not a valid URL: {e}")))?;
+    if url.href.len() > MAX_NORMALISED_URL_CHARS {
         return Err(ValidationError::url(format!(
             "webhook_url is longer than {MAX_NORMALISED_URL_CHARS} characters once normalised (percent-encoded)"
         )));
     }
-    if !url.username().is_empty() || url.password().is_some() {
+    if !url.username.is_empty() || !url.password.is_empty() {
         return Err(ValidationError::url(
             "webhook_url must not contain a user name or password",
         ));
     }
-    if !matches!(url.scheme(), "https" | "http") {
+    if !matches!(url.scheme.as_str(), "https" | "http") {
         return Err(ValidationError::url(format!(
             "webhook_url must use https, not {}:",
-            url.scheme()
+            url.scheme
         )));
     }
-    let host = url
-        .host()
-        .ok_or_else(|| ValidationError::url("webhook_url must have a host"))?;
+    let host = Host::of(&url.host).ok_or_else(|| ValidationError::url("webhook_url must have a host"))?;
     let loopback = is_loopback(&host);
-    match url.scheme() {
+    match url.scheme.as_str() {
         "https" => {}
         "http" if policy.allow_loopback && loopback => {}
         "http" if policy.allow_loopback => {
@@ -114,10 +176,10 @@ pub fn webhook_url(input: &str, policy: UrlPolicy) -> Result<Url, ValidationErro
             )));
         }
     }
-    Ok(url)
+    Ok(url.href)
 }
 
-fn is_loopback(host: &Host<&str>) -> bool {
+fn is_loopback(host: &Host) -> bool {
     match host {
         Host::Domain(name) => {
             let name = name.trim_end_matches('.');
@@ -158,7 +220,7 @@ fn private_name(name: &str) -> Option<&'static str> {
 }
 
 /// The kind of non-public range an IP literal falls in, or `None` for a public address or a domain name.
-fn non_public_range(host: &Host<&str>) -> Option<&'static str> {
+fn non_public_range(host: &Host) -> Option<&'static str> {
     match host {
         Host::Domain(_) => None,
         Host::Ipv4(ip) => ipv4_range(*ip),
@@ -324,10 +386,10 @@ mod tests {
         let path = "\u{10FFFF}".repeat((MAX_URL_BYTES - "https://example.com/".len()) / 4);
         let input = format!("https://example.com/{path}");
         assert!(input.len() <= MAX_URL_BYTES);
-        let url = webhook_url(&input, UrlPolicy::PRODUCTION).unwrap();
-        assert!(url.as_str().len() > MAX_URL_BYTES && url.as_str().len() <= MAX_NORMALISED_URL_CHARS);
+        let url = webhook_url(&input, UrlPolicy::PRODUCTION, &UrlCrate).unwrap();
+        assert!(url.len() > MAX_URL_BYTES && url.len() <= MAX_NORMALISED_URL_CHARS);
         let spaces = format!("https://example.com/{}", " ".repeat(MAX_URL_BYTES - 20));
-        assert!(webhook_url(&spaces, UrlPolicy::PRODUCTION).unwrap().as_str().len() <= MAX_NORMALISED_URL_CHARS);
+        assert!(webhook_url(&spaces, UrlPolicy::PRODUCTION, &UrlCrate).unwrap().len() <= MAX_NORMALISED_URL_CHARS);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::model::api::{
 };
 use crate::model::secret_box::StorageKey;
 use crate::model::store::{PreviousSecret, StoredSubscription, SubscriptionStore, UserDocument};
-use crate::model::validate::{self, UrlPolicy};
+use crate::model::validate::{self, UrlParser, UrlPolicy};
 use crate::protocol::event::ulid;
 use crate::protocol::signature::SecretKey;
 use crate::protocol::time::rfc3339;
@@ -64,6 +64,8 @@ pub struct Service<'a, S, R> {
     pub now: i64,
     /// Secure random bytes.
     pub random: R,
+    /// The platform's parser of URLs (the WHATWG URL Standard's).
+    pub urls: &'a dyn UrlParser,
 }
 
 impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
@@ -121,10 +123,10 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
     }
 
     fn subscribe(&mut self, request: SubscribeRequest) -> Result<Reply, ApiError> {
-        let url = validate::webhook_url(&request.webhook_url, self.config.url_policy)?;
+        let url = validate::webhook_url(&request.webhook_url, self.config.url_policy, self.urls)?;
         let events = validate::events(&request.events)?;
         let mut document = self.store.load()?;
-        if let Some(existing) = document.with_url(url.as_str(), None) {
+        if let Some(existing) = document.with_url(&url, None) {
             return Err(ApiError::new(
                 409,
                 "subscription_exists",
@@ -147,7 +149,7 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
 
         let id = format!("sub_{}", ulid(self.now.max(0) as u64 * 1000, self.bytes()));
         let secret = SecretKey::generate(self.bytes());
-        let public = Subscription::new(id.clone(), url.into(), events, rfc3339(self.now));
+        let public = Subscription::new(id.clone(), url, events, rfc3339(self.now));
         let sealed = self.key.seal(secret.expose(), &id, self.bytes());
         document.subscriptions.push(StoredSubscription {
             public: public.clone(),
@@ -176,12 +178,12 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
         let url = patch
             .webhook_url
             .as_deref()
-            .map(|u| validate::webhook_url(u, self.config.url_policy))
+            .map(|u| validate::webhook_url(u, self.config.url_policy, self.urls))
             .transpose()?;
         let events = patch.events.as_deref().map(validate::events).transpose()?;
         let mut document = self.store.load()?;
         if let Some(url) = &url {
-            if let Some(other) = document.with_url(url.as_str(), Some(id)) {
+            if let Some(other) = document.with_url(url, Some(id)) {
                 let message = format!("{} already has this webhook_url", other.public.id);
                 return Err(ApiError::new(409, "subscription_exists", message));
             }
@@ -190,7 +192,7 @@ impl<S: SubscriptionStore, R: Random> Service<'_, S, R> {
         let stored = find_mut(&mut document, id)?;
         let public = &mut stored.public;
         if let Some(url) = url {
-            public.webhook_url = url.into();
+            public.webhook_url = url;
         }
         if let Some(events) = events {
             public.events = events;

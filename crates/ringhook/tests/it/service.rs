@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use ringhook::model::secret_box::StorageKey;
 use ringhook::model::store::MemoryStore;
-use ringhook::model::validate::UrlPolicy;
+use ringhook::model::validate::{UrlCrate, UrlPolicy};
 use ringhook::protocol::base64;
 use ringhook::service::http::{ApiError, Reply};
 use ringhook::service::routes::SubscriptionOp;
@@ -70,6 +70,7 @@ impl Api {
             key: &self.key,
             now: self.now,
             random: Counter(random.0),
+            urls: &UrlCrate,
         };
         let result = service.handle(&op, body);
         random.0 = service.random.0;

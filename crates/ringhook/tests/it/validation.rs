@@ -1,6 +1,6 @@
 //! Webhook URL and events validation tables.
 
-use ringhook::model::validate::{self, EventSelector, UrlPolicy};
+use ringhook::model::validate::{self, EventSelector, UrlCrate, UrlPolicy};
 use ringhook::EventType;
 
 #[test]
@@ -26,7 +26,7 @@ fn public_https_urls_are_accepted_and_normalised() {
     ] {
         for policy in [UrlPolicy::PRODUCTION, UrlPolicy::LOCAL] {
             assert_eq!(
-                validate::webhook_url(input, policy).unwrap().as_str(),
+                validate::webhook_url(input, policy, &UrlCrate).unwrap().as_str(),
                 normalised,
                 "{input}"
             );
@@ -96,12 +96,12 @@ fn unsafe_urls_are_refused_in_production() {
         ("https://nas.lan/", ".lan"),
     ];
     for (input, reason) in refused {
-        let err = validate::webhook_url(input, UrlPolicy::PRODUCTION).unwrap_err();
+        let err = validate::webhook_url(input, UrlPolicy::PRODUCTION, &UrlCrate).unwrap_err();
         assert_eq!(err.code, "invalid_url", "{input}");
         assert_eq!(err.field, "webhook_url");
         assert!(err.message.contains(reason), "{input}: {}", err.message);
     }
-    assert!(validate::webhook_url(&long, UrlPolicy::PRODUCTION)
+    assert!(validate::webhook_url(&long, UrlPolicy::PRODUCTION, &UrlCrate)
         .unwrap_err()
         .message
         .contains("2048"));
@@ -116,7 +116,7 @@ fn local_development_allows_loopback_over_http_only() {
         "https://127.0.0.1/",
         "http://127.1.2.3/",
     ] {
-        validate::webhook_url(ok, UrlPolicy::LOCAL).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        validate::webhook_url(ok, UrlPolicy::LOCAL, &UrlCrate).unwrap_or_else(|e| panic!("{ok}: {e}"));
     }
     for bad in [
         "http://example.com/",
@@ -129,7 +129,10 @@ fn local_development_allows_loopback_over_http_only() {
         "https://printer.local/",
         "http://ip6-localhost/",
     ] {
-        assert!(validate::webhook_url(bad, UrlPolicy::LOCAL).is_err(), "{bad}");
+        assert!(
+            validate::webhook_url(bad, UrlPolicy::LOCAL, &UrlCrate).is_err(),
+            "{bad}"
+        );
     }
 }
 
