@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the Worker into crates/ringhook-worker/build/ with worker-build, offline: wasm-bindgen, wasm-opt and
+# Builds the Worker into crates/ringhook-worker/build/ (and its OpenAPI description into www/) with worker-build, offline: wasm-bindgen, wasm-opt and
 # esbuild come from this machine (make setup) instead of being downloaded. Given a directory, builds the Worker
 # crate there instead (bench/hello-worker).
 set -euo pipefail
@@ -10,3 +10,6 @@ export WASM_OPT_BIN="$root/node_modules/.bin/wasm-opt"
 export ESBUILD_BIN="$root/node_modules/.bin/esbuild"
 cd "${1:-$root/crates/ringhook-worker}"
 worker-build --release
+# The OpenAPI description is served from the static assets (the Worker reads it through its ASSETS binding), not
+# carried in the wasm.
+[ -n "${1:-}" ] || cp "$root/crates/ringhook/openapi.json" "$root/www/openapi.json"

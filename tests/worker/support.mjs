@@ -235,6 +235,8 @@ export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, jwksFa
         modulesRoot: buildDir,
         modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
         compatibilityDate: '2025-09-01',
+        // The static assets, as wrangler.toml binds them: the Worker reads its OpenAPI document from there.
+        assets: { directory: path.join(repoRoot, 'www'), binding: 'ASSETS', routerConfig: { has_user_worker: true } },
         // kvMeter: false binds the namespace directly (a benchmark's baseline that rewrites keys).
         ...(kvMeter ? {} : { kvNamespaces: { SUBSCRIPTIONS: 'ringhook-kv' } }),
         // A build from before the per-user objects (RINGHOOK_WORKER_BUILD, for a benchmark's baseline) has none.

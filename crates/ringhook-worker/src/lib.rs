@@ -30,8 +30,10 @@ use worker::{console_error, event, Context, Env, MessageBatch, Request, Response
 
 use crate::config::Settings;
 
-/// The OpenAPI document of the routes, kept beside the core's models and tested to match the route table.
-const OPENAPI: &str = include_str!("../../ringhook/openapi.json");
+/// The static assets (www/), where `make worker` puts the OpenAPI document of the routes (kept beside the core's
+/// models as crates/ringhook/openapi.json and tested to match the route table): served from there, it costs the
+/// Worker's bundle nothing.
+const ASSETS: &str = "ASSETS";
 
 #[event(fetch)]
 async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
@@ -46,7 +48,6 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
     let cors = settings.cors.allow(origin.as_deref());
     match answer(request, &env, &settings, &ctx).await {
         Ok(Answer::Json(reply)) => http::json(reply.status, &reply.body, cors.as_deref()),
-        Ok(Answer::OpenApi) => http::json(200, OPENAPI, cors.as_deref()),
         Ok(Answer::Preflight) => http::preflight(cors.as_deref()),
         Ok(Answer::Upgrade(response)) => Ok(response),
         Err(e) => {
@@ -65,7 +66,6 @@ async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) 
 
 enum Answer {
     Json(Reply),
-    OpenApi,
     /// A stream socket (or the user's object's refusal), as the object answered.
     Upgrade(Response),
     Preflight,
@@ -81,7 +81,12 @@ async fn answer(
     let route = routes::route(&request.inner().method(), &request.path()).map_err(ApiError::from)?;
     let user_route = match route {
         Route::Preflight => return Ok(Answer::Preflight),
-        Route::OpenApi => return Ok(Answer::OpenApi),
+        Route::OpenApi => {
+            return Ok(Answer::Json(Reply {
+                status: 200,
+                body: openapi(env).await?,
+            }))
+        }
         Route::Health => {
             let health = HealthResponse {
                 success: true,
@@ -142,6 +147,20 @@ async fn answer(
         UserRoute::StreamTicket => stream::ticket(env, settings, &user, now).await?,
     };
     Ok(Answer::Json(reply))
+}
+
+/// The OpenAPI document, from the static assets.
+async fn openapi(env: &Env) -> std::result::Result<String, ApiError> {
+    let unavailable = |detail: String| ApiError::unavailable(format!("{ASSETS} openapi.json: {detail}"));
+    let assets = env.assets(ASSETS).map_err(|e| unavailable(e.to_string()))?;
+    let mut response = assets
+        .fetch("https://assets.local/openapi.json", None)
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    if response.status_code() != 200 {
+        return Err(unavailable(format!("status {}", response.status_code())));
+    }
+    response.text().await.map_err(|e| unavailable(e.to_string()))
 }
 
 /// Reads the body. One of a declared length (checked against the limit already, and held to it by the runtime)
