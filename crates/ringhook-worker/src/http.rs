@@ -62,12 +62,7 @@ pub struct RuntimeUrls;
 
 impl UrlParser for RuntimeUrls {
     fn parse(&self, input: &str) -> std::result::Result<ParsedUrl, String> {
-        let url = web_sys::Url::new(input).map_err(|e| {
-            js_sys::Reflect::get(&e, &"message".into())
-                .ok()
-                .and_then(|m| m.as_string())
-                .unwrap_or_else(|| "not a URL".to_owned())
-        })?;
+        let url = web_sys::Url::new(input).map_err(|e| thrown_message(&e))?;
         let protocol = url.protocol();
         Ok(ParsedUrl {
             href: url.href(),
