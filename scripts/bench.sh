@@ -8,18 +8,18 @@ out=$(mktemp -d)
 gz() { gzip -9c "$1" | wc -c; }
 {
   # Each entry's JavaScript is every file it loads, as published (unminified), each gzipped: the wasm-bindgen glue,
-  # the client, the stream and the entry file.
-  echo "| build target | .wasm raw | .wasm gzip -9 | JS gzip -9 (glue, client, stream, entry) | together gzip -9 |"
+  # the client, the stream, verifyRequest and the entry file.
+  echo "| build target | .wasm raw | .wasm gzip -9 | JS gzip -9 (glue, client, stream, verifyRequest, entry) | together gzip -9 |"
   echo "|---|---:|---:|---:|---:|"
   for t in web node; do
     w=pkg/$t/ringhook_bg.wasm
-    if [ $t = web ]; then files="pkg/web/ringhook.js pkg/client.js pkg/stream.js pkg/index.js"
-    else files="pkg/node/ringhook.js pkg/node/client.cjs pkg/node/stream.cjs pkg/node.cjs"; fi
+    if [ $t = web ]; then files="pkg/web/ringhook.js pkg/client.js pkg/stream.js pkg/request.js pkg/index.js"
+    else files="pkg/node/ringhook.js pkg/node/client.cjs pkg/node/stream.cjs pkg/node/request.cjs pkg/node.cjs"; fi
     j=0; for f in $files; do j=$(( j + $(gz $f) )); done
     echo "| $t | $(wc -c < $w) B | $(gz $w) B | $j B | $(( $(gz $w) + j )) B ($(awk "BEGIN{printf \"%.1f\", ($(gz $w) + $j)/1024}") KiB) |"
   done
   # ringhook/verify in a browser: its wasm, its entry and the glue the entry imports (each gzipped, as served).
-  w=pkg/verify/ringhook_verify.wasm js=$(( $(gz pkg/verify/index.js) + $(gz pkg/verify/verify.js) ))
+  w=pkg/verify/ringhook_verify.wasm js=$(( $(gz pkg/verify/index.js) + $(gz pkg/verify/verify.js) + $(gz pkg/request.js) ))
   echo "| ringhook/verify | $(wc -c < $w) B | $(gz $w) B | $js B | $(( $(gz $w) + js )) B ($(awk "BEGIN{printf \"%.1f\", ($(gz $w) + $js)/1024}") KiB) |"
   echo
   node bench/bundle-size.mjs

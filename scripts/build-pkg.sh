@@ -20,7 +20,9 @@ cargo build --quiet --release --target wasm32-unknown-unknown -p ringhook --no-d
 wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
   --strip-debug --strip-producers "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/ringhook.wasm" \
   -o pkg/verify/ringhook_verify.wasm
-sed 's/^export //' pkg/verify/verify.js > pkg/verify/verify.cjs
+sed -e 's/^export //' \
+  -e "s|^import { defineVerifyRequest } from '../request.js';|const { defineVerifyRequest } = require('../node/request.cjs');|" \
+  pkg/verify/verify.js > pkg/verify/verify.cjs
 echo 'module.exports = { imports, init, verifyWebhookSignature, verifyWebhook, verifyRequest };' >> pkg/verify/verify.cjs
 # pkg/ is an ES module package; the Node.js build is CommonJS.
 echo '{ "type": "commonjs" }' > pkg/node/package.json
@@ -28,11 +30,13 @@ cp pkg/node/ringhook.d.ts pkg/ringhook.d.ts
 # The stream for CommonJS: stream.js with its one export made a CommonJS one.
 sed 's/^export function defineStream/function defineStream/' pkg/stream.js > pkg/node/stream.cjs
 echo 'module.exports = { defineStream };' >> pkg/node/stream.cjs
-# The API's client likewise.
+# verifyRequest and the API's client likewise.
+sed 's/^export function defineVerifyRequest/function defineVerifyRequest/' pkg/request.js > pkg/node/request.cjs
+echo 'module.exports = { defineVerifyRequest };' >> pkg/node/request.cjs
 sed 's/^export class WebhookClient/class WebhookClient/' pkg/client.js > pkg/node/client.cjs
 echo 'module.exports = { WebhookClient };' >> pkg/node/client.cjs
 # The dashboard (www/, served by the Worker as static assets) imports the browser build from /pkg/.
 rm -rf www/pkg
 mkdir -p www/pkg/web
-cp pkg/index.js pkg/stream.js pkg/client.js www/pkg/
+cp pkg/index.js pkg/stream.js pkg/client.js pkg/request.js www/pkg/
 cp pkg/web/ringhook.js pkg/web/ringhook_bg.wasm www/pkg/web/

@@ -3,6 +3,8 @@
 // one export is called, and its answer is read back; every decision (which signature, the timestamp's age, what
 // an error says) is the core's. Each entry instantiates the wasm with `imports` and passes the instance to `init`.
 
+import { defineVerifyRequest } from '../request.js';
+
 let wasm;
 let memory = new Uint8Array(0);
 const encoder = new TextEncoder();
@@ -162,7 +164,4 @@ export function verifyWebhook(rawBodyValue, headers, secretKey, options) {
   return event;
 }
 
-export async function verifyRequest(request, secretKey, options) {
-  if (typeof request?.arrayBuffer !== 'function') throw new TypeError('verifyRequest takes a Fetch API Request');
-  return verifyWebhook(await request.arrayBuffer(), request.headers, secretKey, options);
-}
+export const verifyRequest = defineVerifyRequest(verifyWebhook);

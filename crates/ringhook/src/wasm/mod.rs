@@ -6,13 +6,11 @@
 mod dispatcher;
 mod verify;
 
-use std::thread::LocalKey;
-
-use js_sys::{JsString, Promise, Reflect};
+use js_sys::{JsString, Reflect};
 use wasm_bindgen::prelude::*;
 
 pub use dispatcher::CallEventDispatcher;
-pub use verify::{sign_webhook, verify_request, verify_webhook, verify_webhook_signature};
+pub use verify::{sign_webhook, verify_webhook, verify_webhook_signature};
 
 #[wasm_bindgen(typescript_custom_section)]
 const API_TYPES: &str = r#"
@@ -211,26 +209,6 @@ pub(crate) fn utf8_bytes(text: &JsString) -> Vec<u8> {
     let written = ENCODER.with(|encoder| encoder.encode_into(text, &mut bytes).written());
     bytes.truncate(written as usize);
     bytes
-}
-
-/// One step of an asynchronous method, as a JS callback made once for the whole program. A method chains its
-/// steps on the platform's Promises and hands each one what it needs in the value it is resolved with
-/// (`Promise.all` of the awaited value and the request's context), so no callback holds per-call state, none is
-/// left behind when a step fails, and the package carries no Rust async runtime.
-pub(crate) type Step = Closure<dyn FnMut(JsValue) -> Result<JsValue, JsValue>>;
-
-#[wasm_bindgen]
-extern "C" {
-    /// Anything with `then`: a Promise, seen without js-sys's typed callbacks.
-    type Thenable;
-    #[wasm_bindgen(method)]
-    fn then(this: &Thenable, on_fulfilled: &JsValue) -> Promise;
-}
-
-/// `Promise.all(values).then(step)`: the step gets the settled values as an array.
-pub(crate) fn after(values: &[&JsValue], step: &'static LocalKey<Step>) -> Promise {
-    let all = Promise::all(&values.iter().copied().collect::<js_sys::Array>());
-    step.with(|step| all.unchecked_ref::<Thenable>().then(step.as_ref()))
 }
 
 /// An `Error` named `name` with extra properties.

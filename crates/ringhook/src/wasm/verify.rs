@@ -1,14 +1,15 @@
-//! Verifying and signing deliveries: `verifyWebhookSignature`, `verifyWebhook`, `signWebhook`.
+//! Verifying and signing deliveries: `verifyWebhookSignature`, `verifyWebhook`, `signWebhook` (`verifyRequest`,
+//! which reads a Fetch API request's body and calls `verifyWebhook`, is `pkg/request.js`).
 //! Errors are `Error` objects named `WebhookVerificationError` with a `code`.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Array, Function, JsString, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Array, Function, JsString, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::{after, error_with, now_seconds, type_error, utf8_bytes, Step};
+use super::{error_with, now_seconds, type_error, utf8_bytes};
 use crate::protocol::event::event_id;
 use crate::protocol::signature::{
     self, BodyTimestamp, Payload, ReceivedHeaders, SecretKey, Timestamp, Verifier, VerifyError, DEFAULT_TOLERANCE_SECS,
@@ -76,6 +77,12 @@ export interface WebhookVerificationError extends Error {
   name: "WebhookVerificationError";
   code: VerificationErrorCode;
 }
+
+/**
+ * For Fetch-API receivers (Workers, Node 18+, Deno, Bun): reads the request's raw body once, verifies it as
+ * `verifyWebhook` does, and resolves to the event (or rejects with a `WebhookVerificationError`).
+ */
+export function verifyRequest(request: Request, secretKey: string, options?: VerifyOptions): Promise<WebhookEvent>;
 "#;
 
 #[wasm_bindgen]
@@ -365,32 +372,4 @@ fn random_bytes() -> [u8; 10] {
         *b = (js_sys::Math::random() * 256.0) as u8;
     }
     bytes
-}
-
-/// For Fetch-API receivers (Workers, Node 18+, Deno, Bun): reads the request's raw body once, verifies it as
-/// `verifyWebhook` does, and resolves to the event (or rejects with a `WebhookVerificationError`).
-#[wasm_bindgen(js_name = verifyRequest, unchecked_return_type = "Promise<WebhookEvent>")]
-pub fn verify_request(
-    #[wasm_bindgen(unchecked_param_type = "Request")] request: JsValue,
-    #[wasm_bindgen(js_name = secretKey, unchecked_param_type = "string")] secret_key: JsValue,
-    #[wasm_bindgen(unchecked_optional_param_type = "VerifyOptions")] options: Option<Object>,
-) -> Promise {
-    let start = || -> Result<Promise, JsValue> {
-        let read = Reflect::get(&request, &"arrayBuffer".into())?
-            .dyn_into::<Function>()
-            .map_err(|_| type_error("verifyRequest takes a Fetch API Request"))?;
-        let body = read.call0(&request)?;
-        let headers = Reflect::get(&request, &"headers".into())?;
-        let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
-        Ok(after(&[&body, &headers, &secret_key, &options], &VERIFY_BODY))
-    };
-    start().unwrap_or_else(|error| Promise::reject(&error))
-}
-
-thread_local! {
-    /// `[body, headers, secretKey, options]` → `verifyWebhook(...)`.
-    static VERIFY_BODY: Step = Closure::new(|resolved: JsValue| {
-        let args: Array = resolved.unchecked_into();
-        verify_webhook(args.get(0), args.get(1), args.get(2), args.get(3).dyn_into().ok())
-    });
 }
