@@ -1,10 +1,10 @@
 // The package's WebhookClient in Node.js, through import and require of `ringhook`, against a real HTTP server on
-// 127.0.0.1 that records each request and answers as the test says: the route, method, headers and body of every
-// method, what each resolves to, and every way a call fails.
+// 127.0.0.1 (the delivery tests' recording receiver) that answers as the test says: the route, method, headers and
+// body of every method, what each resolves to, and every way a call fails.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { createRequire } from 'node:module';
+import { createReceiver, down } from '../worker/receivers.mjs';
 
 const esm = await import('ringhook');
 const cjs = createRequire(import.meta.url)('ringhook');
@@ -12,33 +12,22 @@ const cjs = createRequire(import.meta.url)('ringhook');
 const BASE = '/api/v6/call/webhook';
 const SUBSCRIPTION = { id: 'sub_1', webhook_url: 'https://a.example/hook', events: ['*'], active: true };
 
-/** The server: `answer(request)` gives `[status, body]` for the next requests; `seen` holds what arrived. */
+/** The server: `answer` is its next answer; `seen` holds the requests that arrived. */
 let server;
 let origin;
-let answer = () => [200, '{}'];
-const seen = [];
+let seen;
+let answer = { status: 200, body: '{}' };
 
 before(async () => {
-  server = http.createServer((request, response) => {
-    let body = '';
-    request.setEncoding('utf8');
-    request.on('data', (chunk) => { body += chunk; });
-    request.on('end', () => {
-      const got = { method: request.method, url: request.url, headers: request.headers, body };
-      seen.push(got);
-      const [status, text] = answer(got);
-      response.writeHead(status, { 'content-type': 'application/json' }).end(text);
-    });
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${server.address().port}`;
+  server = await createReceiver(() => answer);
+  ({ url: origin, requests: seen } = server);
 });
 
 after(() => server.close());
 
-/** Calls `call(client)` with the server answering `[status, body]`; resolves to the result and the request. */
+/** Calls `call(client)` with the server answering `status` and `body`; resolves to the result and the request. */
 async function exchange(client, call, status = 200, body = {}) {
-  answer = () => [status, typeof body === 'string' ? body : JSON.stringify(body)];
+  answer = { status, body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } };
   seen.length = 0;
   const result = await call(client);
   assert.equal(seen.length, 1, 'one request per call');
@@ -134,11 +123,7 @@ for (const [entry, { WebhookClient }] of Object.entries({ import: esm, require: 
     });
 
     it('rejects with status 0 and code network_error when nothing answers', async () => {
-      const closed = http.createServer();
-      await new Promise((resolve) => closed.listen(0, '127.0.0.1', resolve));
-      const { port } = closed.address();
-      await new Promise((resolve) => closed.close(resolve));
-      const offline = new WebhookClient({ baseUrl: `http://127.0.0.1:${port}`, token: 't' });
+      const offline = new WebhookClient({ baseUrl: (await down()).url, token: 't' });
       await assert.rejects(offline.list(), (error) => error.name === 'RingHookApiError' && error.status === 0
         && error.code === 'network_error' && error.message.startsWith('the request did not complete: '));
     });
