@@ -3,16 +3,9 @@
 // scenario runs in both; each test asserts one part of what it observed.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchChromium, serveFiles, startWranglerDev } from '../support/local.mjs';
+import { entryPage, launchChromium, serveFiles, startWranglerDev } from '../support/local.mjs';
 import { pkgDir } from '../node/support.mjs';
 import { emulatorToken } from '../../www/emulator-token.js';
-
-const PAGE = `<!doctype html><meta charset="utf-8"><title>ringhook</title><link rel="icon" href="data:,">
-<script type="module">
-  import * as ringhook from '/pkg/index.js';
-  window.ringhook = ringhook;
-  window.ringhookReady = true;
-</script>`;
 
 /**
  * Every method of the client against the API, as a user would call them; returns what it saw. Self-contained: it
@@ -90,7 +83,7 @@ describe('the client from Node.js', () => {
 describe('the client from Chromium, across origins', () => {
   let server, browser;
   before(async () => {
-    server = await serveFiles({ root: pkgDir, prefix: '/pkg/', page: PAGE });
+    server = await serveFiles({ root: pkgDir, prefix: '/pkg/', page: entryPage() });
     browser = await launchChromium();
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${server.address().port}/`);

@@ -2,18 +2,11 @@
 // ringhook/verify's pkg/verify/index.js, which fetches its own smaller verify/ringhook_verify.wasm.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchChromium, serveFiles } from '../support/local.mjs';
+import { entryPage, launchChromium, serveFiles } from '../support/local.mjs';
 import { pkgDir, vectors } from '../node/support.mjs';
 
-const pageFor = (entry) => `<!doctype html><meta charset="utf-8"><title>ringhook</title><link rel="icon" href="data:,">
-<script type="module">
-  import * as ringhook from '/pkg/${entry}';
-  window.ringhook = ringhook;
-  window.ringhookReady = true;
-</script>`;
-
 for (const [entry, wasmFile] of [['index.js', 'web/ringhook_bg.wasm'], ['verify/index.js', 'verify/ringhook_verify.wasm']]) {
-  const PAGE = pageFor(entry);
+  const PAGE = entryPage(entry);
   // The main entry signs too; ringhook/verify only verifies.
   const signs = entry === 'index.js';
   describe(`browser (Chromium): ${entry}`, () => {

@@ -3,18 +3,12 @@
 // CallEventDispatcher, as the callStatusChanged events the setup guide's components listen to.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchChromium, serveFiles } from '../support/local.mjs';
+import { entryPage, launchChromium, serveFiles } from '../support/local.mjs';
 import { pkgDir } from '../node/support.mjs';
 import { callEvent, pipelineClient, signedToken, startWorker, stopJwksServer } from '../worker/support.mjs';
 import { createReceiver, waitFor } from '../worker/receivers.mjs';
 
 const PUBLISHER = 'ringhook-stream-browser-test';
-const PAGE = `<!doctype html><meta charset="utf-8"><title>ringhook stream</title><link rel="icon" href="data:,">
-<script type="module">
-  import * as ringhook from '/pkg/index.js';
-  window.ringhook = ringhook;
-  window.ringhookReady = true;
-</script>`;
 
 describe('CallEventStream in Chromium, against the Worker in workerd', () => {
   let w, h, server, browser, apiBase;
@@ -24,7 +18,7 @@ describe('CallEventStream in Chromium, against the Worker in workerd', () => {
     w = await startWorker({ CALL_EVENTS_TOKEN: PUBLISHER }, { queues: true });
     h = pipelineClient(w, PUBLISHER);
     apiBase = (await w.mf.ready).origin;
-    server = await serveFiles({ root: pkgDir, prefix: '/pkg/', page: PAGE });
+    server = await serveFiles({ root: pkgDir, prefix: '/pkg/', page: entryPage() });
     browser = await launchChromium();
   });
 

@@ -63,6 +63,17 @@ export const launchChromium = () => chromium.launch({
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
 });
 
+/**
+ * A page that imports the package's browser `entry` (a path under /pkg/) as `window.ringhook`, then sets
+ * `window.ringhookReady`: what a browser test serves at `/` with serveFiles.
+ */
+export const entryPage = (entry = 'index.js') => `<!doctype html><meta charset="utf-8"><title>ringhook</title><link rel="icon" href="data:,">
+<script type="module">
+  import * as ringhook from '/pkg/${entry}';
+  window.ringhook = ringhook;
+  window.ringhookReady = true;
+</script>`;
+
 const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.ts': 'text/plain' };
 
 /**
