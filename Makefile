@@ -35,7 +35,7 @@ test: setup
 test-native:
 	cargo test --workspace
 
-# The core's JavaScript surface inside Node and headless Chromium.
+# The core's JSON writer against the JavaScript engines' own, in Node and headless Chromium.
 test-wasm:
 	node scripts/test-wasm.mjs
 

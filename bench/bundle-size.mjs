@@ -14,8 +14,8 @@ const gz = (bytes) => execFileSync('gzip', ['-9c'], { input: bytes }).length;
 console.log('| bundled entry (esbuild --minify, browser) | JS gzip -9 | .wasm gzip -9 | together |');
 console.log('|---|---:|---:|---:|');
 const rows = [
-  ['export * from \'ringhook\'', 'pkg/web/ringhook_bg.wasm'],
-  ['export { verifyWebhook } from \'ringhook\'', 'pkg/web/ringhook_bg.wasm'],
+  ['export * from \'ringhook\'', 'pkg/ringhook.wasm'],
+  ['export { verifyWebhook } from \'ringhook\'', 'pkg/ringhook.wasm'],
   ['export { verifyWebhook } from \'ringhook/verify\'', 'pkg/verify/ringhook_verify.wasm'],
 ];
 for (const [source, wasm] of rows) {

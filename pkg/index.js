@@ -1,11 +1,11 @@
 // Browsers and bundlers: fetch and instantiate the module once, before any importer runs.
-import init, * as wasm from './web/ringhook.js';
+import { defineCore } from './core.js';
 import { defineStream } from './stream.js';
-import { defineVerifyRequest } from './request.js';
 
-await init({ module_or_path: new URL('./web/ringhook_bg.wasm', import.meta.url) });
+const core = defineCore();
+const response = await fetch(new URL('./ringhook.wasm', import.meta.url));
+core.init((await WebAssembly.instantiate(await response.arrayBuffer(), core.imports)).instance);
 
-export { verifyWebhookSignature, verifyWebhook, signWebhook, CallEventDispatcher } from './web/ringhook.js';
-export const verifyRequest = defineVerifyRequest(wasm.verifyWebhook);
+export const { verifyWebhookSignature, verifyWebhook, verifyRequest, signWebhook, CallEventDispatcher } = core;
 export { WebhookClient } from './client.js';
-export const { CallEventStream, CallStore } = defineStream(wasm);
+export const { CallEventStream, CallStore } = defineStream(core);

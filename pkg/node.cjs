@@ -1,9 +1,16 @@
-// Node.js CommonJS: the wasm-bindgen build, the stream and verifyRequest built on it, and the API's client
-// (stream.cjs, request.cjs and client.cjs are made from stream.js, request.js and client.js).
-const wasm = require('./node/ringhook.js');
+// Node.js CommonJS: the module loaded synchronously from disk, and the stream and the API's client beside it
+// (node/core.cjs, stream.cjs and client.cjs are made from core.js, stream.js and client.js by the package build).
+const { readFileSync } = require('node:fs');
+const path = require('node:path');
+const { defineCore } = require('./node/core.cjs');
 const { defineStream } = require('./node/stream.cjs');
 const { WebhookClient } = require('./node/client.cjs');
-const { defineVerifyRequest } = require('./node/request.cjs');
 
-const { reconnectDelayMs, ...api } = wasm;
-module.exports = { ...api, verifyRequest: defineVerifyRequest(wasm.verifyWebhook), WebhookClient, ...defineStream(wasm) };
+const core = defineCore();
+const wasm = new WebAssembly.Module(readFileSync(path.join(__dirname, 'ringhook.wasm')));
+core.init(new WebAssembly.Instance(wasm, core.imports));
+
+const { verifyWebhookSignature, verifyWebhook, verifyRequest, signWebhook, CallEventDispatcher } = core;
+module.exports = {
+  verifyWebhookSignature, verifyWebhook, verifyRequest, signWebhook, CallEventDispatcher, WebhookClient, ...defineStream(core),
+};

@@ -1,4 +1,4 @@
-// The live stream of call events, and a store of every call's state, built on a runtime's wasm exports (each
+// The live stream of call events, and a store of every call's state, built on the core's exports (each
 // entry of the package passes its own). The stream speaks ringhook's stream protocol (see the core's
 // `service::stream`): a ticket from POST /api/v6/call/stream/ticket, then a WebSocket whose frames are
 // {type: "event" | "live" | "gap" | "error" | "expired", cursor, event?}. When to reconnect is the core's decision
@@ -9,9 +9,9 @@ const DEFAULT_CURSOR_KEY = 'ringhook:stream-cursor';
 /** The close code of a socket whose sign-in expired: reconnect at once, with a fresh ticket. */
 const TOKEN_EXPIRED = 4001;
 
-/** @param {{ reconnectDelayMs: (attempt: number, random: number) => number }} wasm */
-export function defineStream(wasm) {
-  const delayFor = (attempt) => Number(wasm.reconnectDelayMs(attempt, Math.random()));
+/** @param {{ reconnectDelayMs: (attempt: number, random: number) => number }} core */
+export function defineStream(core) {
+  const delayFor = (attempt) => core.reconnectDelayMs(attempt, Math.random());
 
   class CallEventStream extends EventTarget {
     #options;

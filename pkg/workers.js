@@ -1,12 +1,11 @@
 // Cloudflare Workers (and other workerd hosts): the runtime compiles the module at deploy time.
-import wasmModule from './web/ringhook_bg.wasm';
-import * as wasm from './web/ringhook.js';
+import wasmModule from './ringhook.wasm';
+import { defineCore } from './core.js';
 import { defineStream } from './stream.js';
-import { defineVerifyRequest } from './request.js';
 
-wasm.initSync({ module: wasmModule });
+const core = defineCore();
+core.init(new WebAssembly.Instance(wasmModule, core.imports));
 
-export { verifyWebhookSignature, verifyWebhook, signWebhook, CallEventDispatcher } from './web/ringhook.js';
-export const verifyRequest = defineVerifyRequest(wasm.verifyWebhook);
+export const { verifyWebhookSignature, verifyWebhook, verifyRequest, signWebhook, CallEventDispatcher } = core;
 export { WebhookClient } from './client.js';
-export const { CallEventStream, CallStore } = defineStream(wasm);
+export const { CallEventStream, CallStore } = defineStream(core);

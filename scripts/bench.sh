@@ -7,14 +7,14 @@ out=$(mktemp -d)
 
 gz() { gzip -9c "$1" | wc -c; }
 {
-  # Each entry's JavaScript is every file it loads, as published (unminified), each gzipped: the wasm-bindgen glue,
-  # the client, the stream, verifyRequest and the entry file.
-  echo "| build target | .wasm raw | .wasm gzip -9 | JS gzip -9 (glue, client, stream, verifyRequest, entry) | together gzip -9 |"
+  # Each entry's JavaScript is every file it loads, as published (unminified), each gzipped: the entry file, the
+  # core's and the verifier's JavaScript sides, verifyRequest, the client and the stream.
+  echo "| build target | .wasm raw | .wasm gzip -9 | JS gzip -9 (entry, core, verifier, verifyRequest, client, stream) | together gzip -9 |"
   echo "|---|---:|---:|---:|---:|"
   for t in web node; do
-    w=pkg/$t/ringhook_bg.wasm
-    if [ $t = web ]; then files="pkg/web/ringhook.js pkg/client.js pkg/stream.js pkg/request.js pkg/index.js"
-    else files="pkg/node/ringhook.js pkg/node/client.cjs pkg/node/stream.cjs pkg/node/request.cjs pkg/node.cjs"; fi
+    w=pkg/ringhook.wasm
+    if [ $t = web ]; then files="pkg/index.js pkg/core.js pkg/verify/verify.js pkg/request.js pkg/client.js pkg/stream.js"
+    else files="pkg/node.cjs pkg/node/core.cjs pkg/verify/verify.cjs pkg/node/request.cjs pkg/node/client.cjs pkg/node/stream.cjs"; fi
     j=0; for f in $files; do j=$(( j + $(gz $f) )); done
     echo "| $t | $(wc -c < $w) B | $(gz $w) B | $j B | $(( $(gz $w) + j )) B ($(awk "BEGIN{printf \"%.1f\", ($(gz $w) + $j)/1024}") KiB) |"
   done

@@ -1,11 +1,11 @@
-// The core's JavaScript surface (crates/ringhook/tests/wasm.rs) in Node and in headless Chromium (`make test-wasm`).
+// The core's JSON writer against JavaScript's own (crates/ringhook/tests/wasm.rs), in Node and in headless Chromium (`make test-wasm`).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from '../tests/support/local.mjs';
 
 const runs = [
-  [['test', '--node', '--', '--features', 'wasm'], process.env],
-  [['test', '--headless', '--chrome', '--', '--features', 'wasm'], { ...process.env, WASM_BINDGEN_USE_BROWSER: '1' }],
+  [['test', '--node'], process.env],
+  [['test', '--headless', '--chrome'], { ...process.env, WASM_BINDGEN_USE_BROWSER: '1' }],
 ];
 let status = 0;
 for (const [args, env] of runs) {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# What gloo and serde-wasm-bindgen add to the package's browser build, in gzip -9 bytes of .wasm + JS glue:
-# the package's wasm alone, then with one export using gloo-net's WebSocket and gloo-timers, then with one using
-# serde-wasm-bindgen, and, to tell their own bytes from what any Rust frame handling needs, one export that only
-# parses a frame with serde_json. Builds with wasm-pack as scripts/build-pkg.sh does (release profile, wasm-opt -O3).
+# What gloo and serde-wasm-bindgen would cost the package's browser build, in gzip -9 bytes of .wasm + JS glue:
+# wasm-bindgen and the core with nothing exported, then with one export using gloo-net's WebSocket and
+# gloo-timers, then with one using serde-wasm-bindgen, and, to tell their own bytes from what any Rust frame
+# handling needs, one export that only parses a frame with serde_json. Built with wasm-pack (release profile,
+# wasm-opt -O3, as the package's wasm is optimised).
 set -euo pipefail
 cd "$(dirname "$0")"
 export PATH="$PWD/../../node_modules/.bin:$PATH"
@@ -21,7 +22,7 @@ swb=$(size swb --features swb)
 kib() { awk "BEGIN{printf \"%.1f\", $1/1024}"; }
 echo "| build (web target) | .wasm + glue gzip -9 | added |"
 echo "|---|---:|---:|"
-echo "| the package's wasm | $base B ($(kib $base) KiB) | |"
+echo "| wasm-bindgen and the core, nothing exported | $base B ($(kib $base) KiB) | |"
 echo "| + frames parsed in Rust (serde_json), returned as JSON text | $json B | +$(kib $((json - base))) KiB |"
 echo "| + gloo-net WebSocket and gloo-timers backoff | $gloo B | +$(kib $((gloo - base))) KiB |"
 echo "| + serde-wasm-bindgen frames | $swb B | +$(kib $((swb - base))) KiB |"

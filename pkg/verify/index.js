@@ -1,8 +1,9 @@
 // ringhook/verify for browsers and bundlers: the verifying exports alone, around their own small
 // wasm, fetched and instantiated once before any importer runs.
-import { imports, init } from './verify.js';
+import { defineVerifier } from './verify.js';
 
+const verifier = defineVerifier();
 const response = await fetch(new URL('./ringhook_verify.wasm', import.meta.url));
-init((await WebAssembly.instantiate(await response.arrayBuffer(), imports)).instance);
+verifier.init((await WebAssembly.instantiate(await response.arrayBuffer(), verifier.imports)).instance);
 
-export { verifyWebhookSignature, verifyWebhook, verifyRequest } from './verify.js';
+export const { verifyWebhookSignature, verifyWebhook, verifyRequest } = verifier;

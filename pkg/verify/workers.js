@@ -1,7 +1,8 @@
 // ringhook/verify for Cloudflare Workers (and other workerd hosts): the runtime compiles the module at deploy time.
 import wasmModule from './ringhook_verify.wasm';
-import { imports, init } from './verify.js';
+import { defineVerifier } from './verify.js';
 
-init(new WebAssembly.Instance(wasmModule, imports));
+const verifier = defineVerifier();
+verifier.init(new WebAssembly.Instance(wasmModule, verifier.imports));
 
-export { verifyWebhookSignature, verifyWebhook, verifyRequest } from './verify.js';
+export const { verifyWebhookSignature, verifyWebhook, verifyRequest } = verifier;

@@ -3,7 +3,6 @@
 // `new URL(..., import.meta.url)` asks for it, run in headless Chromium against the shared vectors.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,10 +32,9 @@ for (const [entry, entryDir] of [['ringhook', pkgDir], ['ringhook/verify', path.
         bundle: true, format: 'esm', platform: 'browser', outfile: path.join(dir, 'app.js'), logLevel: 'silent',
       });
       bundle = await readFile(path.join(dir, 'app.js'), 'utf8');
-      // What a bundler leaves to the app: the wasm file the entry asks for, relative to the bundle. (The main
-      // entry's bundle also names wasm-bindgen's default path, which its entry never uses.)
+      // What a bundler leaves to the app: the wasm file the entry asks for, relative to the bundle.
       for (const [, file] of bundle.matchAll(/new URL\("([^"]+\.wasm)", import\.meta\.url\)/g)) {
-        if (existsSync(path.join(entryDir, file))) await cp(path.join(entryDir, file), path.join(dir, file));
+        await cp(path.join(entryDir, file), path.join(dir, file));
       }
       const html = '<!doctype html><link rel="icon" href="data:,"><script type="module" src="/app.js"></script>';
       server = await serveFiles({ root: dir, page: html, requests });

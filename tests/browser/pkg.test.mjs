@@ -1,11 +1,11 @@
-// The package's browser entries in headless Chromium: pkg/index.js, which fetches web/ringhook_bg.wasm, and
+// The package's browser entries in headless Chromium: pkg/index.js, which fetches ringhook.wasm, and
 // ringhook/verify's pkg/verify/index.js, which fetches its own smaller verify/ringhook_verify.wasm.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { entryPage, launchChromium, serveFiles } from '../support/local.mjs';
 import { pkgDir, vectors } from '../node/support.mjs';
 
-for (const [entry, wasmFile] of [['index.js', 'web/ringhook_bg.wasm'], ['verify/index.js', 'verify/ringhook_verify.wasm']]) {
+for (const [entry, wasmFile] of [['index.js', 'ringhook.wasm'], ['verify/index.js', 'verify/ringhook_verify.wasm']]) {
   const PAGE = entryPage(entry);
   // The main entry signs too; ringhook/verify only verifies.
   const signs = entry === 'index.js';

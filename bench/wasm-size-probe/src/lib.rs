@@ -1,4 +1,4 @@
-//! One export per library measured; everything else is the package's own wasm, linked in from `ringhook`.
+//! One export per library measured, each over wasm-bindgen and the core (with std), linked in from `ringhook`.
 pub use ringhook;
 
 /// A frame from the stream, as the core describes it.
@@ -26,7 +26,7 @@ pub async fn probe_stream(url: String, rounds: u32) -> Result<u32, wasm_bindgen:
                 frames += 1;
             }
         }
-        let delay = ringhook::service::stream::reconnect_delay_ms(attempt, 0.5);
+        let delay = ringhook::frontend::reconnect_delay_ms(attempt, 0.5);
         gloo_timers::future::TimeoutFuture::new(delay as u32).await;
     }
     Ok(frames)

@@ -1,5 +1,5 @@
 //! ringhook's core: the call-event model, signing and verifying deliveries, the subscription API's models,
-//! input validation, every delivery decision, and (behind the `wasm` feature) the JavaScript surface of the
+//! input validation, every delivery decision, and (behind the `wasm` and `verify-abi` features) the wasm of the
 //! `ringhook` npm package.
 //!
 //! The pure part has no clock, no random source and no platform code: callers pass `now` and random bytes in,
@@ -12,10 +12,11 @@
 //!   delivery log;
 //! - [`service`]: the HTTP API: routes, the subscription operations, publishing, Firebase token checks, and what
 //!   a user's object (the single writer of a user's state) is asked and decides;
-//! - [`frontend`]: what a receiving page decides (which events to apply); `wasm` is the package's JavaScript
-//!   surface, and `verify_abi` the wasm of its `ringhook/verify` entry.
+//! - [`frontend`]: what a receiving page decides (which events to apply, when to reconnect); `verify_abi` is the
+//!   wasm of the package's `ringhook/verify` entry, and `wasm` that of its main entry.
 //!
-//! Without the `std` feature only signatures and base64 are built, with `core` and `alloc` alone.
+//! Without the `std` feature only signatures, base64, the wire's names and ids and the frontend's decisions are
+//! built, with `core` and `alloc` alone.
 #![deny(missing_docs)]
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -23,7 +24,6 @@ extern crate alloc;
 
 #[cfg(feature = "std")]
 pub mod delivery;
-#[cfg(feature = "std")]
 pub mod frontend;
 #[cfg(feature = "std")]
 pub mod model;
@@ -31,13 +31,13 @@ pub mod protocol;
 #[cfg(feature = "std")]
 pub mod service;
 
-#[cfg(feature = "wasm")]
-pub mod wasm;
-
 #[cfg(all(feature = "verify-abi", target_family = "wasm"))]
 pub mod verify_abi;
 
-#[cfg(all(target_family = "wasm", any(feature = "wasm", feature = "verify-abi")))]
+#[cfg(all(feature = "wasm", target_family = "wasm"))]
+pub mod wasm;
+
+#[cfg(all(target_family = "wasm", feature = "verify-abi"))]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 

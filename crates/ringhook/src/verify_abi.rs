@@ -1,6 +1,7 @@
 //! The wasm of the package's `ringhook/verify` entry (the `verify-abi` feature): the core's verifier behind a
 //! plain numeric interface, with neither wasm-bindgen nor the formatting machinery, so receivers load as little
-//! as possible. Its JavaScript side is `pkg/verify/verify.js`.
+//! as possible. Its JavaScript side is `pkg/verify/verify.js`. The main entry's wasm (the `wasm` feature, module
+//! [`crate::wasm`]) is this and a few exports more, on the same buffers.
 //!
 //! The JavaScript side writes a call's inputs one after another into the input buffer (the body first, then
 //! each text the call takes), calls one export with their lengths, and reads any answer from the output buffer.
@@ -21,17 +22,17 @@ static SECRET: Local<Option<SecretKey>> = Local(Cell::new(None));
 
 /// A value of the module's one thread. Each export takes what it uses out of its cell and puts it back, so
 /// nothing is borrowed twice and nothing can panic.
-struct Local<T>(Cell<T>);
+pub(crate) struct Local<T>(pub(crate) Cell<T>);
 
 // SAFETY: this module is built for wasm32 without shared memory or threads: one thread runs all of it.
 unsafe impl<T> Sync for Local<T> {}
 
 impl<T: Default> Local<T> {
-    fn take(&self) -> T {
+    pub(crate) fn take(&self) -> T {
         self.0.take()
     }
 
-    fn set(&self, value: T) {
+    pub(crate) fn set(&self, value: T) {
         self.0.set(value);
     }
 }
@@ -167,24 +168,24 @@ impl BodyTimestamp for ParsedBody {
 }
 
 /// The input buffer, read from its start.
-struct Input<'a>(&'a [u8]);
+pub(crate) struct Input<'a>(&'a [u8]);
 
 impl<'a> Input<'a> {
     /// The next `len` bytes (fewer if the buffer ends first).
-    fn bytes(&mut self, len: usize) -> &'a [u8] {
+    pub(crate) fn bytes(&mut self, len: usize) -> &'a [u8] {
         let (head, rest) = self.0.split_at(len.min(self.0.len()));
         self.0 = rest;
         head
     }
 
     /// The next text of `len` bytes, or `None` for -1 (an absent header). The JavaScript side writes UTF-8.
-    fn text(&mut self, len: i32) -> Option<&'a str> {
+    pub(crate) fn text(&mut self, len: i32) -> Option<&'a str> {
         let len = usize::try_from(len).ok()?;
         core::str::from_utf8(self.bytes(len)).ok()
     }
 }
 
-fn with_input<R>(f: impl FnOnce(Input<'_>) -> R) -> R {
+pub(crate) fn with_input<R>(f: impl FnOnce(Input<'_>) -> R) -> R {
     let buffer = INPUT.take();
     let result = f(Input(&buffer));
     INPUT.set(buffer);
@@ -199,13 +200,13 @@ fn with_secret<R>(f: impl FnOnce(Option<&SecretKey>) -> R) -> R {
 }
 
 /// Puts `text` in the output buffer and returns its length.
-fn answer(text: Vec<u8>) -> i32 {
+pub(crate) fn answer(text: Vec<u8>) -> i32 {
     let len = text.len() as i32;
     OUTPUT.set(text);
     len
 }
 
 /// Puts `code message` in the output buffer and returns minus its length.
-fn failure(error: &VerifyError) -> i32 {
+pub(crate) fn failure(error: &VerifyError) -> i32 {
     -answer([error.code(), " ", &error.message()].concat().into_bytes())
 }

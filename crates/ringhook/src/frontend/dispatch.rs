@@ -1,10 +1,12 @@
 //! What a frontend does with events that arrive at least once and in any order: drop an id seen before, and
-//! drop an update older than the last one applied for the same call. Pure; the JS `CallEventDispatcher`
-//! (behind the `wasm` feature) decides with it over its own memory.
+//! drop an update older than the last one applied for the same call. Pure and without `std`: the package's
+//! `CallEventDispatcher` keeps its memory in JavaScript's own `Set` and `Map` and asks the wasm to [`judge`].
 
+#[cfg(feature = "std")]
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use crate::protocol::event::CallStatus;
+use crate::protocol::names::CallStatus;
+use crate::protocol::signature::MAX_TIMESTAMP_SECS;
 
 /// How many event ids are remembered to drop duplicates.
 pub const REMEMBERED_IDS: usize = 10_000;
@@ -23,20 +25,66 @@ pub fn lifecycle_rank(status: CallStatus) -> u8 {
     }
 }
 
-/// What to do with an arriving event.
+/// What to do with an arriving event (the numbers are what the package's wasm answers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
     /// Apply it.
-    Apply,
+    Apply = 0,
     /// Its id was seen before.
-    Duplicate,
+    Duplicate = 1,
     /// An update older than the last applied one for its call.
-    Stale,
+    Stale = 2,
 }
 
 /// Where an update stands in its call's life: its timestamp, then its [`lifecycle_rank`]. A later position
 /// supersedes an earlier one.
 pub type Position = (i64, u8);
+
+/// An update's position: its timestamp, then its status's rank (0 without a status).
+pub fn position(timestamp: i64, status: Option<CallStatus>) -> Position {
+    (timestamp, status.map_or(0, lifecycle_rank))
+}
+
+/// What to do with an event at `position`: a duplicate if its id was `seen`, stale if it comes before `last`, the
+/// position last applied for its call (`None` for an event without a call, or a call not seen yet).
+pub fn judge(seen: bool, last: Option<Position>, position: Position) -> Decision {
+    if seen {
+        Decision::Duplicate
+    } else if last.is_some_and(|last| position < last) {
+        Decision::Stale
+    } else {
+        Decision::Apply
+    }
+}
+
+/// An event's `timestamp` as a JavaScript number holds it: clamped to ±[`MAX_TIMESTAMP_SECS`], so that a
+/// [`pack`]ed position stays exact, and 0 for NaN (an update without one sorts first).
+pub fn timestamp_of(number: f64) -> i64 {
+    let limit = MAX_TIMESTAMP_SECS as f64;
+    number.clamp(-limit, limit) as i64
+}
+
+/// A position as one JavaScript number, `timestamp * 8 + rank`: exact for timestamps within
+/// ±[`MAX_TIMESTAMP_SECS`], and ordered as the positions are.
+pub fn pack((timestamp, rank): Position) -> f64 {
+    timestamp as f64 * 8.0 + f64::from(rank)
+}
+
+/// The position [`pack`] made into a number.
+pub fn unpack(packed: f64) -> Position {
+    let rank = packed - 8.0 * floor(packed / 8.0);
+    (((packed - rank) / 8.0) as i64, rank as u8)
+}
+
+/// `f64::floor`, which needs `std`: exact for the whole numbers below 2^53 that [`pack`] makes.
+fn floor(x: f64) -> f64 {
+    let truncated = x as i64 as f64;
+    if truncated > x {
+        truncated - 1.0
+    } else {
+        truncated
+    }
+}
 
 /// What a dispatcher remembers: the ids it applied (at most [`REMEMBERED_IDS`], the oldest forgotten first)
 /// and the last position applied for each call. [`InMemory`] keeps it in Rust collections; the npm package's
@@ -61,21 +109,24 @@ pub fn decide(
     timestamp: i64,
     status: Option<CallStatus>,
 ) -> Decision {
-    if memory.seen(id) {
-        return Decision::Duplicate;
-    }
-    let position = (timestamp, status.map_or(0, lifecycle_rank));
-    if !call_id.is_empty() {
-        if memory.position(call_id).is_some_and(|last| position < last) {
-            return Decision::Stale;
+    let position = position(timestamp, status);
+    let last = if call_id.is_empty() {
+        None
+    } else {
+        memory.position(call_id)
+    };
+    let decision = judge(memory.seen(id), last, position);
+    if decision == Decision::Apply {
+        if !call_id.is_empty() {
+            memory.set_position(call_id, position);
         }
-        memory.set_position(call_id, position);
+        memory.remember(id);
     }
-    memory.remember(id);
-    Decision::Apply
+    decision
 }
 
 /// [`Memory`] in Rust collections.
+#[cfg(feature = "std")]
 #[derive(Debug, Default)]
 pub struct InMemory {
     seen: HashSet<String>,
@@ -83,6 +134,7 @@ pub struct InMemory {
     calls: HashMap<String, Position>,
 }
 
+#[cfg(feature = "std")]
 impl Memory for InMemory {
     fn seen(&self, id: &str) -> bool {
         self.seen.contains(id)
@@ -107,7 +159,7 @@ impl Memory for InMemory {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
     use CallStatus::*;
@@ -172,6 +224,45 @@ mod tests {
             d.accept(&format!("e{REMEMBERED_IDS}"), "", 0, None),
             Decision::Duplicate
         );
+    }
+
+    #[test]
+    fn positions_pack_into_ordered_exact_numbers() {
+        let limit = MAX_TIMESTAMP_SECS;
+        let positions = [
+            (-limit, 0),
+            (-5, 3),
+            (-1, 5),
+            (0, 0),
+            (0, 1),
+            (1_764_355_200, 4),
+            (1 << 48, 2),
+            (limit, 5),
+        ];
+        for p in positions {
+            assert_eq!(unpack(pack(p)), p, "{p:?}");
+        }
+        assert!(positions.windows(2).all(|w| pack(w[0]) < pack(w[1])));
+    }
+
+    #[test]
+    fn timestamps_are_clamped_and_nan_is_zero() {
+        assert_eq!(timestamp_of(f64::NAN), 0);
+        assert_eq!(timestamp_of(1e300), MAX_TIMESTAMP_SECS);
+        assert_eq!(timestamp_of(f64::NEG_INFINITY), -MAX_TIMESTAMP_SECS);
+        assert_eq!(timestamp_of(12.9), 12);
+    }
+
+    #[test]
+    fn judging_needs_no_memory_of_its_own() {
+        assert_eq!(judge(true, None, (5, 1)), Decision::Duplicate);
+        assert_eq!(judge(false, Some((5, 2)), (5, 1)), Decision::Stale);
+        assert_eq!(
+            judge(false, Some((5, 1)), (5, 1)),
+            Decision::Apply,
+            "the same position again"
+        );
+        assert_eq!(judge(false, None, (-1, 0)), Decision::Apply);
     }
 
     #[test]

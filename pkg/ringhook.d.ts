@@ -1,19 +1,71 @@
-//! The JavaScript surface of the `ringhook` npm package (the `wasm` feature): verifying and signing deliveries,
-//! and a dispatcher of call events for frontends. Exported names are camelCase; errors are `Error` objects with a
-//! `name` and a `code`. The package's API client (`pkg/client.js`) and live stream (`pkg/stream.js`) are plain
-//! JavaScript beside this module, typed below.
+// The package's types, for every runtime's entry (ringhook/verify re-exports its part from here).
 
-mod dispatcher;
-mod verify;
+/** What happened: the `event` field of a delivery. */
+export type CallEventType =
+  | "call.initiated" | "call.scheduled" | "call.status.changed" | "call.completed" | "call.failed"
+  | "webhook.test" | "webhook.subscription.deactivated";
 
-use js_sys::{JsString, Reflect};
-use wasm_bindgen::prelude::*;
+/** Where a call stands: the `status` field of a delivery. */
+export type CallStatus =
+  | "scheduled" | "queued" | "initiated" | "ringing" | "in-progress"
+  | "completed" | "busy" | "no-answer" | "canceled" | "failed";
 
-pub use dispatcher::CallEventDispatcher;
-pub use verify::{sign_webhook, verify_webhook, verify_webhook_signature};
+/** A verified delivery's body. */
+export interface WebhookEvent<Data = Record<string, unknown>> {
+  /** `evt_…`: the same on every retry; use it to drop duplicates. */
+  id: string;
+  event: CallEventType;
+  callId: string;
+  status: CallStatus;
+  /** When the event happened, in unix seconds. */
+  timestamp: number;
+  data: Data;
+}
 
-#[wasm_bindgen(typescript_custom_section)]
-const API_TYPES: &str = r#"
+/** A `Headers` object, or a plain object such as Node's `req.headers` (names in any case). */
+export type WebhookHeaders = Headers | Record<string, string | string[] | undefined | null>;
+
+export interface VerifyOptions {
+  /** Seconds a signature may be old (or ahead); default 300. `null` skips the check (not recommended). */
+  toleranceSeconds?: number | null;
+  /** The verifier's clock in unix seconds; default `Date.now() / 1000`. */
+  now?: number;
+}
+
+export interface SignOptions {
+  /** The event id for `webhook-id`; default a new `evt_…` id. */
+  id?: string;
+  /** Unix seconds for `webhook-timestamp`; default now. */
+  timestamp?: number;
+}
+
+/** The signature headers of one delivery, lower-case names (a plain object: usable as WebhookHeaders). */
+export type SignedHeaders = {
+  "x-webhook-signature": string;
+  "webhook-id": string;
+  "webhook-timestamp": string;
+  /** Space-separated `v1,<base64>` signatures; empty for a secret without the `whsec_` prefix. */
+  "webhook-signature": string;
+  /** With two secrets (a rotation's overlap): `sha256=<hex>` under the second, the previous secret. */
+  "x-webhook-signature-previous"?: string;
+};
+
+export type VerificationErrorCode =
+  | "missing_signature" | "missing_header" | "malformed_signature" | "invalid_timestamp" | "missing_timestamp"
+  | "timestamp_too_old" | "timestamp_in_future" | "signature_mismatch" | "invalid_secret" | "invalid_payload";
+
+/** Thrown by `verifyWebhook`: an `Error` whose `name` is `"WebhookVerificationError"`. */
+export interface WebhookVerificationError extends Error {
+  name: "WebhookVerificationError";
+  code: VerificationErrorCode;
+}
+
+/**
+ * For Fetch-API receivers (Workers, Node 18+, Deno, Bun): reads the request's raw body once, verifies it as
+ * `verifyWebhook` does, and resolves to the event (or rejects with a `WebhookVerificationError`).
+ */
+export function verifyRequest(request: Request, secretKey: string, options?: VerifyOptions): Promise<WebhookEvent>;
+
 export interface Subscription {
   id: string;
   webhook_url: string;
@@ -172,59 +224,45 @@ export declare class CallStore {
   /** Stops following the dispatcher. */
   dispose(): void;
 }
-"#;
 
-/// How long `CallEventStream` waits before its `attempt`-th reconnection (`random` in 0..1): the core's
-/// backoff with jitter.
-#[wasm_bindgen(js_name = reconnectDelayMs)]
-pub fn reconnect_delay_ms(attempt: u32, random: f64) -> f64 {
-    crate::service::stream::reconnect_delay_ms(attempt, random) as f64
+/** Verifies (optionally), deduplicates, orders and dispatches call events. */
+export declare class CallEventDispatcher {
+  /** `new CallEventDispatcher({ secretKey, target, eventName, toleranceSeconds })`. */
+  constructor(options?: DispatcherOptions);
+  /** Calls `handler` for every dispatched event of `type` (an event type, or `"*"` for all). */
+  on(type: CallEventType | "*", handler: CallEventHandler): void;
+  /** Removes a handler added with `on`. */
+  off(type: CallEventType | "*", handler: CallEventHandler): void;
+  /**
+   * Verifies a delivery with the dispatcher's `secretKey` (throwing a `WebhookVerificationError`), then
+   * dispatches it. Returns whether it was dispatched (false for a duplicate or a stale update).
+   */
+  receive(rawBody: string | Uint8Array | ArrayBuffer, headers: WebhookHeaders): boolean;
+  /**
+   * Dispatches an already-verified event. Returns whether handlers ran: `false` for an id seen before, or an
+   * update older than the last one applied for its call (deliveries are not ordered).
+   */
+  dispatch(event: WebhookEvent): boolean;
+  /** Holds nothing to free; kept for code that disposes of the dispatcher. */
+  free(): void;
+  [Symbol.dispose](): void;
 }
 
-#[wasm_bindgen]
-extern "C" {
-    /// The platform's `TextEncoder` (browsers, Node.js, Workers).
-    type TextEncoder;
-    #[wasm_bindgen(constructor)]
-    fn new() -> TextEncoder;
-    /// Writes `text` as UTF-8 straight into wasm memory.
-    #[wasm_bindgen(method, js_name = encodeInto)]
-    fn encode_into(this: &TextEncoder, text: &JsString, into: &mut [u8]) -> EncodeProgress;
+/**
+ * Signs `payload` as ringhook signs a delivery, for receivers' own tests. `secretKeys` is one secret or a list
+ * (current first, as during a rotation). Returns the four signature headers.
+ */
+export function signWebhook(payload: string | Uint8Array | ArrayBuffer, secretKeys: string | string[], options?: SignOptions): SignedHeaders;
 
-    /// What `encodeInto` returns.
-    type EncodeProgress;
-    #[wasm_bindgen(method, getter)]
-    fn written(this: &EncodeProgress) -> u32;
-}
+/**
+ * Verifies a delivery by either header set (Standard Webhooks `webhook-*`, or `X-Webhook-Signature`) and its
+ * timestamp, and returns the parsed event. Throws a `WebhookVerificationError` that says what to fix.
+ */
+export function verifyWebhook(rawBody: string | Uint8Array | ArrayBuffer, headers: WebhookHeaders, secretKey: string, options?: VerifyOptions): WebhookEvent;
 
-thread_local! {
-    static ENCODER: TextEncoder = TextEncoder::new();
-}
-
-/// A JS string's UTF-8 bytes, written by the engine's `TextEncoder.encodeInto`: for a request body this is many
-/// times faster than wasm-bindgen's own string passing, which copies ASCII one character at a time in JS.
-pub(crate) fn utf8_bytes(text: &JsString) -> Vec<u8> {
-    // A UTF-16 code unit never takes more than three UTF-8 bytes.
-    let mut bytes = vec![0; text.length() as usize * 3];
-    let written = ENCODER.with(|encoder| encoder.encode_into(text, &mut bytes).written());
-    bytes.truncate(written as usize);
-    bytes
-}
-
-/// An `Error` named `name` with extra properties.
-pub(crate) fn error_with(name: &str, message: &str, properties: &[(&str, JsValue)]) -> JsValue {
-    let error = js_sys::Error::new(message);
-    error.set_name(name);
-    for (key, value) in properties {
-        let _ = Reflect::set(&error, &(*key).into(), value);
-    }
-    error.into()
-}
-
-pub(crate) fn type_error(message: &str) -> JsValue {
-    js_sys::TypeError::new(message).into()
-}
-
-pub(crate) fn now_seconds() -> i64 {
-    (js_sys::Date::now() / 1000.0).floor() as i64
-}
+/**
+ * The setup guide's `verifyWebhookSignature(payload, signature, secretKey)`: `true` when `signature`
+ * (`sha256=<hex>`, the `X-Webhook-Signature` header) is the HMAC-SHA256 of `payload` under `secretKey`.
+ * Compares in constant time; returns `false` rather than throwing for a missing or malformed signature.
+ */
+export function verifyWebhookSignature(payload: string | Uint8Array | ArrayBuffer, signature: string | string[] | null | undefined, secretKey: string): boolean;
