@@ -54,7 +54,8 @@ pub extern "C" fn sign(body_len: usize, id_len: i32, timestamp: f64, now_ms: f64
             Some(id) => id.into(),
             None => {
                 let mut random = [0u8; 10];
-                random.copy_from_slice(input.bytes(10));
+                let given = input.bytes(10);
+                random[..given.len()].copy_from_slice(given);
                 event_id(now_ms as u64, random)
             }
         };
