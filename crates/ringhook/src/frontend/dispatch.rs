@@ -1,14 +1,13 @@
 //! What a frontend does with events that arrive at least once and in any order: drop an id seen before, and
 //! drop an update older than the last one applied for the same call. Pure and without `std`: the package's
-//! `CallEventDispatcher` keeps its memory in JavaScript's own `Set` and `Map` and asks the wasm to [`judge`].
-
-#[cfg(feature = "std")]
-use std::collections::{HashMap, HashSet, VecDeque};
+//! `CallEventDispatcher` keeps its memory (the ids applied, at most [`REMEMBERED_IDS`], and each call's last
+//! position, [`pack`]ed) in JavaScript's own `Set` and `Map`, which cost its wasm no hash table code, and asks the
+//! wasm to [`judge`] each event.
 
 use crate::protocol::names::CallStatus;
 use crate::protocol::signature::MAX_TIMESTAMP_SECS;
 
-/// How many event ids are remembered to drop duplicates.
+/// How many event ids a dispatcher remembers to drop duplicates (the oldest forgotten first).
 pub const REMEMBERED_IDS: usize = 10_000;
 
 /// Where a status stands in a call's life: later statuses rank higher; the final ones rank highest.
@@ -86,91 +85,31 @@ fn floor(x: f64) -> f64 {
     }
 }
 
-/// What a dispatcher remembers: the ids it applied (at most [`REMEMBERED_IDS`], the oldest forgotten first)
-/// and the last position applied for each call. [`InMemory`] keeps it in Rust collections; the npm package's
-/// dispatcher in JavaScript's own `Set` and `Map`, which cost the package no hash table code.
-pub trait Memory {
-    /// Whether `id` was applied (and not yet forgotten).
-    fn seen(&self, id: &str) -> bool;
-    /// Remembers an applied id, forgetting the oldest when [`REMEMBERED_IDS`] are remembered.
-    fn remember(&mut self, id: &str);
-    /// The last position applied for a call.
-    fn position(&self, call_id: &str) -> Option<Position>;
-    /// Records the position just applied for a call.
-    fn set_position(&mut self, call_id: &str, position: Position);
-}
-
-/// Decides about an event, and remembers it if it is to be applied. An event without a call id is only
-/// deduplicated.
-pub fn decide(
-    memory: &mut impl Memory,
-    id: &str,
-    call_id: &str,
-    timestamp: i64,
-    status: Option<CallStatus>,
-) -> Decision {
-    let position = position(timestamp, status);
-    let last = if call_id.is_empty() {
-        None
-    } else {
-        memory.position(call_id)
-    };
-    let decision = judge(memory.seen(id), last, position);
-    if decision == Decision::Apply {
-        if !call_id.is_empty() {
-            memory.set_position(call_id, position);
-        }
-        memory.remember(id);
-    }
-    decision
-}
-
-/// [`Memory`] in Rust collections.
-#[cfg(feature = "std")]
-#[derive(Debug, Default)]
-pub struct InMemory {
-    seen: HashSet<String>,
-    order: VecDeque<String>,
-    calls: HashMap<String, Position>,
-}
-
-#[cfg(feature = "std")]
-impl Memory for InMemory {
-    fn seen(&self, id: &str) -> bool {
-        self.seen.contains(id)
-    }
-
-    fn remember(&mut self, id: &str) {
-        if self.order.len() == REMEMBERED_IDS {
-            if let Some(oldest) = self.order.pop_front() {
-                self.seen.remove(&oldest);
-            }
-        }
-        self.seen.insert(id.to_owned());
-        self.order.push_back(id.to_owned());
-    }
-
-    fn position(&self, call_id: &str) -> Option<Position> {
-        self.calls.get(call_id).copied()
-    }
-
-    fn set_position(&mut self, call_id: &str, position: Position) {
-        self.calls.insert(call_id.to_owned(), position);
-    }
-}
-
 #[cfg(all(test, feature = "std"))]
 mod tests {
+    use std::collections::{HashMap, HashSet};
+
     use super::*;
     use CallStatus::*;
 
-    /// The memory with a decision method, to keep the cases short.
+    /// A dispatcher's memory as the package keeps it (ids applied, each call's last position), to judge
+    /// sequences of events.
     #[derive(Default)]
-    struct D(InMemory);
+    struct D {
+        seen: HashSet<String>,
+        calls: HashMap<String, Position>,
+    }
 
     impl D {
         fn accept(&mut self, id: &str, call_id: &str, timestamp: i64, status: Option<CallStatus>) -> Decision {
-            decide(&mut self.0, id, call_id, timestamp, status)
+            let position = position(timestamp, status);
+            let last = self.calls.get(call_id).copied().filter(|_| !call_id.is_empty());
+            let decision = judge(self.seen.contains(id), last, position);
+            if decision == Decision::Apply {
+                self.seen.insert(id.to_owned());
+                self.calls.insert(call_id.to_owned(), position);
+            }
+            decision
         }
     }
 
@@ -206,24 +145,6 @@ mod tests {
             "another call"
         );
         assert_eq!(d.accept("e6", "c1", 30, Some(Failed)), Decision::Apply, "newer");
-    }
-
-    #[test]
-    fn memory_of_ids_is_bounded() {
-        let mut d = D::default();
-        for i in 0..=REMEMBERED_IDS {
-            d.accept(&format!("e{i}"), "", 0, None);
-        }
-        assert_eq!(d.0.seen.len(), REMEMBERED_IDS);
-        assert_eq!(
-            d.accept("e0", "", 0, None),
-            Decision::Apply,
-            "the oldest id was forgotten"
-        );
-        assert_eq!(
-            d.accept(&format!("e{REMEMBERED_IDS}"), "", 0, None),
-            Decision::Duplicate
-        );
     }
 
     #[test]
