@@ -1,18 +1,25 @@
-// A Worker's cold start on local workerd, three side by side in one run: an empty JavaScript Worker (the
-// runtime's floor), the workers-rs hello of bench/hello-worker (the floor of any Rust Worker: one fetch handler
-// reading one KV key, ringhook's toolchain and release profile) and ringhook. Each round, interleaved, starts a
-// fresh Miniflare (a new workerd, which compiles the Worker's wasm) and times, from `new Miniflare`: ready, the
-// first answer to GET /healthz, and the second answer on its own. Median of 9 rounds.
+// A Worker's cold start on local workerd, side by side in one run: an empty JavaScript Worker (the runtime's
+// floor), the workers-rs hello of bench/hello-worker (the floor of any Rust Worker: one fetch handler reading one
+// KV key, ringhook's toolchain and release profile), ringhook, and the two floors again with a SQLite-backed
+// Durable Object of a few lines bound as ringhook's is (the hello's `object` build): a Worker with an object pays
+// for its class and binding before its first answer, whatever its code. Each round, interleaved, starts a fresh
+// Miniflare (a new workerd, which compiles the Worker's wasm) and times, from `new Miniflare`: ready, the first
+// answer to GET /healthz, and the second answer on its own. Median of 51 rounds (RINGHOOK_COLD_START_ROUNDS): on
+// this machine the median of 9 moved by up to 36 ms from one run to the next.
 // Run after `make worker` and `bench/hello-worker/build.sh`: `node bench/cold-start.mjs`.
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import { Miniflare } from 'miniflare';
 
-const ROUNDS = 9;
+const ROUNDS = Number(process.env.RINGHOOK_COLD_START_ROUNDS ?? 51);
 const dir = (relative) => new URL(relative, import.meta.url);
 const ringhookBuild = dir('../crates/ringhook-worker/build/');
 const helloBuild = dir('hello-worker/build/');
+const helloObjectBuild = dir('hello-worker/build-object/');
+const EMPTY = 'export default { fetch: () => new Response(\'{"ok":true}\', { headers: { "content-type": "application/json" } }) };';
+/** The binding of ringhook's user objects, for a class of the given name. */
+const objectBinding = (className) => ({ USERS: { className, useSQLite: true } });
 
 const compiled = (build) => ({
   modules: true,
@@ -21,24 +28,29 @@ const compiled = (build) => ({
   modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
 });
 const WORKERS = [
-  ['empty JavaScript Worker', () => ({
-    modules: true,
-    script: 'export default { fetch: () => new Response(\'{"ok":true}\', { headers: { "content-type": "application/json" } }) };',
-  }), null],
+  ['empty JavaScript Worker', () => ({ modules: true, script: EMPTY }), null],
   ['workers-rs hello (one KV read)', () => ({ ...compiled(helloBuild), kvNamespaces: ['SUBSCRIPTIONS'] }), helloBuild],
   ['ringhook', () => ({
     ...compiled(ringhookBuild),
     kvNamespaces: ['SUBSCRIPTIONS'],
-    durableObjects: { USERS: { className: 'UserState', useSQLite: true } },
+    durableObjects: objectBinding('UserState'),
     bindings: {
       FIREBASE_PROJECT_ID: 'demo-ringhook',
       SECRETS_KEY: Buffer.alloc(32, 1).toString('base64'),
       FIREBASE_JWKS_URL: 'http://127.0.0.1:9/jwks',
     },
   }), ringhookBuild],
+  ['empty JavaScript Worker with a Durable Object', () => ({
+    modules: true,
+    script: `${EMPTY}\nexport class Floor { fetch() { return new Response('{}'); } }`,
+    durableObjects: objectBinding('Floor'),
+  }), null],
+  ['workers-rs hello with a Durable Object', () => ({
+    ...compiled(helloObjectBuild), kvNamespaces: ['SUBSCRIPTIONS'], durableObjects: objectBinding('Floor'),
+  }), helloObjectBuild],
 ];
 
-// RINGHOOK_BASELINE_BUILD=<a build directory of ringhook>: a fourth row, that build, measured in the same rounds.
+// RINGHOOK_BASELINE_BUILD=<a build directory of ringhook>: a row more, that build, measured in the same rounds.
 if (process.env.RINGHOOK_BASELINE_BUILD) {
   const baseline = new URL(`${process.env.RINGHOOK_BASELINE_BUILD.replace(/\/$/, '')}/`, `file://${process.cwd()}/`);
   const [, ringhook] = WORKERS[2];
@@ -77,11 +89,14 @@ const size = (build) => {
   return `${(wasm.length / 1024).toFixed(0)} KiB raw, ${((gzipSync(wasm, { level: 9 }).length + gzipSync(js, { level: 9 }).length) / 1024).toFixed(1)} KiB gzip`;
 };
 const ms = (x) => `${x.toFixed(1)} ms`;
-const hello = median(samples[1].map((s) => s.first));
+const firstOf = (i) => median(samples[i].map((s) => s.first));
+const over = (first, floor) => `${first - floor >= 0 ? '+' : ''}${ms(first - floor)}`;
+const [hello, helloObject] = [firstOf(1), firstOf(4)];
 console.log(`Cold start on local workerd (Miniflare), from \`new Miniflare\`, median of ${ROUNDS} interleaved rounds\n`);
-console.log('| Worker | bundle | ready | first answer | over the hello | second answer |');
-console.log('|---|---|---:|---:|---:|---:|');
+console.log('| Worker | bundle | ready | first answer | over the hello | over the hello with an object | second answer |');
+console.log('|---|---|---:|---:|---:|---:|---:|');
 for (const [i, [name, , build]] of WORKERS.entries()) {
-  const first = median(samples[i].map((s) => s.first));
-  console.log(`| ${name} | ${size(build)} | ${ms(median(samples[i].map((s) => s.ready)))} | ${ms(first)} | ${i === 0 ? '—' : `${first - hello >= 0 ? '+' : ''}${ms(first - hello)}`} | ${ms(median(samples[i].map((s) => s.second)))} |`);
+  const first = firstOf(i);
+  const rust = build !== null;
+  console.log(`| ${name} | ${size(build)} | ${ms(median(samples[i].map((s) => s.ready)))} | ${ms(first)} | ${rust ? over(first, hello) : '—'} | ${rust ? over(first, helloObject) : '—'} | ${ms(median(samples[i].map((s) => s.second)))} |`);
 }
