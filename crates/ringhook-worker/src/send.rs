@@ -112,27 +112,35 @@ async fn post(url: &str, body: &str, headers: &[(&'static str, String)], timeout
         let (retry_after, location) = (header("retry-after"), header("location"));
         let declared = header("content-length").and_then(|v| v.parse::<usize>().ok());
         // Only the start of the answer is read; the rest is cancelled with the request below.
-        let mut start = match declared {
-            Some(length) if length <= READ_WHOLE_BYTES => whole(&response).await,
+        let (mut start, ended) = match declared {
+            Some(length) if length <= READ_WHOLE_BYTES => (whole(&response).await, true),
             _ => beginning(&response).await,
         };
         start.truncate(delivery::MAX_EXCERPT_BYTES);
-        Ok::<_, String>(Answer {
+        let answer = Answer {
             status: response.status(),
             retry_after,
             location,
             text: String::from_utf8_lossy(&start).into_owned(),
-        })
+        };
+        Ok::<_, String>((answer, ended))
     };
-    let outcome = match select(Box::pin(exchange), timeout).await {
-        Either::Left((result, _)) => result,
-        Either::Right(((), _)) => Err(format!("timeout after {timeout_ms} ms")),
-    };
-    controller.abort();
-    outcome
+    match select(Box::pin(exchange), timeout).await {
+        // An answer read to its end leaves nothing to cancel: aborting costs the runtime an error object
+        // (with its stack) per attempt.
+        Either::Left((Ok((answer, true)), _)) => Ok(answer),
+        Either::Left((result, _)) => {
+            controller.abort();
+            result.map(|(answer, _)| answer)
+        }
+        Either::Right(((), _)) => {
+            controller.abort();
+            Err(format!("timeout after {timeout_ms} ms"))
+        }
+    }
 }
 
-/// A short answer's body, read at once (nothing when it cannot be read).
+/// A short answer's body, read at once (nothing when it cannot be read; either way nothing is left to read).
 async fn whole(response: &web_sys::Response) -> Vec<u8> {
     let Ok(reading) = response.array_buffer() else {
         return Vec::new();
@@ -143,27 +151,28 @@ async fn whole(response: &web_sys::Response) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-/// The first chunks of a long (or unknown-length) answer's body, up to the excerpt's length.
-async fn beginning(response: &web_sys::Response) -> Vec<u8> {
+/// The first chunks of a long (or unknown-length) answer's body, up to the excerpt's length, and whether the body
+/// ended there (nothing left to read).
+async fn beginning(response: &web_sys::Response) -> (Vec<u8>, bool) {
     let mut start = Vec::new();
     let Some(reader) = response.body().and_then(|body| {
         body.get_reader()
             .dyn_into::<web_sys::ReadableStreamDefaultReader>()
             .ok()
     }) else {
-        return start;
+        return (start, true);
     };
     while start.len() < delivery::MAX_EXCERPT_BYTES {
         let Ok(chunk) = JsFuture::from(reader.read()).await else {
-            break;
+            return (start, false);
         };
         let value = Reflect::get(&chunk, &"value".into()).unwrap_or(JsValue::UNDEFINED);
         match value.dyn_ref::<Uint8Array>() {
             Some(bytes) => start.extend_from_slice(&bytes.to_vec()),
-            None => break,
+            None => return (start, true),
         }
     }
-    start
+    (start, false)
 }
 
 fn connection_error(e: &JsValue) -> String {
