@@ -155,12 +155,11 @@ async fn whole(response: &web_sys::Response) -> Vec<u8> {
 /// ended there (nothing left to read).
 async fn beginning(response: &web_sys::Response) -> (Vec<u8>, bool) {
     let mut start = Vec::new();
-    let Some(reader) = response.body().and_then(|body| {
-        body.get_reader()
-            .dyn_into::<web_sys::ReadableStreamDefaultReader>()
-            .ok()
-    }) else {
+    let Some(body) = response.body() else {
         return (start, true);
+    };
+    let Ok(reader) = body.get_reader().dyn_into::<web_sys::ReadableStreamDefaultReader>() else {
+        return (start, false);
     };
     while start.len() < delivery::MAX_EXCERPT_BYTES {
         let Ok(chunk) = JsFuture::from(reader.read()).await else {
