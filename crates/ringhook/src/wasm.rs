@@ -1,6 +1,6 @@
 //! The wasm of the package's main entry (the `wasm` feature): `ringhook/verify`'s verifier ([`crate::verify_abi`])
 //! and, on the same buffers and numeric interface, signing deliveries, the `CallEventDispatcher`'s decision and
-//! the live stream's reconnection delay. Its JavaScript side is `pkg/ringhook.js`; like `ringhook/verify`'s, it
+//! the live stream's reconnection delay. Its JavaScript side is `pkg/core.js`; like `ringhook/verify`'s, it
 //! carries neither `std` nor wasm-bindgen.
 
 use alloc::vec::Vec;
