@@ -96,6 +96,15 @@ describe('delivery health per subscription', () => {
     assert.deepEqual([countsOf(after.json.totals), after.json.totals.delivered], [fromLog(log), EVENTS + 1]);
   });
 
+  it('events published in one request are each counted and logged, the same subscription in one step', async () => {
+    const uid = 'stats-batch-user';
+    const id = (await W.subscribe(uid, `${good.url}/batch`)).subscription.id;
+    await W.publish(Array.from({ length: 5 }, (_, i) => ({ event: 'call.completed', callId: `call_batch_${i}`, status: 'completed', uid })));
+    await waitFor(async () => fromLog(await W.logged(uid, id)).delivered === 5, 30_000, { message: 'five deliveries logged' });
+    const res = await stats(id, '', uid);
+    assert.deepEqual(countsOf(res.json.totals), { delivered: 5, failed: 0, retried: 0, dead_lettered: 0, skipped: 0 });
+  });
+
   it('a window other than 24h or 7d is 400; another user\'s subscription is 404', async () => {
     assertError(assert, await stats(subs.good, '?window=1y'), 400, 'invalid_request');
     assertError(assert, await stats(subs.good, '', 'someone-else'), 404, 'not_found');

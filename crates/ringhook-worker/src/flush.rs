@@ -8,13 +8,14 @@ use std::cell::Cell;
 
 use futures_util::future::join_all;
 use ringhook::delivery::bodies::{self, Kept};
-use ringhook::delivery::log::{self, Buffered, FLUSH_AFTER_MS, FLUSH_MAX_RECORDS, FLUSH_RETRY_MS};
+use ringhook::delivery::log::{self, Buffered, FLUSH_AFTER_MS, FLUSH_MAX_BODIES, FLUSH_MAX_RECORDS, FLUSH_RETRY_MS};
 use ringhook::delivery::{DeliveryRecord, LOG_TTL_SECS};
 use ringhook::model::keys;
 use ringhook::service::http::ApiError;
 use serde::Deserialize;
 use worker::{console_error, Env, SqlStorage, SqlStorageValue, State};
 
+use crate::attempts;
 use crate::kv_store;
 use crate::live;
 use crate::pipeline;
@@ -45,15 +46,20 @@ fn select<T: serde::de::DeserializeOwned>(
         .map_err(sql_error)
 }
 
-/// Adds a log record.
-pub fn add_record(sql: &SqlStorage, uid: &str, subscription_id: &str, record: &DeliveryRecord) -> Result<(), ApiError> {
-    let text = serde_json::to_string(record).map_err(|e| ApiError::internal(e.to_string()))?;
-    sql.exec(
-        "INSERT INTO log_buffer (uid, subscription_id, record) VALUES (?, ?, ?)",
-        vec![uid.into(), subscription_id.into(), text.into()],
+/// Adds log records, in order: each a subscription's id and its record.
+pub fn add_records(sql: &SqlStorage, uid: &str, records: &[(&str, &DeliveryRecord)]) -> Result<(), ApiError> {
+    let rows = records
+        .iter()
+        .map(|(id, record)| serde_json::to_string(record).map(|text| (*id, text)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    attempts::each_chunk(
+        sql,
+        "INSERT INTO log_buffer (uid, subscription_id, record) \
+         SELECT ?2, value ->> 0, value ->> 1 FROM json_each(?1) ORDER BY key",
+        &rows,
+        &[uid.into()],
     )
-    .map(drop)
-    .map_err(sql_error)
 }
 
 #[derive(Deserialize)]
@@ -255,7 +261,7 @@ async fn write_bodies(sql: &SqlStorage, kv: &worker::kv::KvStore, uid: Option<&s
     let rows: Vec<BodyRow> = select(
         sql,
         "SELECT event_id, body FROM bodies_held ORDER BY seq LIMIT ?",
-        vec![(FLUSH_MAX_RECORDS as i64).into()],
+        vec![(FLUSH_MAX_BODIES as i64).into()],
     )?;
     if rows.is_empty() {
         return Ok(false);
@@ -265,7 +271,7 @@ async fn write_bodies(sql: &SqlStorage, kv: &worker::kv::KvStore, uid: Option<&s
             "bodies held by an object that does not know its user yet",
         ));
     };
-    let full = rows.len() == FLUSH_MAX_RECORDS;
+    let full = rows.len() == FLUSH_MAX_BODIES;
     let groups = bodies::groups(rows.into_iter().map(|r| (r.event_id, r.body)).collect());
     let at = js_sys::Date::now() as u64;
     // Each group: its key, its text, and the ids it holds (as JSON, for the SQL below).

@@ -4,6 +4,7 @@
 //! crate; this crate is the glue to the platform: requests, the objects, KV, Queues, outbound fetch, the clock,
 //! random bytes, WebCrypto and the JWKS.
 
+mod attempts;
 mod auth;
 mod config;
 mod consumer;

@@ -9,7 +9,7 @@
 use std::cell::{Cell, RefCell};
 
 use ringhook::delivery::stats::{self, Kind};
-use ringhook::delivery::{self, AttemptKey, AttemptState, Target, LOG_TTL_SECS};
+use ringhook::delivery::{self, AttemptKey, AttemptState, DeliveryRecord, Target, LOG_TTL_SECS};
 use ringhook::model::keys;
 use ringhook::model::store::{StoreError, SubscriptionStore, UserDocument};
 use ringhook::service::http::{reply, ApiError, Reply};
@@ -25,6 +25,7 @@ use worker::{
     WebSocket, WebSocketIncomingMessage,
 };
 
+use crate::attempts;
 use crate::config;
 use crate::flush;
 use crate::http::{self, now_seconds, random_bytes, CryptoRandom, RuntimeUrls};
@@ -253,13 +254,14 @@ impl UserState {
                 // for a repeat).
                 if !new.is_empty() {
                     let document = rows.load()?;
-                    for committed in &new {
-                        let fan_out = delivery::fan_out(&document, committed.event);
-                        for (id, record) in delivery::skipped_records(&fan_out, &committed.id, committed.event, now) {
-                            count(&sql, &id, now, Kind::Skipped, None)?;
-                            flush::add_record(&sql, uid, &id, &record)?;
-                        }
-                    }
+                    let skipped: Vec<_> = new
+                        .iter()
+                        .flat_map(|committed| {
+                            let fan_out = delivery::fan_out(&document, committed.event);
+                            delivery::skipped_records(&fan_out, &committed.id, committed.event, now)
+                        })
+                        .collect();
+                    log_skips(&sql, uid, &skipped, now)?;
                 }
                 live::append(&self.state, &sql, &new, now)?;
                 // The first attempts made at once: claimed now that their queue messages are there to fall back on.
@@ -267,27 +269,28 @@ impl UserState {
                     object::Claims::default()
                 } else {
                     let document = rows.load()?;
-                    let states = claim
+                    let claims = object::claims(&document, &claim, attempts::states(&sql, &claim)?, now);
+                    let claimed: Vec<_> = claim
                         .iter()
-                        .map(|key| attempt_state(&sql, key))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    let claims = object::claims(&document, &claim, states, now);
-                    for (key, claimed) in claim.iter().zip(&claims.claimed) {
-                        if *claimed {
-                            record_attempt(&sql, key, now, None, false)?;
-                        }
-                    }
+                        .zip(&claims.claimed)
+                        .filter(|(_, claimed)| **claimed)
+                        .map(|(key, _)| (key, None))
+                        .collect();
+                    attempts::record(&sql, &claimed, now)?;
                     claims
                 };
                 reply(200, &claims)
             }
-            Command::Followed { attempts } => {
-                for key in &attempts {
-                    if matches!(attempt_state(&sql, key)?, AttemptState::Done(_)) {
-                        mark_followed(&sql, key, now)?;
-                    }
-                }
-                reply(200, &attempts.len())
+            Command::Followed { attempts: keys } => {
+                let states = attempts::states(&sql, &keys)?;
+                let done: Vec<_> = keys
+                    .iter()
+                    .zip(&states)
+                    .filter(|(_, state)| matches!(state, AttemptState::Done(_)))
+                    .map(|(key, _)| key)
+                    .collect();
+                attempts::mark_followed(&sql, &done, now)?;
+                reply(200, &keys.len())
             }
             Command::Unclaim { attempts } => {
                 for key in &attempts {
@@ -295,7 +298,7 @@ impl UserState {
                         &sql,
                         "DELETE FROM attempts WHERE subscription_id = ? AND event_id = ? AND series = ? \
                          AND attempt = ? AND done IS NULL",
-                        key_values(key),
+                        attempts::key_values(key),
                     )?;
                 }
                 reply(200, &attempts.len())
@@ -326,21 +329,19 @@ impl UserState {
                 self.take(&name, per_minute, now, &format!("{name} requests a minute are used up"))?;
                 reply(200, &true)
             }
-            Command::Targets { attempts } => {
+            Command::Targets { attempts: keys } => {
                 let document = rows.load()?;
                 self.sweep(&sql, now)?;
-                let states = attempts
-                    .iter()
-                    .map(|key| attempt_state(&sql, key))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let targets = object::targets(&document, &attempts, states, now);
-                for (key, target) in attempts.iter().zip(&targets) {
+                let targets = object::targets(&document, &keys, attempts::states(&sql, &keys)?, now);
+                let mut sends = Vec::new();
+                for (key, target) in keys.iter().zip(&targets) {
                     match target {
-                        Target::Send(_) => record_attempt(&sql, key, now, None, false)?,
-                        Target::Skip(_) => count_skip(&sql, key, now)?,
+                        Target::Send(_) => sends.push((key, None)),
+                        Target::Skip(_) => attempts::count_skip(&sql, key, now)?,
                         _ => {}
                     }
                 }
+                attempts::record(&sql, &sends, now)?;
                 reply(200, &targets)
             }
             Command::Settle { reports } => {
@@ -352,32 +353,49 @@ impl UserState {
                     rows.save(&document)?;
                 }
                 self.sweep(&sql, now)?;
-                for (report, done) in reports.iter().zip(&settled) {
+                let keys: Vec<AttemptKey> = reports.iter().map(|report| report.key.clone()).collect();
+                let states = attempts::states(&sql, &keys)?;
+                let repeats = object::repeated(&reports);
+                let texts = settled
+                    .iter()
+                    .map(serde_json::to_string)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| ApiError::internal(e.to_string()))?;
+                let (mut counted, mut logged) = (Vec::new(), Vec::new());
+                for (i, (report, done)) in reports.iter().zip(&settled).enumerate() {
                     // An attempt applied before (its message came again) is counted and logged once.
-                    let state = attempt_state(&sql, &report.key)?;
-                    if !matches!(state, AttemptState::Done(_) | AttemptState::Finished) {
-                        let kind = Kind::of(done.record.outcome, done.retry_in);
-                        count(
-                            &sql,
-                            &report.key.subscription_id,
-                            now,
-                            kind,
-                            Some(report.sent.duration_ms),
-                        )?;
-                        flush::add_record(&sql, uid, &report.key.subscription_id, &done.record)?;
+                    if repeats[i] || matches!(states[i], AttemptState::Done(_) | AttemptState::Finished) {
+                        continue;
                     }
-                    let text = serde_json::to_string(done).map_err(|e| ApiError::internal(e.to_string()))?;
-                    record_attempt(&sql, &report.key, now, Some(text), done.ends_here())?;
+                    counted.push(attempts::Counted {
+                        subscription_id: &report.key.subscription_id,
+                        kind: Kind::of(done.record.outcome, done.retry_in),
+                        duration_ms: Some(report.sent.duration_ms),
+                    });
+                    logged.push((report.key.subscription_id.as_str(), &done.record));
                 }
+                attempts::count(&sql, &counted, now)?;
+                flush::add_records(&sql, uid, &logged)?;
+                let made: Vec<_> = keys
+                    .iter()
+                    .zip(&texts)
+                    .map(|(key, text)| (key, Some(text.as_str())))
+                    .collect();
+                attempts::record(&sql, &made, now)?;
+                let ended: Vec<_> = keys
+                    .iter()
+                    .zip(&settled)
+                    .filter(|(_, done)| done.ends_here())
+                    .map(|(key, _)| key)
+                    .collect();
+                attempts::mark_followed(&sql, &ended, now)?;
                 let mut notices = Vec::with_capacity(deactivated.len());
                 for subscription in &deactivated {
                     let notice = delivery::deactivation_notice(subscription, http::new_event_id(), now);
                     let event = EventType::SubscriptionDeactivated;
                     let fan_out = delivery::fan_out(&document, event);
-                    for (id, record) in delivery::skipped_records(&fan_out, &notice.id, event, now) {
-                        count(&sql, &id, now, Kind::Skipped, None)?;
-                        flush::add_record(&sql, uid, &id, &record)?;
-                    }
+                    let skipped = delivery::skipped_records(&fan_out, &notice.id, event, now);
+                    log_skips(&sql, uid, &skipped, now)?;
                     notices.push(Notice {
                         body: notice.to_body(),
                         event_id: notice.id,
@@ -393,13 +411,12 @@ impl UserState {
                 duration_ms,
             } => {
                 self.sweep(&sql, now)?;
-                count(
-                    &sql,
-                    &subscription_id,
-                    now,
-                    Kind::of(outcome, retry_in),
-                    Some(duration_ms),
-                )?;
+                let counted = attempts::Counted {
+                    subscription_id: &subscription_id,
+                    kind: Kind::of(outcome, retry_in),
+                    duration_ms: Some(duration_ms),
+                };
+                attempts::count(&sql, &[counted], now)?;
                 reply(200, &true)
             }
             Command::Stats { id, window } => {
@@ -504,83 +521,19 @@ impl UserState {
     }
 }
 
-#[derive(Deserialize)]
-struct AttemptRow {
-    claimed_at: i64,
-    done: Option<String>,
-    followed: i64,
-}
-
-/// An attempt's key as the bindings of `subscription_id = ? AND event_id = ? AND series = ? AND attempt = ?`.
-fn key_values(key: &AttemptKey) -> Vec<SqlStorageValue> {
-    vec![
-        key.subscription_id.as_str().into(),
-        key.event_id.as_str().into(),
-        key.series.as_str().into(),
-        i64::from(key.attempt).into(),
-    ]
-}
-
-/// What the object knows of an attempt.
-fn attempt_state(sql: &SqlStorage, key: &AttemptKey) -> Result<AttemptState, ApiError> {
-    let rows: Vec<AttemptRow> = exec(
-        sql,
-        "SELECT claimed_at, done, EXISTS (SELECT 1 FROM attempts_followed f WHERE f.subscription_id = a.subscription_id \
-         AND f.event_id = a.event_id AND f.series = a.series AND f.attempt = a.attempt) AS followed FROM attempts a \
-         WHERE subscription_id = ? AND event_id = ? AND series = ? AND attempt = ?",
-        key_values(key),
-    )?
-    .to_array()
-    .map_err(|e| ApiError::internal(format!("SQL: {e}")))?;
-    Ok(match rows.into_iter().next() {
-        None => AttemptState::New,
-        Some(AttemptRow {
-            done: Some(_),
-            followed: 1..,
-            ..
-        }) => AttemptState::Finished,
-        Some(AttemptRow { done: Some(done), .. }) => AttemptState::Done(
-            serde_json::from_str(&done).map_err(|e| ApiError::internal(format!("a stored attempt: {e}")))?,
-        ),
-        Some(AttemptRow { claimed_at, .. }) => AttemptState::Claimed(claimed_at),
-    })
-}
-
-/// Records an attempt as claimed at `now`, or as done (`followed`: with nothing left to follow it); kept as long
-/// as event bodies are.
-fn record_attempt(
-    sql: &SqlStorage,
-    key: &AttemptKey,
-    now: i64,
-    done: Option<String>,
-    followed: bool,
-) -> Result<(), ApiError> {
-    let mut values = key_values(key);
-    values.extend([now.into(), done.into(), (now + LOG_TTL_SECS as i64).into()]);
-    exec(
-        sql,
-        "INSERT INTO attempts (subscription_id, event_id, series, attempt, claimed_at, done, expires_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (subscription_id, event_id, series, attempt) \
-         DO UPDATE SET claimed_at = excluded.claimed_at, done = excluded.done",
-        values,
-    )?;
-    if followed {
-        mark_followed(sql, key, now)?;
-    }
-    Ok(())
-}
-
-/// Records that what followed a made attempt (its next attempt, dead letter or notices) is carried out.
-fn mark_followed(sql: &SqlStorage, key: &AttemptKey, now: i64) -> Result<(), ApiError> {
-    let mut values = key_values(key);
-    values.push((now + LOG_TTL_SECS as i64).into());
-    exec(
-        sql,
-        "INSERT INTO attempts_followed (subscription_id, event_id, series, attempt, expires_at) \
-         VALUES (?, ?, ?, ?, ?) ON CONFLICT (subscription_id, event_id, series, attempt) DO NOTHING",
-        values,
-    )
-    .map(drop)
+/// Counts and logs the records of attempts skipped (their subscriptions inactive).
+fn log_skips(sql: &SqlStorage, uid: &str, skipped: &[(String, DeliveryRecord)], now: i64) -> Result<(), ApiError> {
+    let counted: Vec<_> = skipped
+        .iter()
+        .map(|(id, _)| attempts::Counted {
+            subscription_id: id,
+            kind: Kind::Skipped,
+            duration_ms: None,
+        })
+        .collect();
+    attempts::count(sql, &counted, now)?;
+    let logged: Vec<_> = skipped.iter().map(|(id, record)| (id.as_str(), record)).collect();
+    flush::add_records(sql, uid, &logged)
 }
 
 /// Drops an id from those being published (committed, or released after a failed publish).
@@ -630,58 +583,6 @@ fn exec(
 ) -> Result<worker::SqlCursor, ApiError> {
     sql.exec(query, bindings)
         .map_err(|e| ApiError::internal(format!("SQL: {e}")))
-}
-
-/// One more attempt (or skip) of `kind` for a subscription in the hour of `now`, and its time in the histogram.
-fn count(
-    sql: &SqlStorage,
-    subscription_id: &str,
-    now: i64,
-    kind: Kind,
-    duration_ms: Option<u64>,
-) -> Result<(), ApiError> {
-    let hour = stats::hour_of(now);
-    let column = kind.name();
-    exec(
-        sql,
-        &format!(
-            "INSERT INTO stats_hours (subscription_id, hour, {column}) VALUES (?, ?, 1) \
-             ON CONFLICT (subscription_id, hour) DO UPDATE SET {column} = {column} + 1"
-        ),
-        vec![subscription_id.into(), hour.into()],
-    )?;
-    if let Some(ms) = duration_ms {
-        exec(
-            sql,
-            "INSERT INTO stats_latency (subscription_id, hour, bucket, count) VALUES (?, ?, ?, 1) \
-             ON CONFLICT (subscription_id, hour, bucket) DO UPDATE SET count = count + 1",
-            vec![subscription_id.into(), hour.into(), i64::from(stats::bucket(ms)).into()],
-        )?;
-    }
-    Ok(())
-}
-
-/// A skipped attempt, counted once however often the queue delivers its message.
-fn count_skip(sql: &SqlStorage, key: &AttemptKey, now: i64) -> Result<(), ApiError> {
-    let ids = || key_values(key);
-    let seen = exec(
-        sql,
-        "SELECT 1 AS seen FROM stats_skips WHERE subscription_id = ? AND event_id = ? AND series = ? AND attempt = ?",
-        ids(),
-    )?
-    .to_array::<serde_json::Value>()
-    .map_err(|e| ApiError::internal(format!("SQL: {e}")))?;
-    if !seen.is_empty() {
-        return Ok(());
-    }
-    let mut row = ids();
-    row.push((now + LOG_TTL_SECS as i64).into());
-    exec(
-        sql,
-        "INSERT INTO stats_skips (subscription_id, event_id, series, attempt, expires_at) VALUES (?, ?, ?, ?, ?)",
-        row,
-    )?;
-    count(sql, &key.subscription_id, now, Kind::Skipped, None)
 }
 
 /// Forgets hours older than the longest window, and skips counted longer ago than a message can come again.

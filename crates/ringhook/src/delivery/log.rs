@@ -32,8 +32,14 @@ pub fn group_key(uid: &str, subscription_id: &str, at_millis: u64, first: &Deliv
 /// How long the user's object gathers log records before writing them, in milliseconds: at most one write per
 /// subscription in that time, whatever the rate of deliveries.
 pub const FLUSH_AFTER_MS: f64 = 1000.0;
-/// The most records one flush writes; the rest are written by the next, at once.
-pub const FLUSH_MAX_RECORDS: usize = 1000;
+/// The most records one flush writes; the rest are written by the next, at once. Enough that a user's deliveries
+/// at thousands a second still cost one write per subscription per [`FLUSH_AFTER_MS`] (a flush that has to come
+/// again at once writes each subscription again); few enough that the largest records (an answer's excerpt, an
+/// error) stay a few megabytes in the object's memory and in a group.
+pub const FLUSH_MAX_RECORDS: usize = 5_000;
+/// The most event bodies one flush writes (a body may be as large as a publish request takes); the rest are
+/// written by the next, at once.
+pub const FLUSH_MAX_BODIES: usize = 1000;
 /// How long before a flush that failed (KV down) is tried again, in milliseconds.
 pub const FLUSH_RETRY_MS: f64 = 5000.0;
 

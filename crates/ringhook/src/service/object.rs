@@ -292,6 +292,13 @@ pub fn targets(document: &UserDocument, attempts: &[AttemptKey], states: Vec<Att
         .collect()
 }
 
+/// Which reports in a list repeat an attempt reported earlier in it: an attempt is counted and logged once, as
+/// when its report came again in a later command and found it done.
+pub fn repeated(reports: &[Report]) -> Vec<bool> {
+    let mut seen = std::collections::HashSet::new();
+    reports.iter().map(|report| !seen.insert(&report.key)).collect()
+}
+
 /// Applies attempt reports in order to the subscriptions as they are now; returns what each came to (its log
 /// entry and next attempt) and the subscriptions they deactivated. `jitter()` gives a value in [-1, 1] per report.
 pub fn settle_all(
@@ -415,6 +422,20 @@ mod tests {
                 ..Attempt::default()
             },
         }
+    }
+
+    #[test]
+    fn a_report_of_an_attempt_reported_earlier_in_the_list_is_a_repeat() {
+        let mut again = failed("sub_a", "https://example.com/sub_a");
+        again.key.attempt = 2;
+        let reports = [
+            failed("sub_a", "https://example.com/sub_a"),
+            failed("sub_b", "https://example.com/sub_b"),
+            again.clone(),
+            failed("sub_a", "https://example.com/sub_a"),
+            again,
+        ];
+        assert_eq!(repeated(&reports), [false, false, false, true, true]);
     }
 
     #[test]

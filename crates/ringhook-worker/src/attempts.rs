@@ -1,0 +1,213 @@
+//! What a user's object records of attempts (claimed, done, followed) and counts of them, for many attempts at once:
+//! a command about a hundred deliveries reads and writes them in a few statements, not a few per delivery. The keys
+//! and rows go in as one JSON array bound to `json_each` (a statement takes at most 100 bound values), at most
+//! [`ROWS_PER_STATEMENT`] per statement, so a bound value stays far below the storage's limit on one value.
+
+use ringhook::delivery::stats::{self, Kind};
+use ringhook::delivery::{AttemptKey, AttemptState, LOG_TTL_SECS};
+use ringhook::service::http::ApiError;
+use serde::{Deserialize, Serialize};
+use worker::{SqlStorage, SqlStorageValue};
+
+/// Rows per statement: a done attempt's row carries its log record, so a few hundred stay well under a megabyte.
+const ROWS_PER_STATEMENT: usize = 200;
+
+/// A key row's four columns, as `json_each` gives its `value`.
+const KEY_COLUMNS: &str = "value ->> 0, value ->> 1, value ->> 2, value ->> 3";
+
+fn sql_error(e: worker::Error) -> ApiError {
+    ApiError::internal(format!("SQL: {e}"))
+}
+
+/// `rows` as JSON, for one `json_each(?)`.
+fn json_rows<T: Serialize>(rows: &[T]) -> Result<SqlStorageValue, ApiError> {
+    serde_json::to_string(rows)
+        .map(Into::into)
+        .map_err(|e| ApiError::internal(format!("SQL rows: {e}")))
+}
+
+/// `statement` once per chunk of `rows`, each chunk bound as `?1` (then `extra`).
+pub fn each_chunk<T: Serialize>(
+    sql: &SqlStorage,
+    statement: &str,
+    rows: &[T],
+    extra: &[SqlStorageValue],
+) -> Result<(), ApiError> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut bindings = vec![json_rows(chunk)?];
+        bindings.extend_from_slice(extra);
+        sql.exec(statement, bindings).map_err(sql_error)?;
+    }
+    Ok(())
+}
+
+/// An attempt's key as the bindings of `subscription_id = ? AND event_id = ? AND series = ? AND attempt = ?`.
+pub fn key_values(key: &AttemptKey) -> Vec<SqlStorageValue> {
+    vec![
+        key.subscription_id.as_str().into(),
+        key.event_id.as_str().into(),
+        key.series.as_str().into(),
+        i64::from(key.attempt).into(),
+    ]
+}
+
+type KeyRow<'k> = (&'k str, &'k str, &'k str, u32);
+
+fn key_row(key: &AttemptKey) -> KeyRow<'_> {
+    (&key.subscription_id, &key.event_id, &key.series, key.attempt)
+}
+
+#[derive(Deserialize)]
+struct StateRow {
+    /// The key's index in the chunk.
+    i: usize,
+    claimed_at: i64,
+    done: Option<String>,
+    followed: i64,
+}
+
+/// What the object knows of each attempt, in the order of `keys`.
+pub fn states(sql: &SqlStorage, keys: &[AttemptKey]) -> Result<Vec<AttemptState>, ApiError> {
+    let mut states = vec![AttemptState::New; keys.len()];
+    for (c, chunk) in keys.chunks(ROWS_PER_STATEMENT).enumerate() {
+        let rows: Vec<KeyRow<'_>> = chunk.iter().map(key_row).collect();
+        // json_each as the outer loop (CROSS JOIN keeps that order): one lookup by primary key per attempt.
+        let found: Vec<StateRow> = sql
+            .exec(
+                "SELECT k.key AS i, a.claimed_at, a.done, EXISTS (SELECT 1 FROM attempts_followed f \
+                 WHERE f.subscription_id = a.subscription_id AND f.event_id = a.event_id AND f.series = a.series \
+                 AND f.attempt = a.attempt) AS followed FROM json_each(?) AS k CROSS JOIN attempts AS a \
+                 WHERE a.subscription_id = k.value ->> 0 AND a.event_id = k.value ->> 1 \
+                 AND a.series = k.value ->> 2 AND a.attempt = k.value ->> 3",
+                vec![json_rows(&rows)?],
+            )
+            .and_then(|cursor| cursor.to_array())
+            .map_err(sql_error)?;
+        for row in found {
+            let state = match row {
+                StateRow {
+                    done: Some(_),
+                    followed: 1..,
+                    ..
+                } => AttemptState::Finished,
+                StateRow { done: Some(done), .. } => AttemptState::Done(
+                    serde_json::from_str(&done).map_err(|e| ApiError::internal(format!("a stored attempt: {e}")))?,
+                ),
+                StateRow { claimed_at, .. } => AttemptState::Claimed(claimed_at),
+            };
+            if let Some(slot) = states.get_mut(c * ROWS_PER_STATEMENT + row.i) {
+                *slot = state;
+            }
+        }
+    }
+    Ok(states)
+}
+
+/// Records attempts as claimed at `now`, or as done (the JSON of their `Done`); kept as long as event bodies are.
+pub fn record(sql: &SqlStorage, attempts: &[(&AttemptKey, Option<&str>)], now: i64) -> Result<(), ApiError> {
+    let rows: Vec<_> = attempts
+        .iter()
+        .map(|(key, done)| {
+            let (s, e, series, a) = key_row(key);
+            (s, e, series, a, *done)
+        })
+        .collect();
+    each_chunk(
+        sql,
+        &format!(
+            "INSERT INTO attempts (subscription_id, event_id, series, attempt, done, claimed_at, expires_at) \
+             SELECT {KEY_COLUMNS}, value ->> 4, ?2, ?3 FROM json_each(?1) WHERE true \
+             ON CONFLICT (subscription_id, event_id, series, attempt) \
+             DO UPDATE SET claimed_at = excluded.claimed_at, done = excluded.done"
+        ),
+        &rows,
+        &[now.into(), (now + LOG_TTL_SECS as i64).into()],
+    )
+}
+
+/// Records that what followed made attempts (their next attempts, dead letters or notices) is carried out.
+pub fn mark_followed(sql: &SqlStorage, keys: &[&AttemptKey], now: i64) -> Result<(), ApiError> {
+    let rows: Vec<_> = keys.iter().map(|key| key_row(key)).collect();
+    each_chunk(
+        sql,
+        &format!(
+            "INSERT INTO attempts_followed (subscription_id, event_id, series, attempt, expires_at) \
+             SELECT {KEY_COLUMNS}, ?2 FROM json_each(?1) WHERE true \
+             ON CONFLICT (subscription_id, event_id, series, attempt) DO NOTHING"
+        ),
+        &rows,
+        &[(now + LOG_TTL_SECS as i64).into()],
+    )
+}
+
+/// One counted attempt (or skip): its subscription, what it counts as, and how long it took if it was made.
+pub struct Counted<'a> {
+    pub subscription_id: &'a str,
+    pub kind: Kind,
+    pub duration_ms: Option<u64>,
+}
+
+/// Adds each to its subscription's counts for the hour of `now`, and its time to the histogram. A row that meets
+/// one added before it (the same subscription, in the same statement too) adds to it.
+pub fn count(sql: &SqlStorage, counted: &[Counted<'_>], now: i64) -> Result<(), ApiError> {
+    let hour = stats::hour_of(now);
+    let kinds: Vec<_> = counted
+        .iter()
+        .map(|c| {
+            let [delivered, failed, retried, dead_lettered, skipped] = Kind::ALL.map(|k| u8::from(k == c.kind));
+            (c.subscription_id, delivered, failed, retried, dead_lettered, skipped)
+        })
+        .collect();
+    let columns = Kind::ALL.map(Kind::name);
+    let added = columns.map(|c| format!("{c} = {c} + excluded.{c}")).join(", ");
+    each_chunk(
+        sql,
+        &format!(
+            "INSERT INTO stats_hours (subscription_id, hour, {}) \
+             SELECT value ->> 0, ?2, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 \
+             FROM json_each(?1) WHERE true ON CONFLICT (subscription_id, hour) DO UPDATE SET {added}",
+            columns.join(", ")
+        ),
+        &kinds,
+        &[hour.into()],
+    )?;
+    let timed: Vec<_> = counted
+        .iter()
+        .filter_map(|c| Some((c.subscription_id, stats::bucket(c.duration_ms?))))
+        .collect();
+    each_chunk(
+        sql,
+        "INSERT INTO stats_latency (subscription_id, hour, bucket, count) \
+         SELECT value ->> 0, ?2, value ->> 1, 1 FROM json_each(?1) WHERE true \
+         ON CONFLICT (subscription_id, hour, bucket) DO UPDATE SET count = count + 1",
+        &timed,
+        &[hour.into()],
+    )
+}
+
+/// A skipped attempt, counted once however often the queue delivers its message.
+pub fn count_skip(sql: &SqlStorage, key: &AttemptKey, now: i64) -> Result<(), ApiError> {
+    let seen = sql
+        .exec(
+            "SELECT 1 AS seen FROM stats_skips WHERE subscription_id = ? AND event_id = ? AND series = ? AND attempt = ?",
+            key_values(key),
+        )
+        .and_then(|cursor| cursor.to_array::<serde_json::Value>())
+        .map_err(sql_error)?;
+    if !seen.is_empty() {
+        return Ok(());
+    }
+    let mut row = key_values(key);
+    row.push((now + LOG_TTL_SECS as i64).into());
+    sql.exec(
+        "INSERT INTO stats_skips (subscription_id, event_id, series, attempt, expires_at) VALUES (?, ?, ?, ?, ?)",
+        row,
+    )
+    .map_err(sql_error)?;
+    let counted = Counted {
+        subscription_id: &key.subscription_id,
+        kind: Kind::Skipped,
+        duration_ms: None,
+    };
+    count(sql, &[counted], now)
+}
