@@ -158,16 +158,14 @@ pub fn count(sql: &SqlStorage, counted: &[Counted<'_>], now: i64) -> Result<(), 
             (c.subscription_id, delivered, failed, retried, dead_lettered, skipped)
         })
         .collect();
-    let columns = Kind::ALL.map(Kind::name);
-    let added = columns.map(|c| format!("{c} = {c} + excluded.{c}")).join(", ");
     each_chunk(
         sql,
-        &format!(
-            "INSERT INTO stats_hours (subscription_id, hour, {}) \
-             SELECT value ->> 0, ?2, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 \
-             FROM json_each(?1) WHERE true ON CONFLICT (subscription_id, hour) DO UPDATE SET {added}",
-            columns.join(", ")
-        ),
+        "INSERT INTO stats_hours (subscription_id, hour, delivered, failed, retried, dead_lettered, skipped) \
+         SELECT value ->> 0, ?2, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 \
+         FROM json_each(?1) WHERE true ON CONFLICT (subscription_id, hour) DO UPDATE SET \
+         delivered = delivered + excluded.delivered, failed = failed + excluded.failed, \
+         retried = retried + excluded.retried, dead_lettered = dead_lettered + excluded.dead_lettered, \
+         skipped = skipped + excluded.skipped",
         &kinds,
         &[hour.into()],
     )?;

@@ -259,9 +259,11 @@ pub async fn get_text(kv: &KvStore, key: &str) -> Result<Option<String>, ApiErro
         .map_err(|e| ApiError::internal(format!("KV get: {e}")))
 }
 
+/// Writes `text` under `key` for [`LOG_TTL_SECS`]. As its UTF-8 bytes: workers-rs's `put` converts a `&str` as
+/// any serializable value, which carries float formatting into the Worker's code for nothing.
 pub async fn put_text(kv: &KvStore, key: &str, text: &str) -> Result<(), ApiError> {
     let put = kv
-        .put(key, text)
+        .put_bytes(key, text.as_bytes())
         .map_err(|e| ApiError::internal(format!("KV put: {e}")))?;
     put.expiration_ttl(LOG_TTL_SECS)
         .execute()

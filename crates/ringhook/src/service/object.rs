@@ -295,8 +295,8 @@ pub fn targets(document: &UserDocument, attempts: &[AttemptKey], states: Vec<Att
 /// Which reports in a list repeat an attempt reported earlier in it: an attempt is counted and logged once, as
 /// when its report came again in a later command and found it done.
 pub fn repeated(reports: &[Report]) -> Vec<bool> {
-    let mut seen = std::collections::HashSet::new();
-    reports.iter().map(|report| !seen.insert(&report.key)).collect()
+    let mut seen = std::collections::BTreeSet::new();
+    reports.iter().map(|report| !seen.insert(report.key.clone())).collect()
 }
 
 /// Applies attempt reports in order to the subscriptions as they are now; returns what each came to (its log
