@@ -12,8 +12,12 @@ use worker::{SqlStorage, SqlStorageValue};
 /// Rows per statement: a done attempt's row carries its log record, so a few hundred stay well under a megabyte.
 const ROWS_PER_STATEMENT: usize = 200;
 
-/// A key row's four columns, as `json_each` gives its `value`.
-const KEY_COLUMNS: &str = "value ->> 0, value ->> 1, value ->> 2, value ->> 3";
+/// A key row's four columns, as `json_each` gives its `value` (a macro, for `concat!`).
+macro_rules! key_columns {
+    () => {
+        "value ->> 0, value ->> 1, value ->> 2, value ->> 3"
+    };
+}
 
 fn sql_error(e: worker::Error) -> ApiError {
     ApiError::internal(format!("SQL: {e}"))
@@ -114,9 +118,10 @@ pub fn record(sql: &SqlStorage, attempts: &[(&AttemptKey, Option<&str>)], now: i
         .collect();
     each_chunk(
         sql,
-        &format!(
-            "INSERT INTO attempts (subscription_id, event_id, series, attempt, done, claimed_at, expires_at) \
-             SELECT {KEY_COLUMNS}, value ->> 4, ?2, ?3 FROM json_each(?1) WHERE true \
+        concat!(
+            "INSERT INTO attempts (subscription_id, event_id, series, attempt, done, claimed_at, expires_at) SELECT ",
+            key_columns!(),
+            ", value ->> 4, ?2, ?3 FROM json_each(?1) WHERE true \
              ON CONFLICT (subscription_id, event_id, series, attempt) \
              DO UPDATE SET claimed_at = excluded.claimed_at, done = excluded.done"
         ),
@@ -130,9 +135,10 @@ pub fn mark_followed(sql: &SqlStorage, keys: &[&AttemptKey], now: i64) -> Result
     let rows: Vec<_> = keys.iter().map(|key| key_row(key)).collect();
     each_chunk(
         sql,
-        &format!(
-            "INSERT INTO attempts_followed (subscription_id, event_id, series, attempt, expires_at) \
-             SELECT {KEY_COLUMNS}, ?2 FROM json_each(?1) WHERE true \
+        concat!(
+            "INSERT INTO attempts_followed (subscription_id, event_id, series, attempt, expires_at) SELECT ",
+            key_columns!(),
+            ", ?2 FROM json_each(?1) WHERE true \
              ON CONFLICT (subscription_id, event_id, series, attempt) DO NOTHING"
         ),
         &rows,
