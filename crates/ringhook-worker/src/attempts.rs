@@ -1,48 +1,20 @@
 //! What a user's object records of attempts (claimed, done, followed) and counts of them, for many attempts at once:
-//! a command about a hundred deliveries reads and writes them in a few statements, not a few per delivery. The keys
-//! and rows go in as one JSON array bound to `json_each` (a statement takes at most 100 bound values), at most
-//! [`ROWS_PER_STATEMENT`] per statement, so a bound value stays far below the storage's limit on one value.
+//! a command about a hundred deliveries reads and writes them in a few statements, not a few per delivery, the keys
+//! and rows going in as JSON arrays read with `json_each` ([`crate::sql::each_chunk`]).
 
 use ringhook::delivery::stats::{self, Kind};
 use ringhook::delivery::{AttemptKey, AttemptState, LOG_TTL_SECS};
 use ringhook::service::http::ApiError;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use worker::{SqlStorage, SqlStorageValue};
 
-/// Rows per statement: a done attempt's row carries its log record, so a few hundred stay well under a megabyte.
-const ROWS_PER_STATEMENT: usize = 200;
+use crate::sql::{self, each_chunk};
 
 /// A key row's four columns, as `json_each` gives its `value` (a macro, for `concat!`).
 macro_rules! key_columns {
     () => {
         "value ->> 0, value ->> 1, value ->> 2, value ->> 3"
     };
-}
-
-fn sql_error(e: worker::Error) -> ApiError {
-    ApiError::internal(format!("SQL: {e}"))
-}
-
-/// `rows` as JSON, for one `json_each(?)`.
-fn json_rows<T: Serialize>(rows: &[T]) -> Result<SqlStorageValue, ApiError> {
-    serde_json::to_string(rows)
-        .map(Into::into)
-        .map_err(|e| ApiError::internal(format!("SQL rows: {e}")))
-}
-
-/// `statement` once per chunk of `rows`, each chunk bound as `?1` (then `extra`).
-pub fn each_chunk<T: Serialize>(
-    sql: &SqlStorage,
-    statement: &str,
-    rows: &[T],
-    extra: &[SqlStorageValue],
-) -> Result<(), ApiError> {
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut bindings = vec![json_rows(chunk)?];
-        bindings.extend_from_slice(extra);
-        sql.exec(statement, bindings).map_err(sql_error)?;
-    }
-    Ok(())
 }
 
 /// An attempt's key as the bindings of `subscription_id = ? AND event_id = ? AND series = ? AND attempt = ?`.
@@ -73,7 +45,7 @@ struct StateRow {
 /// What the object knows of each attempt, in the order of `keys`.
 pub fn states(sql: &SqlStorage, keys: &[AttemptKey]) -> Result<Vec<AttemptState>, ApiError> {
     let mut states = vec![AttemptState::New; keys.len()];
-    for (c, chunk) in keys.chunks(ROWS_PER_STATEMENT).enumerate() {
+    for (c, chunk) in keys.chunks(sql::ROWS_PER_STATEMENT).enumerate() {
         let rows: Vec<KeyRow<'_>> = chunk.iter().map(key_row).collect();
         // json_each as the outer loop (CROSS JOIN keeps that order): one lookup by primary key per attempt.
         let found: Vec<StateRow> = sql
@@ -83,10 +55,10 @@ pub fn states(sql: &SqlStorage, keys: &[AttemptKey]) -> Result<Vec<AttemptState>
                  AND f.attempt = a.attempt) AS followed FROM json_each(?) AS k CROSS JOIN attempts AS a \
                  WHERE a.subscription_id = k.value ->> 0 AND a.event_id = k.value ->> 1 \
                  AND a.series = k.value ->> 2 AND a.attempt = k.value ->> 3",
-                vec![json_rows(&rows)?],
+                vec![sql::json_rows(&rows)?],
             )
             .and_then(|cursor| cursor.to_array())
-            .map_err(sql_error)?;
+            .map_err(sql::error)?;
         for row in found {
             let state = match row {
                 StateRow {
@@ -99,7 +71,7 @@ pub fn states(sql: &SqlStorage, keys: &[AttemptKey]) -> Result<Vec<AttemptState>
                 ),
                 StateRow { claimed_at, .. } => AttemptState::Claimed(claimed_at),
             };
-            if let Some(slot) = states.get_mut(c * ROWS_PER_STATEMENT + row.i) {
+            if let Some(slot) = states.get_mut(c * sql::ROWS_PER_STATEMENT + row.i) {
                 *slot = state;
             }
         }
@@ -197,7 +169,7 @@ pub fn count_skip(sql: &SqlStorage, key: &AttemptKey, now: i64) -> Result<(), Ap
             key_values(key),
         )
         .and_then(|cursor| cursor.to_array::<serde_json::Value>())
-        .map_err(sql_error)?;
+        .map_err(sql::error)?;
     if !seen.is_empty() {
         return Ok(());
     }
@@ -207,7 +179,7 @@ pub fn count_skip(sql: &SqlStorage, key: &AttemptKey, now: i64) -> Result<(), Ap
         "INSERT INTO stats_skips (subscription_id, event_id, series, attempt, expires_at) VALUES (?, ?, ?, ?, ?)",
         row,
     )
-    .map_err(sql_error)?;
+    .map_err(sql::error)?;
     let counted = Counted {
         subscription_id: &key.subscription_id,
         kind: Kind::Skipped,

@@ -13,12 +13,12 @@ use ringhook::delivery::{DeliveryRecord, LOG_TTL_SECS};
 use ringhook::model::keys;
 use ringhook::service::http::ApiError;
 use serde::Deserialize;
-use worker::{console_error, Env, SqlStorage, SqlStorageValue, State};
+use worker::{console_error, Env, SqlStorage, State};
 
-use crate::attempts;
 use crate::kv_store;
 use crate::live;
 use crate::pipeline;
+use crate::sql::{self, select};
 
 /// The log's buffer; the bodies held (in commit order) and, once written, the group that holds each.
 pub const SCHEMA: &str = "
@@ -31,21 +31,6 @@ CREATE TABLE IF NOT EXISTS bodies_written (event_id TEXT PRIMARY KEY, body_key T
 CREATE INDEX IF NOT EXISTS bodies_written_by_expiry ON bodies_written (expires_at);
 ";
 
-fn sql_error(e: worker::Error) -> ApiError {
-    ApiError::internal(format!("SQL: {e}"))
-}
-
-/// The rows a query reads.
-fn select<T: serde::de::DeserializeOwned>(
-    sql: &SqlStorage,
-    query: &str,
-    bindings: impl Into<Option<Vec<SqlStorageValue>>>,
-) -> Result<Vec<T>, ApiError> {
-    sql.exec(query, bindings)
-        .and_then(|cursor| cursor.to_array())
-        .map_err(sql_error)
-}
-
 /// Adds log records, in order: each a subscription's id and its record.
 pub fn add_records(sql: &SqlStorage, uid: &str, records: &[(&str, &DeliveryRecord)]) -> Result<(), ApiError> {
     let rows = records
@@ -53,7 +38,7 @@ pub fn add_records(sql: &SqlStorage, uid: &str, records: &[(&str, &DeliveryRecor
         .map(|(id, record)| serde_json::to_string(record).map(|text| (*id, text)))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    attempts::each_chunk(
+    sql::each_chunk(
         sql,
         "INSERT INTO log_buffer (uid, subscription_id, record) \
          SELECT ?2, value ->> 0, value ->> 1 FROM json_each(?1) ORDER BY key",
@@ -88,14 +73,14 @@ pub fn add_body(sql: &SqlStorage, event_id: &str, body: &str) -> Result<(), ApiE
         vec![event_id.into(), body.into(), event_id.into()],
     )
     .map(drop)
-    .map_err(sql_error)
+    .map_err(sql::error)
 }
 
 /// Forgets where bodies written more than 7 days ago were (their keys have expired).
 pub fn expire_bodies(sql: &SqlStorage, now: i64) -> Result<(), ApiError> {
     sql.exec("DELETE FROM bodies_written WHERE expires_at <= ?", vec![now.into()])
         .map(drop)
-        .map_err(sql_error)
+        .map_err(sql::error)
 }
 
 #[derive(Deserialize)]
@@ -246,7 +231,7 @@ fn drop_seqs(sql: &SqlStorage, seqs: &[i64]) -> Result<(), ApiError> {
         vec![list.into()],
     )
     .map(drop)
-    .map_err(sql_error)
+    .map_err(sql::error)
 }
 
 #[derive(Deserialize)]
@@ -293,12 +278,12 @@ async fn write_bodies(sql: &SqlStorage, kv: &worker::kv::KvStore, uid: Option<&s
                      ON CONFLICT (event_id) DO UPDATE SET body_key = excluded.body_key",
                     vec![key.into(), expires_at.into(), ids.clone().into()],
                 )
-                .map_err(sql_error)?;
+                .map_err(sql::error)?;
                 sql.exec(
                     "DELETE FROM bodies_held WHERE event_id IN (SELECT value FROM json_each(?))",
                     vec![ids.into()],
                 )
-                .map_err(sql_error)?;
+                .map_err(sql::error)?;
             }
             Err(e) => failed = Some(e),
         }

@@ -15,6 +15,7 @@ mod kv_store;
 mod live;
 mod pipeline;
 mod send;
+mod sql;
 mod stream;
 mod user_object;
 mod users;

@@ -9,6 +9,8 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{console_error, Response, ScheduledTime, SqlStorage, State, WebSocket, WebSocketPair};
 
+use crate::sql;
+
 /// The stream's tables: the kept events by cursor, and the tickets issued and not yet used.
 pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS stream (cursor INTEGER PRIMARY KEY, event TEXT NOT NULL, body TEXT NOT NULL,
@@ -19,10 +21,6 @@ CREATE TABLE IF NOT EXISTS tickets (nonce TEXT PRIMARY KEY, expires_at INTEGER N
 
 /// The last cursor ever given, in `meta` (kept events may all have expired).
 const LAST_CURSOR: &str = "stream_last";
-
-fn sql_error(e: worker::Error) -> ApiError {
-    ApiError::internal(format!("SQL: {e}"))
-}
 
 #[derive(Deserialize)]
 struct Number {
@@ -49,7 +47,7 @@ fn last_cursor(sql: &SqlStorage) -> Result<u64, ApiError> {
             vec![LAST_CURSOR.into()],
         )
         .and_then(|c| c.to_array())
-        .map_err(sql_error)?;
+        .map_err(sql::error)?;
     Ok(rows.first().map_or(0, |r| r.n.max(0) as u64))
 }
 
@@ -57,7 +55,7 @@ fn kept(sql: &SqlStorage) -> Result<Kept, ApiError> {
     let rows: Vec<Range> = sql
         .exec("SELECT MIN(cursor) AS first, MAX(cursor) AS last FROM stream", None)
         .and_then(|c| c.to_array())
-        .map_err(sql_error)?;
+        .map_err(sql::error)?;
     let range = rows
         .first()
         .and_then(|r| Some((r.first?.max(0) as u64, r.last?.max(0) as u64)));
@@ -70,12 +68,12 @@ fn kept(sql: &SqlStorage) -> Result<Kept, ApiError> {
 /// Records a ticket's nonce (and forgets expired ones).
 pub fn issue_ticket(sql: &SqlStorage, nonce: &str, expires_at: i64, now: i64) -> Result<(), ApiError> {
     sql.exec("DELETE FROM tickets WHERE expires_at <= ?", vec![now.into()])
-        .map_err(sql_error)?;
+        .map_err(sql::error)?;
     sql.exec(
         "INSERT INTO tickets (nonce, expires_at) VALUES (?, ?)",
         vec![nonce.into(), expires_at.into()],
     )
-    .map_err(sql_error)?;
+    .map_err(sql::error)?;
     Ok(())
 }
 
@@ -87,9 +85,9 @@ fn use_ticket(sql: &SqlStorage, nonce: &str, now: i64) -> Result<bool, ApiError>
             vec![nonce.into()],
         )
         .and_then(|c| c.to_array())
-        .map_err(sql_error)?;
+        .map_err(sql::error)?;
     sql.exec("DELETE FROM tickets WHERE nonce = ?", vec![nonce.into()])
-        .map_err(sql_error)?;
+        .map_err(sql::error)?;
     Ok(rows.first().is_some_and(|r| r.n > now))
 }
 
@@ -112,20 +110,20 @@ pub fn append(state: &State, sql: &SqlStorage, events: &[&Committed], now: i64) 
                 now.into(),
             ],
         )
-        .map_err(sql_error)?;
+        .map_err(sql::error)?;
         frames.push((committed.event, stream::event_frame(cursor, &committed.body)));
     }
     sql.exec(
         "INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
         vec![LAST_CURSOR.into(), cursor.to_string().into()],
     )
-    .map_err(sql_error)?;
+    .map_err(sql::error)?;
     let (keep_cursor, keep_at) = stream::keep_from(cursor, now);
     sql.exec(
         "DELETE FROM stream WHERE cursor < ? OR at < ?",
         vec![(keep_cursor as i64).into(), keep_at.into()],
     )
-    .map_err(sql_error)?;
+    .map_err(sql::error)?;
 
     for socket in state.get_websockets() {
         let Some(wanted) = socket_state(&socket) else {
@@ -181,7 +179,7 @@ fn replay(sql: &SqlStorage, socket: &WebSocket, wanted: &SocketState, cursor: Op
                     vec![(after as i64).into()],
                 )
                 .and_then(|c| c.to_array())
-                .map_err(sql_error)?;
+                .map_err(sql::error)?;
             for row in rows {
                 let wants = row.event.parse().is_ok_and(|event| wanted.wants(event));
                 if wants {

@@ -31,6 +31,7 @@ use crate::flush;
 use crate::http::{self, now_seconds, random_bytes, CryptoRandom, RuntimeUrls};
 use crate::kv_store;
 use crate::live;
+use crate::sql;
 
 /// The tables, created when an object first runs. Rows of `subscriptions` hold a `StoredSubscription` as JSON.
 const SCHEMA: &str = "
@@ -157,11 +158,9 @@ impl DurableObject for UserState {
         live::expire(&self.state, now_seconds()).await;
         self.flush_due.set(None);
         let sql = self.sql();
-        let uid = match exec(&sql, "SELECT value FROM meta WHERE name = 'uid'", None).and_then(|cursor| {
-            cursor
-                .to_array::<ValueRow>()
-                .map_err(|e| ApiError::internal(format!("SQL: {e}")))
-        }) {
+        let uid = match exec(&sql, "SELECT value FROM meta WHERE name = 'uid'", None)
+            .and_then(|cursor| cursor.to_array::<ValueRow>().map_err(sql::error))
+        {
             Ok(rows) => rows.into_iter().next().map(|row| row.value),
             Err(e) => {
                 console_error!("user object: reading its user: {}", e.internal.unwrap_or(e.message));
@@ -434,7 +433,7 @@ impl UserState {
         let sql = self.sql();
         let stored: Vec<Window> = exec(&sql, "SELECT start, used FROM limits WHERE name = ?", vec![name.into()])?
             .to_array()
-            .map_err(|e| ApiError::internal(format!("SQL: {e}")))?;
+            .map_err(sql::error)?;
         let window = ratelimit::take(stored.first().copied(), per_minute, now)
             .map_err(|wait| ApiError::rate_limited(what, wait))?;
         exec(
@@ -483,9 +482,7 @@ impl UserState {
             vec![uid.into()],
         )?;
         let moved = |sql: &SqlStorage| -> Result<bool, ApiError> {
-            let rows: Vec<ValueRow> = exec(sql, MOVED, None)?
-                .to_array()
-                .map_err(|e| ApiError::internal(format!("SQL: {e}")))?;
+            let rows: Vec<ValueRow> = exec(sql, MOVED, None)?.to_array().map_err(sql::error)?;
             Ok(!rows.is_empty())
         };
         if !moved(&sql)? {
@@ -550,7 +547,7 @@ fn publish_state(sql: &SqlStorage, id: &str, now: i64) -> Result<PublishState, A
         vec![id.into(), now.into(), id.into()],
     )?
     .to_array()
-    .map_err(|e| ApiError::internal(format!("SQL: {e}")))?;
+    .map_err(sql::error)?;
     Ok(match rows.first() {
         Some(row) if row.published != 0 => PublishState::Published,
         Some(PublishRow {
@@ -581,8 +578,7 @@ fn exec(
     query: &str,
     bindings: impl Into<Option<Vec<SqlStorageValue>>>,
 ) -> Result<worker::SqlCursor, ApiError> {
-    sql.exec(query, bindings)
-        .map_err(|e| ApiError::internal(format!("SQL: {e}")))
+    sql.exec(query, bindings).map_err(sql::error)
 }
 
 /// Forgets hours older than the longest window, and skips counted longer ago than a message can come again.
