@@ -8,7 +8,9 @@ use std::cell::Cell;
 
 use futures_util::future::join_all;
 use ringhook::delivery::bodies::{self, Kept};
-use ringhook::delivery::log::{self, Buffered, FLUSH_AFTER_MS, FLUSH_MAX_BODIES, FLUSH_MAX_RECORDS, FLUSH_RETRY_MS};
+use ringhook::delivery::log::{
+    self, Buffered, FLUSH_AFTER_MS, FLUSH_MAX_BODIES, FLUSH_MAX_RECORDS, FLUSH_MAX_TEXT, FLUSH_RETRY_MS,
+};
 use ringhook::delivery::{DeliveryRecord, LOG_TTL_SECS};
 use ringhook::model::keys;
 use ringhook::service::http::ApiError;
@@ -184,13 +186,16 @@ struct Row {
 async fn write_records(sql: &SqlStorage, kv: &worker::kv::KvStore) -> Result<bool, ApiError> {
     let rows: Vec<Row> = select(
         sql,
-        "SELECT seq, uid, subscription_id, record FROM log_buffer ORDER BY seq LIMIT ?",
-        vec![(FLUSH_MAX_RECORDS as i64).into()],
+        "SELECT seq, uid, subscription_id, record FROM (SELECT seq, uid, subscription_id, record, \
+         SUM(length(record)) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING) - length(record) AS taken_before \
+         FROM log_buffer ORDER BY seq LIMIT ?) WHERE taken_before < ? ORDER BY seq",
+        vec![(FLUSH_MAX_RECORDS as i64).into(), (FLUSH_MAX_TEXT as i64).into()],
     )?;
     if rows.is_empty() {
         return Ok(false);
     }
-    let full = rows.len() == FLUSH_MAX_RECORDS;
+    let text: usize = rows.iter().map(|row| row.record.len()).sum();
+    let full = rows.len() == FLUSH_MAX_RECORDS || text >= FLUSH_MAX_TEXT;
     let mut buffered = Vec::with_capacity(rows.len());
     for row in rows {
         match serde_json::from_str(&row.record) {

@@ -34,9 +34,12 @@ pub fn group_key(uid: &str, subscription_id: &str, at_millis: u64, first: &Deliv
 pub const FLUSH_AFTER_MS: f64 = 1000.0;
 /// The most records one flush writes; the rest are written by the next, at once. Enough that a user's deliveries
 /// at thousands a second still cost one write per subscription per [`FLUSH_AFTER_MS`] (a flush that has to come
-/// again at once writes each subscription again); few enough that the largest records (an answer's excerpt, an
-/// error) stay a few megabytes in the object's memory and in a group.
+/// again at once writes each subscription again).
 pub const FLUSH_MAX_RECORDS: usize = 5_000;
+/// The most record text one flush reads (characters of the records' JSON; the record that crosses it is the last
+/// taken): 5,000 records of a few hundred characters fit, while records at their largest (an excerpt of control
+/// characters, each escaped to six) stop a flush at a few megabytes of the object's memory.
+pub const FLUSH_MAX_TEXT: usize = 4 << 20;
 /// The most event bodies one flush writes (a body may be as large as a publish request takes); the rest are
 /// written by the next, at once.
 pub const FLUSH_MAX_BODIES: usize = 1000;
