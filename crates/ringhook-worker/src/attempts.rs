@@ -48,17 +48,15 @@ pub fn states(sql: &SqlStorage, keys: &[AttemptKey]) -> Result<Vec<AttemptState>
     for (c, chunk) in keys.chunks(sql::ROWS_PER_STATEMENT).enumerate() {
         let rows: Vec<KeyRow<'_>> = chunk.iter().map(key_row).collect();
         // json_each as the outer loop (CROSS JOIN keeps that order): one lookup by primary key per attempt.
-        let found: Vec<StateRow> = sql
-            .exec(
-                "SELECT k.key AS i, a.claimed_at, a.done, EXISTS (SELECT 1 FROM attempts_followed f \
+        let found: Vec<StateRow> = sql::select(
+            sql,
+            "SELECT k.key AS i, a.claimed_at, a.done, EXISTS (SELECT 1 FROM attempts_followed f \
                  WHERE f.subscription_id = a.subscription_id AND f.event_id = a.event_id AND f.series = a.series \
                  AND f.attempt = a.attempt) AS followed FROM json_each(?) AS k CROSS JOIN attempts AS a \
                  WHERE a.subscription_id = k.value ->> 0 AND a.event_id = k.value ->> 1 \
                  AND a.series = k.value ->> 2 AND a.attempt = k.value ->> 3",
-                vec![sql::json_rows(&rows)?],
-            )
-            .and_then(|cursor| cursor.to_array())
-            .map_err(sql::error)?;
+            vec![sql::json_rows(&rows)?],
+        )?;
         for row in found {
             let state = match row {
                 StateRow {
@@ -163,13 +161,11 @@ pub fn count(sql: &SqlStorage, counted: &[Counted<'_>], now: i64) -> Result<(), 
 
 /// A skipped attempt, counted once however often the queue delivers its message.
 pub fn count_skip(sql: &SqlStorage, key: &AttemptKey, now: i64) -> Result<(), ApiError> {
-    let seen = sql
-        .exec(
-            "SELECT 1 AS seen FROM stats_skips WHERE subscription_id = ? AND event_id = ? AND series = ? AND attempt = ?",
-            key_values(key),
-        )
-        .and_then(|cursor| cursor.to_array::<serde_json::Value>())
-        .map_err(sql::error)?;
+    let seen: Vec<serde_json::Value> = sql::select(
+        sql,
+        "SELECT 1 AS seen FROM stats_skips WHERE subscription_id = ? AND event_id = ? AND series = ? AND attempt = ?",
+        key_values(key),
+    )?;
     if !seen.is_empty() {
         return Ok(());
     }

@@ -41,21 +41,20 @@ struct KeptRow {
 }
 
 fn last_cursor(sql: &SqlStorage) -> Result<u64, ApiError> {
-    let rows: Vec<Number> = sql
-        .exec(
-            "SELECT CAST(value AS INTEGER) AS n FROM meta WHERE name = ?",
-            vec![LAST_CURSOR.into()],
-        )
-        .and_then(|c| c.to_array())
-        .map_err(sql::error)?;
+    let rows: Vec<Number> = sql::select(
+        sql,
+        "SELECT CAST(value AS INTEGER) AS n FROM meta WHERE name = ?",
+        vec![LAST_CURSOR.into()],
+    )?;
     Ok(rows.first().map_or(0, |r| r.n.max(0) as u64))
 }
 
 fn kept(sql: &SqlStorage) -> Result<Kept, ApiError> {
-    let rows: Vec<Range> = sql
-        .exec("SELECT MIN(cursor) AS first, MAX(cursor) AS last FROM stream", None)
-        .and_then(|c| c.to_array())
-        .map_err(sql::error)?;
+    let rows: Vec<Range> = sql::select(
+        sql,
+        "SELECT MIN(cursor) AS first, MAX(cursor) AS last FROM stream",
+        None,
+    )?;
     let range = rows
         .first()
         .and_then(|r| Some((r.first?.max(0) as u64, r.last?.max(0) as u64)));
@@ -79,13 +78,11 @@ pub fn issue_ticket(sql: &SqlStorage, nonce: &str, expires_at: i64, now: i64) ->
 
 /// Uses up a ticket: `false` when it was never issued here, has expired, or was used before.
 fn use_ticket(sql: &SqlStorage, nonce: &str, now: i64) -> Result<bool, ApiError> {
-    let rows: Vec<Number> = sql
-        .exec(
-            "SELECT expires_at AS n FROM tickets WHERE nonce = ?",
-            vec![nonce.into()],
-        )
-        .and_then(|c| c.to_array())
-        .map_err(sql::error)?;
+    let rows: Vec<Number> = sql::select(
+        sql,
+        "SELECT expires_at AS n FROM tickets WHERE nonce = ?",
+        vec![nonce.into()],
+    )?;
     sql.exec("DELETE FROM tickets WHERE nonce = ?", vec![nonce.into()])
         .map_err(sql::error)?;
     Ok(rows.first().is_some_and(|r| r.n > now))
@@ -173,13 +170,11 @@ fn replay(sql: &SqlStorage, socket: &WebSocket, wanted: &SocketState, cursor: Op
     match stream::resume(cursor, kept) {
         Resume::Gap => send(socket, &stream::gap_frame(kept.last)),
         Resume::After(after) if after < kept.last => {
-            let rows: Vec<KeptRow> = sql
-                .exec(
-                    "SELECT cursor, event, body FROM stream WHERE cursor > ? ORDER BY cursor",
-                    vec![(after as i64).into()],
-                )
-                .and_then(|c| c.to_array())
-                .map_err(sql::error)?;
+            let rows: Vec<KeptRow> = sql::select(
+                sql,
+                "SELECT cursor, event, body FROM stream WHERE cursor > ? ORDER BY cursor",
+                vec![(after as i64).into()],
+            )?;
             for row in rows {
                 let wants = row.event.parse().is_ok_and(|event| wanted.wants(event));
                 if wants {

@@ -158,9 +158,7 @@ impl DurableObject for UserState {
         live::expire(&self.state, now_seconds()).await;
         self.flush_due.set(None);
         let sql = self.sql();
-        let uid = match exec(&sql, "SELECT value FROM meta WHERE name = 'uid'", None)
-            .and_then(|cursor| cursor.to_array::<ValueRow>().map_err(sql::error))
-        {
+        let uid = match sql::select::<ValueRow>(&sql, "SELECT value FROM meta WHERE name = 'uid'", None) {
             Ok(rows) => rows.into_iter().next().map(|row| row.value),
             Err(e) => {
                 console_error!("user object: reading its user: {}", e.internal.unwrap_or(e.message));
@@ -431,9 +429,8 @@ impl UserState {
     /// Takes one use of the limit `name`, or answers 429 with the wait.
     fn take(&self, name: &str, per_minute: u32, now: i64, what: &str) -> Result<(), ApiError> {
         let sql = self.sql();
-        let stored: Vec<Window> = exec(&sql, "SELECT start, used FROM limits WHERE name = ?", vec![name.into()])?
-            .to_array()
-            .map_err(sql::error)?;
+        let stored: Vec<Window> =
+            sql::select(&sql, "SELECT start, used FROM limits WHERE name = ?", vec![name.into()])?;
         let window = ratelimit::take(stored.first().copied(), per_minute, now)
             .map_err(|wait| ApiError::rate_limited(what, wait))?;
         exec(
@@ -482,7 +479,7 @@ impl UserState {
             vec![uid.into()],
         )?;
         let moved = |sql: &SqlStorage| -> Result<bool, ApiError> {
-            let rows: Vec<ValueRow> = exec(sql, MOVED, None)?.to_array().map_err(sql::error)?;
+            let rows: Vec<ValueRow> = sql::select(sql, MOVED, None)?;
             Ok(!rows.is_empty())
         };
         if !moved(&sql)? {
@@ -540,14 +537,12 @@ fn forget_pending(sql: &SqlStorage, id: &str) -> Result<(), ApiError> {
 
 /// What the object knows of a published id (one whose row has expired is new again), in one statement.
 fn publish_state(sql: &SqlStorage, id: &str, now: i64) -> Result<PublishState, ApiError> {
-    let rows: Vec<PublishRow> = exec(
+    let rows: Vec<PublishRow> = sql::select(
         sql,
         "SELECT EXISTS (SELECT 1 FROM published WHERE event_id = ? AND expires_at > ?) AS published, \
          (SELECT admitted_at FROM publishing WHERE event_id = ?) AS admitted_at",
         vec![id.into(), now.into(), id.into()],
-    )?
-    .to_array()
-    .map_err(sql::error)?;
+    )?;
     Ok(match rows.first() {
         Some(row) if row.published != 0 => PublishState::Published,
         Some(PublishRow {
