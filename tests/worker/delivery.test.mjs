@@ -634,6 +634,35 @@ describe('ringhook delivery pipeline', () => {
       assert.ok(r.requests.length >= 1, 'the request did reach the receiver');
     });
 
+    it('a receiver that sends its head, then stalls its body past DELIVERY_TIMEOUT_MS → a timeout, and the connection is let go', async () => {
+      const r = await open(createReceiver(() => ({ status: 200, write: (res) => res.write('partial') })));
+      const { subscription } = await W.subscribe('stalled', `${r.url}/hook`, ['call.completed']);
+      await W.published(item('stalled', { id: uniqueId('stalled') }));
+      const entries = await W.logUntil('stalled', subscription.id, (e) => e.some((x) => x.outcome === 'failed'), 8_000);
+      const first = entries.find((e) => e.outcome === 'failed');
+      assertLogEntry(first, 'stalled log');
+      assert.match(first.error ?? '', /time(d)?[ -]?out/i);
+      await waitFor(() => r.requests[0].closed, 8_000, { message: () => 'the stalled answer was never let go' });
+    });
+
+    it('an answer that never ends → delivered, its first 1 KiB kept as the excerpt, and the connection is let go', async () => {
+      const chunk = Buffer.alloc(16 * 1024, 0x65);
+      const endless = async (res) => {
+        // Writes until the Worker lets go (or 256 MiB, far past anything it reads).
+        for (let i = 0; i < 16 * 1024 && !res.destroyed; i++) {
+          if (!res.write(chunk)) await new Promise((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+        }
+      };
+      const r = await open(createReceiver(() => ({ status: 200, write: endless })));
+      const { subscription } = await W.subscribe('endless', `${r.url}/hook`, ['call.completed']);
+      await W.published(item('endless', { id: uniqueId('endless') }));
+      const entries = await W.logUntil('endless', subscription.id, (e) => e.some((x) => x.outcome === 'delivered'), 8_000);
+      const delivered = entries.find((e) => e.outcome === 'delivered');
+      assertLogEntry(delivered, 'endless log');
+      assert.equal(delivered.response_excerpt, 'e'.repeat(1024));
+      await waitFor(() => r.requests[0].closed, 8_000, { message: () => 'the endless answer was never let go' });
+    });
+
     it('a receiver that is down, then up within the retry window → delivered', async () => {
       const r = await open(down());
       const { subscription } = await P.subscribe('downup', `${r.url}/hook`, ['call.completed']);

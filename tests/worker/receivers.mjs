@@ -62,7 +62,9 @@ export function verdicts(body, headers, secret) {
 
 /**
  * A receiver whose answers come from `respond(record, index)` → a status number, or
- * { status, body?, headers?, delayMs? } (`delayMs`: wait that long before answering). `index` counts requests from 0.
+ * { status, body?, headers?, delayMs?, write? } (`delayMs`: wait that long before answering; `write(res)`: writes the body
+ * itself after the head, instead of `body`). `index` counts requests from 0. Each request's record says when its
+ * connection's answer was closed (`closed`), by either side.
  */
 export async function createReceiver(respond, { port = 0, server: reuse } = {}) {
   const requests = [];
@@ -93,17 +95,22 @@ export async function createReceiver(respond, { port = 0, server: reuse } = {}) 
         body: Buffer.concat(chunks).toString('utf8'),
         time: preciseNow(),
         status: null,
+        closed: false,
       };
+      res.on('close', () => {
+        record.closed = true;
+      });
       const index = requests.length;
       requests.push(record);
       let answer = await respond(record, index);
       if (typeof answer === 'number') answer = { status: answer };
-      const { status, body = status >= 200 && status < 300 ? 'ok' : `error ${status}`, headers = {}, delayMs = 0 } = answer;
+      const { status, body = status >= 200 && status < 300 ? 'ok' : `error ${status}`, headers = {}, delayMs = 0, write } = answer;
       if (delayMs) await sleep(delayMs);
       record.status = status;
       if (res.destroyed) return; // the caller gave up (a timeout)
       res.writeHead(status, { 'content-type': 'text/plain', ...headers });
-      res.end(body);
+      if (write) await write(res);
+      else res.end(body);
     });
   });
   await new Promise((resolve, reject) => {

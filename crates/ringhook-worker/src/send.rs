@@ -1,8 +1,5 @@
 //! One delivery attempt: a signed POST with a timeout, and what came of it.
 
-use std::time::Duration;
-
-use futures_util::future::{select, Either};
 use js_sys::{Promise, Reflect, Uint8Array};
 use ringhook::delivery::{self, Attempt, Sent};
 use ringhook::protocol::signature::{self, SecretKey};
@@ -10,7 +7,6 @@ use ringhook::EventType;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use worker::Delay;
 
 use crate::http::thrown_message;
 
@@ -71,10 +67,16 @@ struct Answer {
 
 #[wasm_bindgen]
 extern "C" {
-    /// The runtime's `fetch`, called directly: workers-rs reads an answer's body through a stream reader, chunk by
-    /// chunk, which cost each attempt more than the rest of reading its answer.
+    /// The runtime's `fetch`, called directly with the URL and the request's options: workers-rs reads an answer's
+    /// body through a stream reader, chunk by chunk, which cost each attempt more than the rest of reading its
+    /// answer, and a `Request` built first only to be passed on is one more object per attempt.
     #[wasm_bindgen(catch, js_name = fetch)]
-    fn global_fetch(request: &web_sys::Request) -> Result<Promise, JsValue>;
+    fn global_fetch(url: &str, init: &web_sys::RequestInit) -> Result<Promise, JsValue>;
+
+    /// `AbortSignal.timeout`: a signal the runtime aborts after `ms`, with no timer of the Worker's own to set,
+    /// wake and clear for each attempt.
+    #[wasm_bindgen(js_namespace = AbortSignal, js_name = timeout)]
+    fn timeout_signal(ms: u32) -> web_sys::AbortSignal;
 }
 
 /// An answer up to this size (by its `Content-Length`) is read whole; a longer one, or one of unknown length, only
@@ -91,68 +93,58 @@ async fn post(url: &str, body: &str, headers: &[(&'static str, String)], timeout
             .set(name, value)
             .map_err(|e| format!("header {name}: {}", thrown_message(&e)))?;
     }
-    let controller = web_sys::AbortController::new().map_err(invalid)?;
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
     init.set_headers(&request_headers);
     init.set_body(&JsValue::from_str(body));
     init.set_redirect(web_sys::RequestRedirect::Manual);
-    init.set_signal(Some(&controller.signal()));
-    let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(invalid)?;
-
-    // The timer starts here, as the request is sent (the caller keeps at most six in flight).
-    let timeout = Delay::from(Duration::from_millis(u64::from(timeout_ms)));
-    let exchange = async move {
-        let sent = global_fetch(&request).map_err(|e| connection_error(&e))?;
-        let response: web_sys::Response = JsFuture::from(sent)
-            .await
-            .map_err(|e| connection_error(&e))?
-            .unchecked_into();
-        let header = |name: &str| response.headers().get(name).ok().flatten();
-        let (retry_after, location) = (header("retry-after"), header("location"));
-        let declared = header("content-length").and_then(|v| v.parse::<usize>().ok());
-        // Only the start of the answer is read; the rest is cancelled with the request below.
-        let (mut start, ended) = match declared {
-            Some(length) if length <= READ_WHOLE_BYTES => (whole(&response).await, true),
-            _ => beginning(&response).await,
-        };
-        start.truncate(delivery::MAX_EXCERPT_BYTES);
-        let answer = Answer {
-            status: response.status(),
-            retry_after,
-            location,
-            text: String::from_utf8_lossy(&start).into_owned(),
-        };
-        Ok::<_, String>((answer, ended))
+    // The timer starts here, as the request is sent (the caller keeps at most six in flight). When it runs out,
+    // the runtime abandons the request, or the reading of its answer, and whatever was waiting on it fails.
+    let signal = timeout_signal(timeout_ms);
+    init.set_signal(Some(&signal));
+    let timed_out = |failure: String| match signal.aborted() {
+        true => format!("timeout after {timeout_ms} ms"),
+        false => failure,
     };
-    match select(Box::pin(exchange), timeout).await {
-        // An answer read to its end leaves nothing to cancel: aborting costs the runtime an error object
-        // (with its stack) per attempt.
-        Either::Left((Ok((answer, true)), _)) => Ok(answer),
-        Either::Left((result, _)) => {
-            controller.abort();
-            result.map(|(answer, _)| answer)
-        }
-        Either::Right(((), _)) => {
-            controller.abort();
-            Err(format!("timeout after {timeout_ms} ms"))
-        }
+    let sent = global_fetch(url, &init).map_err(|e| timed_out(connection_error(&e)))?;
+    let response: web_sys::Response = JsFuture::from(sent)
+        .await
+        .map_err(|e| timed_out(connection_error(&e)))?
+        .unchecked_into();
+    let header = |name: &str| response.headers().get(name).ok().flatten();
+    let (retry_after, location) = (header("retry-after"), header("location"));
+    let declared = header("content-length").and_then(|v| v.parse::<usize>().ok());
+    // Only the start of the answer is read; the rest is cancelled.
+    let (mut start, complete) = match declared {
+        Some(length) if length <= READ_WHOLE_BYTES => whole(&response).await,
+        _ => beginning(&response).await,
+    };
+    // An answer whose reading failed is kept as far as it was read, unless the timeout is what failed it.
+    if !complete && signal.aborted() {
+        return Err(timed_out(String::new()));
+    }
+    start.truncate(delivery::MAX_EXCERPT_BYTES);
+    Ok(Answer {
+        status: response.status(),
+        retry_after,
+        location,
+        text: String::from_utf8_lossy(&start).into_owned(),
+    })
+}
+
+/// A short answer's body, read at once, and whether it was read (nothing when it could not be).
+async fn whole(response: &web_sys::Response) -> (Vec<u8>, bool) {
+    let Ok(reading) = response.array_buffer() else {
+        return (Vec::new(), false);
+    };
+    match JsFuture::from(reading).await {
+        Ok(buffer) => (Uint8Array::new(&buffer).to_vec(), true),
+        Err(_) => (Vec::new(), false),
     }
 }
 
-/// A short answer's body, read at once (nothing when it cannot be read; either way nothing is left to read).
-async fn whole(response: &web_sys::Response) -> Vec<u8> {
-    let Ok(reading) = response.array_buffer() else {
-        return Vec::new();
-    };
-    JsFuture::from(reading)
-        .await
-        .map(|buffer| Uint8Array::new(&buffer).to_vec())
-        .unwrap_or_default()
-}
-
-/// The first chunks of a long (or unknown-length) answer's body, up to the excerpt's length, and whether the body
-/// ended there (nothing left to read).
+/// The first chunks of a long (or unknown-length) answer's body, up to the excerpt's length, and whether reading
+/// them succeeded. The rest of the body is cancelled (an answer read to its end leaves nothing to cancel).
 async fn beginning(response: &web_sys::Response) -> (Vec<u8>, bool) {
     let mut start = Vec::new();
     let Some(body) = response.body() else {
@@ -171,7 +163,9 @@ async fn beginning(response: &web_sys::Response) -> (Vec<u8>, bool) {
             None => return (start, true),
         }
     }
-    (start, false)
+    // The stream is healthy here (its last read gave a chunk): cancelling it settles, and frees the connection.
+    drop(reader.cancel());
+    (start, true)
 }
 
 fn connection_error(e: &JsValue) -> String {
