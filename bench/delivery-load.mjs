@@ -12,6 +12,11 @@
 // sustained, with that work inside it). The svix-server figures printed beside the rows are the reference the
 // targets are set against: the open-source Svix server (Rust, PostgreSQL, in-memory queue) measured on this kind
 // of machine with this method.
+// Every row runs without Miniflare's local stand-in for the edge's outbound hop (a JavaScript Worker on the same
+// workerd thread through which each fetch would pass, to strip `CF-Connecting-IP` and add `CF-Worker`; in production
+// the edge does that outside the Worker), as svix-server's deliveries went straight to the receiver; two rows, marked
+// "through the local hop", run the single publishes to 100 subscriptions with it, as every row did before, to show
+// what it costs.
 // Latency is the receiver's arrival time minus the start of the publish request that carried the event.
 import { Miniflare } from 'miniflare';
 import { BASE, signedToken, startWorker, stopJwksServer } from '../tests/worker/support.mjs';
@@ -40,6 +45,8 @@ const SCENARIOS = [
   { mode: 'single publishes', subscriptions: 1, events: 1000 },
   { mode: 'single publishes', subscriptions: 100, events: 30 },
   { mode: 'single publishes', subscriptions: 100, events: 300, sustained: true },
+  { mode: 'single publishes', subscriptions: 100, events: 30, hop: true },
+  { mode: 'single publishes', subscriptions: 100, events: 300, sustained: true, hop: true },
 ];
 // svix-server, three runs each (publish→receive p50, or deliveries/s), and the target for ringhook.
 const REFERENCE = {
@@ -56,14 +63,16 @@ const TOKEN = 'bench-publisher-token';
 
 // RINGHOOK_KV_METER=off binds KV without the write meter (for a baseline build that rewrites keys).
 const kvMeter = process.env.RINGHOOK_KV_METER !== 'off';
-const worker = await startWorker({
+const start = (outboundHop) => startWorker({
   CALL_EVENTS_TOKEN: TOKEN,
   MAX_SUBSCRIPTIONS_PER_USER: '200',
-}, { queues: { maxBatchSize: MAX_BATCH_SIZE, maxBatchTimeout: MAX_BATCH_TIMEOUT }, kvMeter, faults: false });
+}, { queues: { maxBatchSize: MAX_BATCH_SIZE, maxBatchTimeout: MAX_BATCH_TIMEOUT }, kvMeter, faults: false, outboundHop });
+const worker = await start(false);
+let hopWorker; // started for the first row that asks for the local hop
 const receiver = await createReceiver(() => 200);
 
-async function request(method, path, { token, body }) {
-  const res = await worker.fetch(path, {
+async function request(method, path, { token, body }, w = worker) {
+  const res = await w.fetch(path, {
     method,
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -75,11 +84,12 @@ async function request(method, path, { token, body }) {
 
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
-async function scenario({ mode, subscriptions, events, sustained = false }) {
-  const uid = `bench-${mode.replaceAll(' ', '-')}-${subscriptions}${sustained ? '-sustained' : ''}`;
+async function scenario({ mode, subscriptions, events, sustained = false, hop = false }) {
+  const uid = `bench-${mode.replaceAll(' ', '-')}-${subscriptions}${sustained ? '-sustained' : ''}${hop ? '-hop' : ''}`;
   const token = signedToken({ sub: uid });
+  const w = hop ? (hopWorker ??= await warm(await start(true))) : worker;
   for (let k = 0; k < subscriptions; k++) {
-    await request('POST', `${BASE}/subscribe`, { token, body: { webhook_url: `${receiver.url}/${uid}/${k}`, events: ['*'] } });
+    await request('POST', `${BASE}/subscribe`, { token, body: { webhook_url: `${receiver.url}/${uid}/${k}`, events: ['*'] } }, w);
   }
   const firstRequest = receiver.requests.length;
   const startOf = new Map(); // event id → publish start (epoch ms)
@@ -98,7 +108,7 @@ async function scenario({ mode, subscriptions, events, sustained = false }) {
       const at = preciseNow();
       for (const id of chunk) startOf.set(id, at);
       const items = chunk.map((id) => ({ event: 'call.status.changed', callId: `call_${id}`, status: 'ringing', uid, id, data: { bench: true } }));
-      const out = await request('POST', '/api/v6/call/events', { token: TOKEN, body: perRequest === 1 ? items[0] : items });
+      const out = await request('POST', '/api/v6/call/events', { token: TOKEN, body: perRequest === 1 ? items[0] : items }, w);
       for (const published of out.events) {
         if (published.deliveries !== subscriptions) throw new Error(`${published.id}: ${JSON.stringify(out)}`);
       }
@@ -122,6 +132,7 @@ async function scenario({ mode, subscriptions, events, sustained = false }) {
     subscriptions,
     events,
     sustained,
+    hop,
     deliveries: got.length,
     expected,
     p50_ms: pct(latencies, 50),
@@ -130,14 +141,17 @@ async function scenario({ mode, subscriptions, events, sustained = false }) {
   };
 }
 
-// Warm up the isolate and the queue consumer.
-{
+/** Warms up a Worker's isolate and queue consumer; resolves to it. */
+async function warm(w) {
   const token = signedToken({ sub: 'bench-warm' });
-  await request('POST', `${BASE}/subscribe`, { token, body: { webhook_url: `${receiver.url}/warm`, events: ['*'] } });
-  await request('POST', '/api/v6/call/events', { token: TOKEN, body: { event: 'call.initiated', callId: 'warm', status: 'initiated', uid: 'bench-warm' } });
+  const first = receiver.requests.length;
+  await request('POST', `${BASE}/subscribe`, { token, body: { webhook_url: `${receiver.url}/warm`, events: ['*'] } }, w);
+  await request('POST', '/api/v6/call/events', { token: TOKEN, body: { event: 'call.initiated', callId: 'warm', status: 'initiated', uid: 'bench-warm' } }, w);
   const deadline = Date.now() + 30_000;
-  while (receiver.requests.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  while (receiver.requests.length <= first && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return w;
 }
+await warm(worker);
 
 // The runtime's floor for the same fan-out: a plain JavaScript Worker in the same local workerd that does nothing but
 // POST a signed-size delivery to the same receiver, 100 times, six in flight (the Workers limit ringhook keeps to).
@@ -183,7 +197,7 @@ export default { async fetch(req, env) {
 
 async function pipelineFloor() {
   const mf = new Miniflare({
-    modules: true, script: PIPELINE_FLOOR_WORKER, compatibilityDate: '2025-09-01',
+    modules: true, script: PIPELINE_FLOOR_WORKER, compatibilityDate: '2025-09-01', stripCfConnectingIp: false,
     durableObjects: { USERS: { className: 'FloorObject', useSQLite: true } }, durableObjectsPersist: false,
     queueProducers: { DELIVERIES: 'pipeline-floor' },
   });
@@ -203,7 +217,7 @@ async function pipelineFloor() {
 }
 
 async function floor() {
-  const mf = new Miniflare({ modules: true, script: FLOOR_WORKER, compatibilityDate: '2025-09-01' });
+  const mf = new Miniflare({ modules: true, script: FLOOR_WORKER, compatibilityDate: '2025-09-01', stripCfConnectingIp: false });
   await mf.ready;
   const run = () => mf.dispatchFetch(`http://localhost/?to=${encodeURIComponent(receiver.url)}`).then((r) => r.text());
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -239,20 +253,24 @@ try {
 } finally {
   await receiver.close();
   await worker.close();
+  await hopWorker?.close();
   await stopJwksServer();
 }
 
 console.log(`Delivery pipeline, local workerd (Miniflare), queues maxBatchSize ${MAX_BATCH_SIZE}, maxBatchTimeout ${MAX_BATCH_TIMEOUT} s; ` +
   `one user, one keep-alive receiver on 127.0.0.1; latency: one event at a time, ${SETTLE_MS} ms after the last one's deliveries; ` +
   `back to back: one event at a time, at once; throughput: ${PUBLISHERS} publish requests of ${PUBLISH_BATCH} events in flight; ` +
-  `single publishes: ${PUBLISHERS} publish requests of one event in flight\n`);
+  `single publishes: ${PUBLISHERS} publish requests of one event in flight; every fetch straight to the receiver, as from the edge, ` +
+  'except in the rows marked "through the local hop" (Miniflare\'s stand-in for the edge\'s outbound hop, a JavaScript Worker on the same thread)\n');
 console.log('| mode | subscriptions | events | deliveries | publish→receive p50 | p99 | deliveries/s | svix-server | target |');
 console.log('|---|---:|---:|---:|---:|---:|---:|---|---|');
 for (const r of results) {
   const count = r.deliveries === r.expected ? `${r.deliveries}` : `${r.deliveries} of ${r.expected} (timed out)`;
   const ms = (x) => (x === undefined ? 'n/a' : `${x.toFixed(1)} ms`);
-  const ref = REFERENCE[`${r.mode} ${r.subscriptions}${r.sustained ? ' sustained' : ''}`] ?? { svix: '', target: '' };
-  console.log(`| ${r.mode} | ${r.subscriptions} | ${r.events} | ${count} | ${ms(r.p50_ms)} | ${ms(r.p99_ms)} | ` +
+  const reference = REFERENCE[`${r.mode} ${r.subscriptions}${r.sustained ? ' sustained' : ''}`] ?? { svix: '', target: '' };
+  // A row through the local hop is there for comparison: the target is the row without it.
+  const ref = r.hop ? { svix: reference.svix, target: '' } : reference;
+  console.log(`| ${r.mode}${r.hop ? ', through the local hop' : ''} | ${r.subscriptions} | ${r.events} | ${count} | ${ms(r.p50_ms)} | ${ms(r.p99_ms)} | ` +
     `${r.deliveries ? Math.round(r.per_second) : 0} | ${ref.svix} | ${ref.target} |`);
 }
 if (runtime) console.log(`\nThe runtime's floor, same run and receiver: a plain JavaScript Worker POSTing 100 deliveries, six in flight, ` +

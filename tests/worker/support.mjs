@@ -206,9 +206,11 @@ export const DURABLE_OBJECTS = { USERS: { className: 'UserState', useSQLite: tru
  * pipeline's queues (see queueOptions). `jwksMaxAge` is the max-age of this Worker's JWKS responses (default
  * 3600); `jwksFault` adds the JWKS server's fault parameters (`status=503`, `hang=1`, `broken=1`). `faults: false` leaves out the
  * tests' KV and queue outage switches (KV_DOWN, QUEUE_DOWN), which cost a KV read per write and per enqueue, for
+ * benchmarks. `outboundHop: false` leaves out Miniflare's local stand-in for the edge's outbound hop (a JavaScript Worker through which
+ * every fetch of the Worker passes, to strip `CF-Connecting-IP` and add `CF-Worker`; in production the edge does this itself), for
  * benchmarks. Returns { mf, fetch(path, init), kv, bindings, jwksRequests(), close }.
  */
-export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, jwksFault = '', objectsDir, kvMeter = true, outbound, faults = true } = {}) {
+export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, jwksFault = '', objectsDir, kvMeter = true, outbound, faults = true, outboundHop = true } = {}) {
   const jwksPath = `/jwks/${process.pid}/${++workerCount}`;
   const bindings = {
     FIREBASE_PROJECT_ID: PROJECT,
@@ -245,6 +247,7 @@ export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, jwksFa
         // outbound: every fetch the Worker makes goes to this function instead (a test that must not reach the
         // network answers other hosts itself).
         ...(outbound ? { outboundService: outbound } : {}),
+        stripCfConnectingIp: outboundHop,
         ...queueing,
         wrappedBindings: {
           ...(kvMeter ? { SUBSCRIPTIONS: { scriptName: 'kv-write-meter' } } : {}),
