@@ -29,7 +29,7 @@ use crate::config::{self, Settings};
 use crate::http::{now_seconds, random_bytes};
 use crate::kv_store;
 use crate::pipeline::{self, Batch, LogEntry, DELIVERIES};
-use crate::send::send;
+use crate::send::{send, signing_secrets};
 use crate::users;
 
 /// The queues this Worker consumes, by name (as in wrangler.toml).
@@ -278,16 +278,13 @@ pub async fn at_once(env: &Env, settings: &Settings, batches: Vec<Batch>) {
 /// Makes the attempts of `batches` whose target is `Send`, at most six at a time for the whole invocation, and
 /// none started after `deadline` (epoch milliseconds). Returns each batch's reports, by message index.
 async fn attempt(settings: &Settings, batches: &[Batch], deadline: Option<f64>) -> Vec<Vec<(usize, Report)>> {
-    // Each subscription's secrets are opened once, however many of the messages it holds.
+    // Each subscription's secrets are taken once, however many of the messages it holds (and opened once per isolate).
     let now = now_seconds();
     let mut keys: HashMap<&str, Result<Vec<SecretKey>, ApiError>> = HashMap::new();
     for target in batches.iter().flat_map(|b| &b.targets) {
         if let Target::Send(stored) = target {
-            keys.entry(&stored.public.id).or_insert_with(|| {
-                stored
-                    .signing_secrets(&settings.storage_key, now)
-                    .map_err(ApiError::from)
-            });
+            keys.entry(&stored.public.id)
+                .or_insert_with(|| signing_secrets(stored, &settings.storage_key, now).map_err(ApiError::from));
         }
     }
     let timeout_ms = settings.delivery.timeout_ms;

@@ -43,7 +43,7 @@ pub async fn test(env: &Env, settings: &Settings, uid: &str, body: &[u8], now: i
     let stored: StoredSubscription = users::ask(env, uid, command).await?;
 
     let event = Event::sample(event_type, new_event_id(), now);
-    let secrets = stored.signing_secrets(&settings.storage_key, now)?;
+    let secrets = crate::send::signing_secrets(&stored, &settings.storage_key, now)?;
     let (attempt, sent) = crate::send::send(
         &stored.public.webhook_url,
         &event.to_body(),

@@ -1,7 +1,12 @@
 //! One delivery attempt: a signed POST with a timeout, and what came of it.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use js_sys::{Promise, Reflect, Uint8Array};
 use ringhook::delivery::{self, Attempt, Sent};
+use ringhook::model::secret_box::{SealError, StorageKey};
+use ringhook::model::store::StoredSubscription;
 use ringhook::protocol::signature::{self, SecretKey};
 use ringhook::EventType;
 use wasm_bindgen::prelude::*;
@@ -9,6 +14,40 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::http::thrown_message;
+
+thread_local! {
+    /// Secrets opened before in this isolate, by subscription and sealed form: opening one is an AES-GCM
+    /// decryption and two HMAC keys' setup, which a publish to a hundred subscriptions did a hundred times.
+    static OPENED: RefCell<HashMap<String, SecretKey>> = RefCell::default();
+}
+
+/// How many opened secrets the isolate keeps; past that it starts again from none.
+const OPENED_MAX: usize = 10_000;
+
+/// The secrets that sign a delivery to `stored` at `now` (which they are is the core's decision), each sealed
+/// secret opened once per isolate.
+pub fn signing_secrets(stored: &StoredSubscription, key: &StorageKey, now: i64) -> Result<Vec<SecretKey>, SealError> {
+    stored.signing_secrets_with(now, |sealed| {
+        let id = format!(
+            "{}.{}.{}.{}",
+            stored.public.id,
+            sealed.key_id.as_deref().unwrap_or_default(),
+            sealed.nonce,
+            sealed.ciphertext
+        );
+        if let Some(opened) = OPENED.with_borrow(|kept| kept.get(&id).cloned()) {
+            return Ok(opened);
+        }
+        let opened = stored.open_secret(key, sealed)?;
+        OPENED.with_borrow_mut(|kept| {
+            if kept.len() >= OPENED_MAX {
+                kept.clear();
+            }
+            kept.insert(id, opened.clone());
+        });
+        Ok(opened)
+    })
+}
 
 /// POSTs `body` to `url`, signed with `secrets` (current first), giving up after `timeout_ms`.
 pub async fn send(

@@ -65,15 +65,26 @@ impl StoredSubscription {
     /// The secrets that sign a delivery at `now`: the current one first, then the previous one while its
     /// overlap lasts.
     pub fn signing_secrets(&self, key: &StorageKey, now: i64) -> Result<Vec<SecretKey>, SealError> {
+        self.signing_secrets_with(now, |sealed| self.open_secret(key, sealed))
+    }
+
+    /// The same secrets, each opened by `open` (the Worker's opens each sealed secret once per isolate).
+    pub fn signing_secrets_with(
+        &self,
+        now: i64,
+        open: impl FnMut(&Sealed) -> Result<SecretKey, SealError>,
+    ) -> Result<Vec<SecretKey>, SealError> {
         let previous = self
             .previous_secret
             .iter()
             .filter(|p| p.expires_at > now)
             .map(|p| &p.sealed);
-        std::iter::once(&self.secret)
-            .chain(previous)
-            .map(|sealed| SecretKey::parse(&key.open(sealed, &self.public.id)?).map_err(|_| SealError::Tampered))
-            .collect()
+        std::iter::once(&self.secret).chain(previous).map(open).collect()
+    }
+
+    /// One of the subscription's sealed secrets, opened with `key`.
+    pub fn open_secret(&self, key: &StorageKey, sealed: &Sealed) -> Result<SecretKey, SealError> {
+        SecretKey::parse(&key.open(sealed, &self.public.id)?).map_err(|_| SealError::Tampered)
     }
 }
 
@@ -197,6 +208,42 @@ mod tests {
         assert_eq!(
             stored.signing_secrets(&other, 0).unwrap_err(),
             SealError::UnknownKey(key.id().to_owned(), other.id().to_owned())
+        );
+    }
+
+    #[test]
+    fn a_given_opener_is_asked_for_the_secrets_that_sign_in_their_order_and_its_failure_is_the_answer() {
+        let key = StorageKey::from_base64(&crate::protocol::base64::encode(&[3; 32])).unwrap();
+        let stored = StoredSubscription {
+            public: Subscription::new(
+                "sub_1".into(),
+                "https://example.com/".into(),
+                vec![EventSelector::All],
+                String::new(),
+            ),
+            secret: key.seal(SecretKey::generate([1; 32]).expose(), "sub_1", [4; 12]),
+            previous_secret: Some(PreviousSecret {
+                sealed: key.seal(SecretKey::generate([2; 32]).expose(), "sub_1", [5; 12]),
+                expires_at: 100,
+            }),
+        };
+        let asked = |now| {
+            let mut nonces = Vec::new();
+            let opened = stored.signing_secrets_with(now, |sealed| {
+                nonces.push(sealed.nonce.clone());
+                stored.open_secret(&key, sealed)
+            });
+            (nonces, opened.map(|k| k.len()))
+        };
+        let current = stored.secret.nonce.clone();
+        let previous = stored.previous_secret.as_ref().unwrap().sealed.nonce.clone();
+        assert_eq!(asked(99), (vec![current.clone(), previous], Ok(2)));
+        assert_eq!(asked(100), (vec![current], Ok(1)));
+        assert_eq!(
+            stored
+                .signing_secrets_with(0, |_| Err(SealError::Tampered))
+                .unwrap_err(),
+            SealError::Tampered
         );
     }
 
