@@ -141,15 +141,13 @@ async fn post(url: &str, body: &str, headers: &[(&'static str, String)], timeout
     // the runtime abandons the request, or the reading of its answer, and whatever was waiting on it fails.
     let signal = timeout_signal(timeout_ms);
     init.set_signal(Some(&signal));
-    let timed_out = |failure: String| match signal.aborted() {
-        true => format!("timeout after {timeout_ms} ms"),
-        false => failure,
+    let timeout = || format!("timeout after {timeout_ms} ms");
+    let failed = |e: JsValue| match signal.aborted() {
+        true => timeout(),
+        false => connection_error(&e),
     };
-    let sent = global_fetch(url, &init).map_err(|e| timed_out(connection_error(&e)))?;
-    let response: web_sys::Response = JsFuture::from(sent)
-        .await
-        .map_err(|e| timed_out(connection_error(&e)))?
-        .unchecked_into();
+    let sent = global_fetch(url, &init).map_err(failed)?;
+    let response: web_sys::Response = JsFuture::from(sent).await.map_err(failed)?.unchecked_into();
     let header = |name: &str| response.headers().get(name).ok().flatten();
     let (retry_after, location) = (header("retry-after"), header("location"));
     let declared = header("content-length").and_then(|v| v.parse::<usize>().ok());
@@ -160,7 +158,7 @@ async fn post(url: &str, body: &str, headers: &[(&'static str, String)], timeout
     };
     // An answer whose reading failed is kept as far as it was read, unless the timeout is what failed it.
     if !complete && signal.aborted() {
-        return Err(timed_out(String::new()));
+        return Err(timeout());
     }
     start.truncate(delivery::MAX_EXCERPT_BYTES);
     Ok(Answer {

@@ -177,11 +177,9 @@ mod tests {
         assert_eq!(older, stored);
     }
 
-    #[test]
-    fn the_previous_secret_signs_until_its_overlap_ends() {
-        let key = StorageKey::from_base64(&crate::protocol::base64::encode(&[3; 32])).unwrap();
-        let (current, previous) = (SecretKey::generate([1; 32]), SecretKey::generate([2; 32]));
-        let stored = StoredSubscription {
+    /// A subscription whose secret was rotated: `current` signs, and `previous` until 100, both sealed with `key`.
+    fn rotated(key: &StorageKey, current: &SecretKey, previous: &SecretKey) -> StoredSubscription {
+        StoredSubscription {
             public: Subscription::new(
                 "sub_1".into(),
                 "https://example.com/".into(),
@@ -193,7 +191,14 @@ mod tests {
                 sealed: key.seal(previous.expose(), "sub_1", [5; 12]),
                 expires_at: 100,
             }),
-        };
+        }
+    }
+
+    #[test]
+    fn the_previous_secret_signs_until_its_overlap_ends() {
+        let key = StorageKey::from_base64(&crate::protocol::base64::encode(&[3; 32])).unwrap();
+        let (current, previous) = (SecretKey::generate([1; 32]), SecretKey::generate([2; 32]));
+        let stored = rotated(&key, &current, &previous);
         let names = |now| {
             stored
                 .signing_secrets(&key, now)
@@ -214,19 +219,7 @@ mod tests {
     #[test]
     fn a_given_opener_is_asked_for_the_secrets_that_sign_in_their_order_and_its_failure_is_the_answer() {
         let key = StorageKey::from_base64(&crate::protocol::base64::encode(&[3; 32])).unwrap();
-        let stored = StoredSubscription {
-            public: Subscription::new(
-                "sub_1".into(),
-                "https://example.com/".into(),
-                vec![EventSelector::All],
-                String::new(),
-            ),
-            secret: key.seal(SecretKey::generate([1; 32]).expose(), "sub_1", [4; 12]),
-            previous_secret: Some(PreviousSecret {
-                sealed: key.seal(SecretKey::generate([2; 32]).expose(), "sub_1", [5; 12]),
-                expires_at: 100,
-            }),
-        };
+        let stored = rotated(&key, &SecretKey::generate([1; 32]), &SecretKey::generate([2; 32]));
         let asked = |now| {
             let mut nonces = Vec::new();
             let opened = stored.signing_secrets_with(now, |sealed| {
