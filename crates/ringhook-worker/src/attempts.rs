@@ -171,11 +171,11 @@ pub fn count_skip(sql: &SqlStorage, key: &AttemptKey, now: i64) -> Result<(), Ap
     }
     let mut row = key_values(key);
     row.push((now + LOG_TTL_SECS as i64).into());
-    sql.exec(
+    sql::exec(
+        sql,
         "INSERT INTO stats_skips (subscription_id, event_id, series, attempt, expires_at) VALUES (?, ?, ?, ?, ?)",
         row,
-    )
-    .map_err(sql::error)?;
+    )?;
     let counted = Counted {
         subscription_id: &key.subscription_id,
         kind: Kind::Skipped,

@@ -69,20 +69,23 @@ pub fn unwritten_records(sql: &SqlStorage, subscription_id: &str) -> Result<Vec<
 
 /// Holds a published event's body until the next flush (a body held or written already stays as it is).
 pub fn add_body(sql: &SqlStorage, event_id: &str, body: &str) -> Result<(), ApiError> {
-    sql.exec(
+    sql::exec(
+        sql,
         "INSERT INTO bodies_held (event_id, body) SELECT ?, ? \
          WHERE NOT EXISTS (SELECT 1 FROM bodies_written WHERE event_id = ?) ON CONFLICT (event_id) DO NOTHING",
         vec![event_id.into(), body.into(), event_id.into()],
     )
     .map(drop)
-    .map_err(sql::error)
 }
 
 /// Forgets where bodies written more than 7 days ago were (their keys have expired).
 pub fn expire_bodies(sql: &SqlStorage, now: i64) -> Result<(), ApiError> {
-    sql.exec("DELETE FROM bodies_written WHERE expires_at <= ?", vec![now.into()])
-        .map(drop)
-        .map_err(sql::error)
+    sql::exec(
+        sql,
+        "DELETE FROM bodies_written WHERE expires_at <= ?",
+        vec![now.into()],
+    )
+    .map(drop)
 }
 
 #[derive(Deserialize)]
@@ -231,12 +234,12 @@ async fn write_records(sql: &SqlStorage, kv: &worker::kv::KvStore) -> Result<boo
 
 fn drop_seqs(sql: &SqlStorage, seqs: &[i64]) -> Result<(), ApiError> {
     let list = serde_json::to_string(seqs).map_err(|e| ApiError::internal(e.to_string()))?;
-    sql.exec(
+    sql::exec(
+        sql,
         "DELETE FROM log_buffer WHERE seq IN (SELECT value FROM json_each(?))",
         vec![list.into()],
     )
     .map(drop)
-    .map_err(sql::error)
 }
 
 #[derive(Deserialize)]
@@ -277,18 +280,18 @@ async fn write_bodies(sql: &SqlStorage, kv: &worker::kv::KvStore, uid: Option<&s
     for ((key, _, ids), result) in keyed.into_iter().zip(written) {
         match result {
             Ok(()) => {
-                sql.exec(
+                sql::exec(
+                    sql,
                     "INSERT INTO bodies_written (event_id, body_key, expires_at) \
                      SELECT value, ?, ? FROM json_each(?) WHERE true \
                      ON CONFLICT (event_id) DO UPDATE SET body_key = excluded.body_key",
                     vec![key.into(), expires_at.into(), ids.clone().into()],
-                )
-                .map_err(sql::error)?;
-                sql.exec(
+                )?;
+                sql::exec(
+                    sql,
                     "DELETE FROM bodies_held WHERE event_id IN (SELECT value FROM json_each(?))",
                     vec![ids.into()],
-                )
-                .map_err(sql::error)?;
+                )?;
             }
             Err(e) => failed = Some(e),
         }

@@ -66,13 +66,12 @@ fn kept(sql: &SqlStorage) -> Result<Kept, ApiError> {
 
 /// Records a ticket's nonce (and forgets expired ones).
 pub fn issue_ticket(sql: &SqlStorage, nonce: &str, expires_at: i64, now: i64) -> Result<(), ApiError> {
-    sql.exec("DELETE FROM tickets WHERE expires_at <= ?", vec![now.into()])
-        .map_err(sql::error)?;
-    sql.exec(
+    sql::exec(sql, "DELETE FROM tickets WHERE expires_at <= ?", vec![now.into()])?;
+    sql::exec(
+        sql,
         "INSERT INTO tickets (nonce, expires_at) VALUES (?, ?)",
         vec![nonce.into(), expires_at.into()],
-    )
-    .map_err(sql::error)?;
+    )?;
     Ok(())
 }
 
@@ -83,8 +82,7 @@ fn use_ticket(sql: &SqlStorage, nonce: &str, now: i64) -> Result<bool, ApiError>
         "SELECT expires_at AS n FROM tickets WHERE nonce = ?",
         vec![nonce.into()],
     )?;
-    sql.exec("DELETE FROM tickets WHERE nonce = ?", vec![nonce.into()])
-        .map_err(sql::error)?;
+    sql::exec(sql, "DELETE FROM tickets WHERE nonce = ?", vec![nonce.into()])?;
     Ok(rows.first().is_some_and(|r| r.n > now))
 }
 
@@ -98,7 +96,8 @@ pub fn append(state: &State, sql: &SqlStorage, events: &[&Committed], now: i64) 
     let mut frames = Vec::with_capacity(events.len());
     for committed in events {
         cursor += 1;
-        sql.exec(
+        sql::exec(
+            sql,
             "INSERT INTO stream (cursor, event, body, at) VALUES (?, ?, ?, ?)",
             vec![
                 (cursor as i64).into(),
@@ -106,21 +105,20 @@ pub fn append(state: &State, sql: &SqlStorage, events: &[&Committed], now: i64) 
                 committed.body.as_str().into(),
                 now.into(),
             ],
-        )
-        .map_err(sql::error)?;
+        )?;
         frames.push((committed.event, stream::event_frame(cursor, &committed.body)));
     }
-    sql.exec(
+    sql::exec(
+        sql,
         "INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
         vec![LAST_CURSOR.into(), cursor.to_string().into()],
-    )
-    .map_err(sql::error)?;
+    )?;
     let (keep_cursor, keep_at) = stream::keep_from(cursor, now);
-    sql.exec(
+    sql::exec(
+        sql,
         "DELETE FROM stream WHERE cursor < ? OR at < ?",
         vec![(keep_cursor as i64).into(), keep_at.into()],
-    )
-    .map_err(sql::error)?;
+    )?;
 
     for socket in state.get_websockets() {
         let Some(wanted) = socket_state(&socket) else {

@@ -1,5 +1,5 @@
-//! What the user's object's modules share over its SQLite storage: the error a failed statement becomes, reading
-//! rows, and writing many rows in few statements.
+//! What the user's object's modules share over its SQLite storage: running a statement (a failure becomes an
+//! internal error), reading rows, and writing many rows in few statements.
 
 use ringhook::service::http::ApiError;
 use serde::de::DeserializeOwned;
@@ -15,15 +15,22 @@ pub fn error(e: worker::Error) -> ApiError {
     ApiError::internal(format!("SQL: {e}"))
 }
 
+/// Runs a statement.
+pub fn exec(
+    sql: &SqlStorage,
+    query: &str,
+    bindings: impl Into<Option<Vec<SqlStorageValue>>>,
+) -> Result<worker::SqlCursor, ApiError> {
+    sql.exec(query, bindings).map_err(error)
+}
+
 /// The rows a query reads.
 pub fn select<T: DeserializeOwned>(
     sql: &SqlStorage,
     query: &str,
     bindings: impl Into<Option<Vec<SqlStorageValue>>>,
 ) -> Result<Vec<T>, ApiError> {
-    sql.exec(query, bindings)
-        .and_then(|cursor| cursor.to_array())
-        .map_err(error)
+    exec(sql, query, bindings)?.to_array().map_err(error)
 }
 
 /// `rows` as one JSON array, for one `json_each(?)`: a statement takes at most 100 bound values, so many rows go
@@ -44,7 +51,7 @@ pub fn each_chunk<T: Serialize>(
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let mut bindings = vec![json_rows(chunk)?];
         bindings.extend_from_slice(extra);
-        sql.exec(statement, bindings).map_err(error)?;
+        exec(sql, statement, bindings)?;
     }
     Ok(())
 }

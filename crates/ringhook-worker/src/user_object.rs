@@ -21,8 +21,8 @@ use ringhook::EventType;
 use serde::Deserialize;
 use worker::worker_sys::WebSocketRequestResponsePair;
 use worker::{
-    console_error, durable_object, DurableObject, Env, Request, Response, SqlStorage, SqlStorageValue, State,
-    WebSocket, WebSocketIncomingMessage,
+    console_error, durable_object, DurableObject, Env, Request, Response, SqlStorage, State, WebSocket,
+    WebSocketIncomingMessage,
 };
 
 use crate::attempts;
@@ -31,7 +31,7 @@ use crate::flush;
 use crate::http::{self, now_seconds, random_bytes, CryptoRandom, RuntimeUrls};
 use crate::kv_store;
 use crate::live;
-use crate::sql;
+use crate::sql::{self, exec};
 
 /// The tables, created when an object first runs. Rows of `subscriptions` hold a `StoredSubscription` as JSON.
 const SCHEMA: &str = "
@@ -442,7 +442,6 @@ impl UserState {
         Ok(())
     }
 
-    /// On the first command, moves a document of the old KV layout into the object, once.
     /// Deletes the rows whose time has passed (published ids, written bodies' keys, attempts, stats out of the
     /// window), at most once a [`SWEEP_EVERY_SECS`] while the object stays in memory: the reads skip them or
     /// outlast them meanwhile (each lives for hours or days), so this is housekeeping kept off most commands.
@@ -466,6 +465,7 @@ impl UserState {
         Ok(())
     }
 
+    /// On the first command, moves a document of the old KV layout into the object, once.
     async fn move_in(&self, uid: &str) -> Result<(), ApiError> {
         const MOVED: &str = "SELECT value FROM meta WHERE name = 'moved_in'";
         if self.moved_in.get() {
@@ -567,16 +567,6 @@ struct ValueRow {
 struct BodyRow {
     body: String,
 }
-
-fn exec(
-    sql: &SqlStorage,
-    query: &str,
-    bindings: impl Into<Option<Vec<SqlStorageValue>>>,
-) -> Result<worker::SqlCursor, ApiError> {
-    sql.exec(query, bindings).map_err(sql::error)
-}
-
-/// Forgets hours older than the longest window, and skips counted longer ago than a message can come again.
 
 #[derive(Deserialize)]
 struct HourRow {
