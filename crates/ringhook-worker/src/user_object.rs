@@ -114,7 +114,14 @@ impl DurableObject for UserState {
             };
             return opened.or_else(|e| http::error(&e, None));
         }
-        let answer = match request.json::<object::Request>().await {
+        // Read as text and parsed here: workers-rs's `Request::json` parses in JavaScript and then walks the
+        // resulting object from Rust, one call into the runtime per field, which cost a command carrying a hundred
+        // attempts more than applying it.
+        let command = match request.text().await {
+            Ok(text) => serde_json::from_str::<object::Request>(&text).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let answer = match command {
             Ok(request) => self.answer(request).await,
             Err(e) => Err(ApiError::internal(format!("user object: unreadable command: {e}"))),
         };
