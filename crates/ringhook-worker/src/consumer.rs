@@ -74,7 +74,7 @@ pub async fn consume(batch: MessageBatch<Value>, env: &Env) -> worker::Result<()
         queues::EVENTS => {
             let mut claimed = Vec::new();
             for message in messages {
-                let fate = publish_from_queue(env, &settings, &message, &mut claimed).await;
+                let fate = publish_from_queue(env, &message, &mut claimed).await;
                 settle_message(&message, fate);
             }
             at_once(env, &settings, claimed).await;
@@ -107,12 +107,7 @@ async fn unreadable(env: &Env, message: &Message<Value>, queue: &str, reason: St
 }
 
 /// Publishes one item; the first attempts it claimed are added to `claimed`, to be made once every item is in.
-async fn publish_from_queue(
-    env: &Env,
-    settings: &Settings,
-    message: &Message<Value>,
-    claimed: &mut Vec<Batch>,
-) -> Fate {
+async fn publish_from_queue(env: &Env, message: &Message<Value>, claimed: &mut Vec<Batch>) -> Fate {
     let item = match serde_json::from_value::<PublishItem>(message.body().clone()) {
         Ok(item) => item,
         Err(e) => return unreadable(env, message, queues::EVENTS, format!("not a publish item: {e}")).await,
@@ -122,11 +117,10 @@ async fn publish_from_queue(
         Ok(ready) => ready,
         Err(e) => return unreadable(env, message, queues::EVENTS, format!("{}: {}", e.code, e.message)).await,
     };
-    match pipeline::publish(env, settings, ready).await {
-        Ok((_, batches)) => {
-            claimed.extend(batches);
-            Fate::Ack
-        }
+    let (published, batches) = pipeline::publish(env, ready).await;
+    claimed.extend(batches);
+    match published {
+        Ok(_) => Fate::Ack,
         Err(e) => {
             console_error!("EVENTS message retried: {}", e.internal.unwrap_or(e.message));
             Fate::Retry(FAILURE_RETRY_SECS)

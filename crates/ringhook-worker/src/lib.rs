@@ -120,11 +120,19 @@ async fn answer(
         check_call_system(authorization.as_deref(), settings)?;
         let body = read_body(&mut request, declared).await?;
         let ready = publish::prepare(publish::parse_request(&body)?, now, http::random_bytes)?;
-        let (events, claimed) = pipeline::publish(env, settings, ready).await?;
-        // The publisher has its answer while the first attempts are made.
+        let (events, claimed) = pipeline::publish(env, ready).await;
+        // The publisher has its answer while the first attempts are made (those of the users whose events were
+        // published, even if another user's object refused).
         let (env, settings) = (env.clone(), Rc::clone(settings));
         ctx.wait_until(async move { consumer::at_once(&env, &settings, claimed).await });
-        return reply(202, &PublishResponse { success: true, events }).map(Answer::Json);
+        return reply(
+            202,
+            &PublishResponse {
+                success: true,
+                events: events?,
+            },
+        )
+        .map(Answer::Json);
     };
 
     let user = auth::user(authorization.as_deref(), &settings.auth, now).await?;

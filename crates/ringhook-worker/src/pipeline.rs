@@ -10,10 +10,10 @@ use serde::Serialize;
 use ringhook::delivery::log as delivery_log;
 use ringhook::delivery::{self, DeadLetter, DeliveryMessage, DeliveryRecord, Target, LOG_TTL_SECS};
 use ringhook::service::http::ApiError;
-use ringhook::service::object::{Admission, Claims, Command, Committed, Publication};
+use ringhook::service::object::{self, Claims, Command, Committed};
 use ringhook::service::publish::{Published, Ready};
 use worker::kv::KvStore;
-use worker::{console_error, Env, Queue};
+use worker::{Env, Queue};
 
 use crate::config::Settings;
 use crate::users;
@@ -56,134 +56,79 @@ pub async fn send_letters(env: &Env, letters: Vec<DeadLetter>) -> Result<(), Api
     enqueue(env, DEAD_LETTERS, letters, 0).await
 }
 
-/// Publishes checked events: each user's object admits the ids (a repeated id is a duplicate) and gives each
-/// new event's fan-out; the deliveries are queued, and only then are the events published (committed: the object
-/// keeps each new body for redelivery and logs inactive subscriptions' skips). The users' objects are asked
-/// together. The first attempts to healthy endpoints are claimed as the events are committed: the caller makes
-/// them at once ([`crate::consumer::at_once`]), and their queue messages, delayed past that, fall back on them.
-pub async fn publish(
-    env: &Env,
-    settings: &Settings,
-    ready: Vec<Ready>,
-) -> Result<(Vec<Published>, Vec<Batch>), ApiError> {
+/// Publishes checked events: each user's object, asked once for that user's events, admits the ids (a repeated
+/// id is a duplicate), queues the new events' deliveries, and only then publishes them (commits: it keeps each
+/// new body for redelivery and logs inactive subscriptions' skips), claiming the first attempts to healthy
+/// endpoints. The users' objects are asked together. Answers what became of each event, or the refusal of an
+/// object that could not publish (the others' events are published: publishing them again finds duplicates);
+/// and, either way, the claimed attempts, for the caller to make at once ([`crate::consumer::at_once`]); their
+/// queue messages, delayed past that, fall back on them.
+pub async fn publish(env: &Env, ready: Vec<Ready>) -> (Result<Vec<Published>, ApiError>, Vec<Batch>) {
     let mut by_user: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, r) in ready.iter().enumerate() {
         by_user.entry(r.uid.as_str()).or_default().push(i);
     }
-    let answers = join_all(by_user.iter().map(|(uid, indexes)| {
-        let events = indexes
+    let asked = join_all(by_user.iter().map(|(uid, indexes)| {
+        let events: Vec<Committed> = indexes
             .iter()
-            .map(|&i| Publication {
+            .map(|&i| Committed {
                 id: ready[i].event.id.clone(),
                 event: ready[i].event.event,
+                body: ready[i].event.to_body(),
             })
             .collect();
-        users::ask::<Vec<Admission>>(env, uid, Command::Publish { events })
+        async move {
+            let command = Command::Publish { events: events.clone() };
+            (events, users::ask::<object::Published>(env, uid, command).await)
+        }
     }))
     .await;
-    let mut admissions: Vec<Option<Admission>> = vec![None; ready.len()];
+    let mut published: Vec<Option<Published>> = vec![None; ready.len()];
     let mut refused = None;
-    for (indexes, answer) in by_user.values().zip(answers) {
-        match answer {
-            Ok(answer) => {
-                for (&i, admission) in indexes.iter().zip(answer) {
-                    admissions[i] = Some(admission);
-                }
-            }
-            Err(e) => refused = Some(e),
-        }
-    }
-    // The ids each user's object admitted (pending until committed or released).
-    let mut admitted: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for (r, admission) in ready.iter().zip(&admissions) {
-        if admission.as_ref().is_some_and(|a| !a.duplicate) {
-            admitted.entry(r.uid.as_str()).or_default().push(r.event.id.clone());
-        }
-    }
-    if let Some(e) = refused {
-        release(env, &admitted).await;
-        return Err(e);
-    }
-
-    let mut queued = Vec::new();
-    let mut at_once: BTreeMap<&str, Vec<DeliveryMessage>> = BTreeMap::new();
-    let mut committed: BTreeMap<&str, Vec<Committed>> = BTreeMap::new();
-    let mut published = Vec::with_capacity(ready.len());
-    for (Ready { uid, event }, admission) in ready.iter().zip(admissions) {
-        let admission = admission.ok_or_else(|| ApiError::internal("an event without an admission"))?;
-        published.push(Published {
-            id: event.id.clone(),
-            deliveries: admission.fan_out.deliver.len(),
-            duplicate: admission.duplicate,
-        });
-        if admission.duplicate {
-            continue;
-        }
-        let body = event.to_body();
-        for message in delivery::messages(uid, &admission.fan_out, &event.id, event.event, &body) {
-            if admission.fan_out.is_at_once(&message.subscription_id) {
-                at_once.entry(uid.as_str()).or_default().push(message);
-            } else {
-                queued.push(message);
-            }
-        }
-        committed.entry(uid.as_str()).or_default().push(Committed {
-            id: event.id.clone(),
-            event: event.event,
-            body,
-        });
-    }
-
-    // An event is published once it is on the queue: until then its id is only pending, and a failure
-    // releases it, so that the caller's retry with the same id goes through. The messages behind attempts made
-    // at once wait past them.
-    let fallback = delivery::fallback_delay(settings.delivery.timeout_ms);
-    let behind = delivery::behind(at_once.values().flatten().cloned().collect());
-    let enqueued = match enqueue(env, DELIVERIES, queued, 0).await {
-        Ok(()) => enqueue(env, DELIVERIES, behind, fallback).await,
-        Err(e) => Err(e),
-    };
-    if let Err(e) = enqueued {
-        release(env, &admitted).await;
-        return Err(ApiError::unavailable(e.internal.unwrap_or(e.message)));
-    }
-    // Left pending after a failed commit, the ids read as duplicates for the lease, then as new: a second publish
-    // then queues the same attempts, which the objects make once. A failed commit claims nothing: the queue
-    // messages make those attempts.
-    let commits = join_all(committed.into_iter().map(|(uid, events)| {
-        let messages = at_once.remove(uid).unwrap_or_default();
-        async move {
-            let claim = messages.iter().map(DeliveryMessage::key).collect();
-            let answer = users::ask::<Claims>(env, uid, Command::Commit { events, claim }).await;
-            (uid, messages, answer)
-        }
-    }));
-    let commits = commits.await;
     let mut batches = Vec::new();
-    for (uid, messages, answer) in commits {
-        match answer {
-            Ok(claims) => batches.push(Batch::claimed(uid, messages, claims)),
-            Err(e) => console_error!("publish: committing: {}", e.internal.unwrap_or(e.message)),
+    for ((uid, indexes), (events, answer)) in by_user.iter().zip(asked) {
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(e) => {
+                refused = Some(e);
+                continue;
+            }
+        };
+        let mut at_once = Vec::new();
+        for ((&i, event), admission) in indexes.iter().zip(&events).zip(answer.admissions) {
+            published[i] = Some(Published {
+                id: event.id.clone(),
+                deliveries: admission.fan_out.deliver.len(),
+                duplicate: admission.duplicate,
+            });
+            if !admission.duplicate {
+                let (first, _) = delivery::first_messages(uid, &admission.fan_out, &event.id, event.event, &event.body);
+                at_once.extend(first);
+            }
         }
+        batches.push(Batch::claimed(uid, at_once, answer.claims));
     }
-    Ok((published, batches))
+    let published = match refused {
+        Some(e) => Err(e),
+        None => published
+            .into_iter()
+            .map(|p| p.ok_or_else(|| ApiError::internal("an event without an admission")))
+            .collect(),
+    };
+    (published, batches)
 }
 
-/// Releases admitted ids after a failed publish (best effort: an id left pending is admitted again after the
-/// lease).
-async fn release(env: &Env, admitted: &BTreeMap<&str, Vec<String>>) {
-    let releases = admitted
-        .iter()
-        .map(|(uid, ids)| (*uid, Command::Release { ids: ids.clone() }));
-    tell(env, releases, "releasing").await;
-}
-
-/// Tells users' objects about their admitted events, together (best effort: a failure is logged).
-async fn tell<'a>(env: &Env, commands: impl Iterator<Item = (&'a str, Command)>, what: &str) {
-    let told = join_all(commands.map(|(uid, command)| users::call(env, uid, command))).await;
-    for e in told.into_iter().filter_map(Result::err) {
-        console_error!("publish: {what}: {}", e.internal.unwrap_or(e.message));
-    }
+/// Queues the first attempts of the events a user's object admitted: now those the queue makes, and, delayed
+/// past the publisher's attempts, the message behind those made at once.
+pub async fn queue_first(
+    env: &Env,
+    settings: &Settings,
+    queued: Vec<DeliveryMessage>,
+    at_once: Vec<DeliveryMessage>,
+) -> Result<(), ApiError> {
+    enqueue(env, DELIVERIES, queued, 0).await?;
+    let fallback = delivery::fallback_delay(settings.delivery.timeout_ms);
+    enqueue(env, DELIVERIES, delivery::behind(at_once), fallback).await
 }
 
 /// One user's attempts to make: each message with where it goes, as the user's object answered.

@@ -9,11 +9,11 @@
 use std::cell::{Cell, RefCell};
 
 use ringhook::delivery::stats::{self, Kind};
-use ringhook::delivery::{self, AttemptKey, AttemptState, DeliveryRecord, Target, LOG_TTL_SECS};
+use ringhook::delivery::{self, AttemptKey, AttemptState, DeliveryMessage, DeliveryRecord, Target, LOG_TTL_SECS};
 use ringhook::model::keys;
 use ringhook::model::store::{StoreError, SubscriptionStore, UserDocument};
 use ringhook::service::http::{reply, ApiError, Reply};
-use ringhook::service::object::{self, Command, Notice, PublishState, Settlement, StreamOpen};
+use ringhook::service::object::{self, Command, Committed, Notice, PublishState, Settlement, StreamOpen};
 use ringhook::service::ratelimit::{self, Window};
 use ringhook::service::stream;
 use ringhook::service::subscriptions::{find, Service};
@@ -31,6 +31,7 @@ use crate::flush;
 use crate::http::{self, now_seconds, random_bytes, CryptoRandom, RuntimeUrls};
 use crate::kv_store;
 use crate::live;
+use crate::pipeline;
 use crate::sql::{self, exec};
 
 /// The tables, created when an object first runs. Rows of `subscriptions` hold a `StoredSubscription` as JSON.
@@ -186,7 +187,7 @@ impl UserState {
     }
 
     async fn answer(&self, request: object::Request) -> Result<Reply, ApiError> {
-        let logs = matches!(request.command, Command::Commit { .. } | Command::Settle { .. });
+        let logs = matches!(request.command, Command::Publish { .. } | Command::Settle { .. });
         let reply = self.apply(request).await;
         // Records the command added to the log buffer are written by the alarm.
         if logs && reply.is_ok() {
@@ -223,67 +224,38 @@ impl UserState {
                 self.sweep(&sql, now)?;
                 let states = events
                     .iter()
-                    .map(|p| publish_state(&sql, &p.id, now))
+                    .map(|e| publish_state(&sql, &e.id, now))
                     .collect::<Result<Vec<_>, _>>()?;
-                let admitted = object::admit(&document, &events, states, now);
-                for (p, admission) in events.iter().zip(&admitted) {
-                    if !admission.duplicate {
-                        exec(
-                            &sql,
-                            "INSERT INTO publishing (event_id, admitted_at) VALUES (?, ?) \
-                             ON CONFLICT (event_id) DO UPDATE SET admitted_at = excluded.admitted_at",
-                            vec![p.id.as_str().into(), now.into()],
-                        )?;
-                    }
-                }
-                reply(200, &admitted)
-            }
-            Command::Commit { events, claim } => {
-                let expires_at = now + LOG_TTL_SECS as i64;
-                let mut new = Vec::with_capacity(events.len());
-                for committed in &events {
-                    if publish_state(&sql, &committed.id, now)? != PublishState::Published {
-                        flush::add_body(&sql, &committed.id, &committed.body)?;
-                        new.push(committed);
+                let admissions = object::admit(&document, &events, states, now);
+                let mut new = Vec::new();
+                let (mut at_once, mut queued) = (Vec::new(), Vec::new());
+                for (event, admission) in events.iter().zip(&admissions) {
+                    if admission.duplicate {
+                        continue;
                     }
                     exec(
                         &sql,
-                        "INSERT INTO published (event_id, expires_at) VALUES (?, ?) \
-                         ON CONFLICT (event_id) DO UPDATE SET expires_at = excluded.expires_at WHERE expires_at <= ?",
-                        vec![committed.id.as_str().into(), expires_at.into(), now.into()],
+                        "INSERT INTO publishing (event_id, admitted_at) VALUES (?, ?) \
+                         ON CONFLICT (event_id) DO UPDATE SET admitted_at = excluded.admitted_at",
+                        vec![event.id.as_str().into(), now.into()],
                     )?;
-                    forget_pending(&sql, &committed.id)?;
+                    let (first, rest) =
+                        delivery::first_messages(uid, &admission.fan_out, &event.id, event.event, &event.body);
+                    at_once.extend(first);
+                    queued.extend(rest);
+                    new.push(event);
                 }
-                // Inactive subscriptions the new events skip: logged, and counted in their health (nothing to read
-                // for a repeat).
-                if !new.is_empty() {
-                    let document = rows.load()?;
-                    let skipped: Vec<_> = new
-                        .iter()
-                        .flat_map(|committed| {
-                            let fan_out = delivery::fan_out(&document, committed.event);
-                            delivery::skipped_records(&fan_out, &committed.id, committed.event, now)
-                        })
-                        .collect();
-                    log_skips(&sql, uid, &skipped, now)?;
+                // An event is published once its deliveries are on the queue: until then its id is only pending,
+                // and a refusal releases it, so that the publisher's retry with the same id goes through.
+                let claim: Vec<AttemptKey> = at_once.iter().map(DeliveryMessage::key).collect();
+                if let Err(e) = pipeline::queue_first(&self.env, &settings, queued, at_once).await {
+                    for event in &new {
+                        forget_pending(&sql, &event.id)?;
+                    }
+                    return Err(ApiError::unavailable(e.internal.unwrap_or(e.message)));
                 }
-                live::append(&self.state, &sql, &new, now)?;
-                // The first attempts made at once: claimed now that their queue messages are there to fall back on.
-                let claims = if claim.is_empty() {
-                    object::Claims::default()
-                } else {
-                    let document = rows.load()?;
-                    let claims = object::claims(&document, &claim, attempts::states(&sql, &claim)?, now);
-                    let claimed: Vec<_> = claim
-                        .iter()
-                        .zip(&claims.claimed)
-                        .filter(|(_, claimed)| **claimed)
-                        .map(|(key, _)| (key, None))
-                        .collect();
-                    attempts::record(&sql, &claimed, now)?;
-                    claims
-                };
-                reply(200, &claims)
+                let claims = self.commit(&sql, &rows, uid, &new, &claim, now)?;
+                reply(200, &object::Published { admissions, claims })
             }
             Command::Followed { attempts: keys } => {
                 let states = attempts::states(&sql, &keys)?;
@@ -310,12 +282,6 @@ impl UserState {
             Command::IssueTicket { nonce, expires_at } => {
                 live::issue_ticket(&sql, &nonce, expires_at, now)?;
                 reply(200, &true)
-            }
-            Command::Release { ids } => {
-                for id in &ids {
-                    forget_pending(&sql, id)?;
-                }
-                reply(200, &ids.len())
             }
             Command::Subscription { id } => reply(200, &find(&rows.load()?, &id)?.public),
             Command::Kept { ids } => reply(200, &flush::kept(&sql, &ids)?),
@@ -447,6 +413,60 @@ impl UserState {
             vec![name.into(), window.start.into(), i64::from(window.used).into()],
         )?;
         Ok(())
+    }
+
+    /// Publishes admitted events whose deliveries are on the queue: each not published before has its body kept
+    /// for redelivery, its skips of inactive subscriptions logged (and counted in their health), and is appended
+    /// to the live stream, in the same step, so exactly once. Then claims the first attempts to make at once.
+    fn commit(
+        &self,
+        sql: &SqlStorage,
+        rows: &Rows<'_>,
+        uid: &str,
+        events: &[&Committed],
+        claim: &[AttemptKey],
+        now: i64,
+    ) -> Result<object::Claims, ApiError> {
+        let expires_at = now + LOG_TTL_SECS as i64;
+        let mut new = Vec::with_capacity(events.len());
+        for &committed in events {
+            if publish_state(sql, &committed.id, now)? != PublishState::Published {
+                flush::add_body(sql, &committed.id, &committed.body)?;
+                new.push(committed);
+            }
+            exec(
+                sql,
+                "INSERT INTO published (event_id, expires_at) VALUES (?, ?) \
+                 ON CONFLICT (event_id) DO UPDATE SET expires_at = excluded.expires_at WHERE expires_at <= ?",
+                vec![committed.id.as_str().into(), expires_at.into(), now.into()],
+            )?;
+            forget_pending(sql, &committed.id)?;
+        }
+        if !new.is_empty() {
+            let document = rows.load()?;
+            let skipped: Vec<_> = new
+                .iter()
+                .flat_map(|committed| {
+                    let fan_out = delivery::fan_out(&document, committed.event);
+                    delivery::skipped_records(&fan_out, &committed.id, committed.event, now)
+                })
+                .collect();
+            log_skips(sql, uid, &skipped, now)?;
+        }
+        live::append(&self.state, sql, &new, now)?;
+        if claim.is_empty() {
+            return Ok(object::Claims::default());
+        }
+        let document = rows.load()?;
+        let claims = object::claims(&document, claim, attempts::states(sql, claim)?, now);
+        let claimed: Vec<_> = claim
+            .iter()
+            .zip(&claims.claimed)
+            .filter(|(_, claimed)| **claimed)
+            .map(|(key, _)| (key, None))
+            .collect();
+        attempts::record(sql, &claimed, now)?;
+        Ok(claims)
     }
 
     /// Deletes the rows whose time has passed (published ids, written bodies' keys, attempts, stats out of the

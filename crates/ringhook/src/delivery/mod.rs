@@ -523,6 +523,20 @@ pub fn messages(uid: &str, fan_out: &FanOut, event_id: &str, event: EventType, b
         .collect()
 }
 
+/// The first attempts' queue messages of a new event, as its fan-out splits them: those made at once by the
+/// publisher (their queue message waits behind them, see [`behind`]), then those the queue makes.
+pub fn first_messages(
+    uid: &str,
+    fan_out: &FanOut,
+    event_id: &str,
+    event: EventType,
+    body: &str,
+) -> (Vec<DeliveryMessage>, Vec<DeliveryMessage>) {
+    messages(uid, fan_out, event_id, event, body)
+        .into_iter()
+        .partition(|m| fan_out.is_at_once(&m.subscription_id))
+}
+
 /// Where an attempt goes now: the subscription as it is at the moment of sending, or why nothing is sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -1122,6 +1136,12 @@ mod tests {
         assert_eq!(out.deliver, ["sub_ok", "sub_failing"]);
         assert_eq!(out.at_once, ["sub_ok"]);
         assert!(out.is_at_once("sub_ok") && !out.is_at_once("sub_failing"));
+        let (at_once, queued) = first_messages("alice", &out, "evt_1", EventType::CallCompleted, "{}");
+        let to = |messages: &[DeliveryMessage]| messages.iter().map(|m| m.subscription_id.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            (to(&at_once), to(&queued)),
+            (vec!["sub_ok".into()], vec!["sub_failing".into()])
+        );
     }
 
     #[test]

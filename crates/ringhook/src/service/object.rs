@@ -31,21 +31,14 @@ pub enum Command {
         /// The request body.
         body: String,
     },
-    /// Events published for this user: which are new (an exact check), and each new one's fan-out. The new
-    /// ones are pending until [`Command::Commit`] (on the queue) or [`Command::Release`] (the publish failed).
+    /// Events published for this user, published in one step: each new one (an exact check; a repeated id is a
+    /// duplicate) has its first attempts queued by the object, and once they are on the queue it is published:
+    /// its body kept for redelivery, its skips logged, appended to the user's live stream exactly once, and its
+    /// first attempts to make at once claimed. Answered with [`Published`]; if the queue refuses, the new ids are
+    /// released (the same ids may be published again at once) and the object answers 503.
     Publish {
         /// The events, in the order published.
-        events: Vec<Publication>,
-    },
-    /// These admitted events are on the queue: published. Each one not published before is appended to the
-    /// user's live stream in the same step, so it reaches the stream exactly once. Then the first attempts to
-    /// make at once are claimed: answered with [`Claims`].
-    Commit {
-        /// The events.
         events: Vec<Committed>,
-        /// The attempts the publishing invocation would make at once (their queue messages are delayed).
-        #[serde(default)]
-        claim: Vec<AttemptKey>,
     },
     /// These attempts, made at once, were applied and what followed them carried out: their queue messages
     /// have nothing left to do.
@@ -57,11 +50,6 @@ pub enum Command {
     Unclaim {
         /// The attempts.
         attempts: Vec<AttemptKey>,
-    },
-    /// Publishing these admitted events failed: the same ids may be published again at once.
-    Release {
-        /// Their ids.
-        ids: Vec<String>,
     },
     /// The log records of the user's subscription `id` that the object holds and has not written to KV yet
     /// (404 if there is no such subscription), for what must see the whole log.
@@ -130,15 +118,6 @@ pub enum Command {
     },
 }
 
-/// One published event, as the object needs it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Publication {
-    /// The event id: the publisher's, or one made for it.
-    pub id: String,
-    /// The event's type.
-    pub event: EventType,
-}
-
 /// A published event, as its body goes to webhooks and to the stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Committed {
@@ -198,7 +177,17 @@ pub struct Notice {
     pub fan_out: FanOut,
 }
 
-/// The answer to [`Command::Commit`]: which of the attempts asked for were claimed, and where they go.
+/// The answer to [`Command::Publish`]: what became of each event, and the first attempts claimed for the publisher
+/// to make at once.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Published {
+    /// One per event, in order.
+    pub admissions: Vec<Admission>,
+    /// The claims on the attempts made at once: those of [`delivery::first_messages`] of each new event, in order.
+    pub claims: Claims,
+}
+
+/// Which of the attempts asked for were claimed, and where they go.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Claims {
     /// One per attempt asked for: whether the asker makes it now. One not claimed is left to its queue message
@@ -246,7 +235,7 @@ pub enum PublishState {
 /// Admits published events, given what the object knows of each id (`states`): an id published before, or
 /// being published now, or earlier in the same request, is a duplicate and goes nowhere; one whose publish
 /// failed (released) or whose publisher is gone (a pending id past the lease) is admitted again.
-pub fn admit(document: &UserDocument, events: &[Publication], states: Vec<PublishState>, now: i64) -> Vec<Admission> {
+pub fn admit(document: &UserDocument, events: &[Committed], states: Vec<PublishState>, now: i64) -> Vec<Admission> {
     let mut admitted = std::collections::BTreeSet::new();
     events
         .iter()
@@ -372,10 +361,11 @@ mod tests {
         }
     }
 
-    fn publication(id: &str) -> Publication {
-        Publication {
+    fn publication(id: &str) -> Committed {
+        Committed {
             id: id.into(),
             event: EventType::CallCompleted,
+            body: "{}".into(),
         }
     }
 
