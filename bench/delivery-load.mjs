@@ -12,11 +12,13 @@
 // sustained, with that work inside it). The svix-server figures printed beside the rows are the reference the
 // targets are set against: the open-source Svix server (Rust, PostgreSQL, in-memory queue) measured on this kind
 // of machine with this method.
-// Every row runs without Miniflare's local stand-in for the edge's outbound hop (a JavaScript Worker on the same
-// workerd thread through which each fetch would pass, to strip `CF-Connecting-IP` and add `CF-Worker`; in production
-// the edge does that outside the Worker), as svix-server's deliveries went straight to the receiver; two rows, marked
-// "through the local hop", run the single publishes to 100 subscriptions with it, as every row did before, to show
-// what it costs.
+// Every row runs without Miniflare's local stand-ins for the edge: the outbound hop (a JavaScript Worker on the same
+// workerd thread through which each fetch would pass, to strip `CF-Connecting-IP` and add `CF-Worker`) and the inbound
+// one (its entry Worker and the static assets' router, JavaScript Workers on the same thread that each request passes
+// through before the Worker's own handler); in production the edge does both outside the Worker. So the publishes
+// reach the Worker on a socket of its own and its deliveries go straight to the receiver, as svix-server's requests
+// and deliveries did. Two rows, marked "through the local hops", run the single publishes to 100 subscriptions with
+// both, as every row once did, to show what they cost. The floors below are reached the same way, on their own socket.
 // Latency is the receiver's arrival time minus the start of the publish request that carried the event.
 import { Miniflare } from 'miniflare';
 import { BASE, signedToken, startWorker, stopJwksServer } from '../tests/worker/support.mjs';
@@ -63,12 +65,12 @@ const TOKEN = 'bench-publisher-token';
 
 // RINGHOOK_KV_METER=off binds KV without the write meter (for a baseline build that rewrites keys).
 const kvMeter = process.env.RINGHOOK_KV_METER !== 'off';
-const start = (outboundHop) => startWorker({
+const start = (hops) => startWorker({
   CALL_EVENTS_TOKEN: TOKEN,
   MAX_SUBSCRIPTIONS_PER_USER: '200',
-}, { queues: { maxBatchSize: MAX_BATCH_SIZE, maxBatchTimeout: MAX_BATCH_TIMEOUT }, kvMeter, faults: false, outboundHop });
+}, { queues: { maxBatchSize: MAX_BATCH_SIZE, maxBatchTimeout: MAX_BATCH_TIMEOUT }, kvMeter, faults: false, outboundHop: hops, inboundHop: hops });
 const worker = await start(false);
-let hopWorker; // started for the first row that asks for the local hop
+let hopWorker; // started for the first row that asks for the local hops
 const receiver = await createReceiver(() => 200);
 
 async function request(method, path, { token, body }, w = worker) {
@@ -153,6 +155,9 @@ async function warm(w) {
 }
 await warm(worker);
 
+// The floors' Workers answer on a socket of their own, as ringhook's does in the rows without the local hops.
+const DIRECT = [{ host: '127.0.0.1', port: 0 }];
+
 // The runtime's floor for the same fan-out: a plain JavaScript Worker in the same local workerd that does nothing but
 // POST a signed-size delivery to the same receiver, 100 times, six in flight (the Workers limit ringhook keeps to).
 const FLOOR_WORKER = `export default { async fetch(req) {
@@ -197,13 +202,14 @@ async function pipelineFloor() {
   const mf = new Miniflare({
     modules: true, script: PIPELINE_FLOOR_WORKER, compatibilityDate: '2025-09-01', stripCfConnectingIp: false,
     durableObjects: { USERS: { className: 'FloorObject', useSQLite: true } }, durableObjectsPersist: false,
-    queueProducers: { QUEUE: 'pipeline-floor' },
+    queueProducers: { QUEUE: 'pipeline-floor' }, unsafeDirectSockets: DIRECT,
   });
   await mf.ready;
+  const url = await mf.unsafeGetDirectURL();
   const to = encodeURIComponent(receiver.url);
   try {
     let next = 0;
-    const publish = () => mf.dispatchFetch(`http://localhost/?to=${to}&i=${next++}`).then((r) => r.text());
+    const publish = () => fetch(`${url}?to=${to}&i=${next++}`).then((r) => r.text());
     await publish(); // warm-up
     const total = 1000;
     const started = preciseNow();
@@ -215,9 +221,10 @@ async function pipelineFloor() {
 }
 
 async function floor() {
-  const mf = new Miniflare({ modules: true, script: FLOOR_WORKER, compatibilityDate: '2025-09-01', stripCfConnectingIp: false });
+  const mf = new Miniflare({ modules: true, script: FLOOR_WORKER, compatibilityDate: '2025-09-01', stripCfConnectingIp: false, unsafeDirectSockets: DIRECT });
   await mf.ready;
-  const run = () => mf.dispatchFetch(`http://localhost/?to=${encodeURIComponent(receiver.url)}`).then((r) => r.text());
+  const url = await mf.unsafeGetDirectURL();
+  const run = () => fetch(`${url}?to=${encodeURIComponent(receiver.url)}`).then((r) => r.text());
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   try {
     await run(); // warm-up
@@ -258,17 +265,18 @@ try {
 console.log(`Delivery pipeline, local workerd (Miniflare), queues maxBatchSize ${MAX_BATCH_SIZE}, maxBatchTimeout ${MAX_BATCH_TIMEOUT} s; ` +
   `one user, one keep-alive receiver on 127.0.0.1; latency: one event at a time, ${SETTLE_MS} ms after the last one's deliveries; ` +
   `back to back: one event at a time, at once; throughput: ${PUBLISHERS} publish requests of ${PUBLISH_BATCH} events in flight; ` +
-  `single publishes: ${PUBLISHERS} publish requests of one event in flight; every fetch straight to the receiver, as from the edge, ` +
-  'except in the rows marked "through the local hop" (Miniflare\'s stand-in for the edge\'s outbound hop, a JavaScript Worker on the same thread)\n');
+  `single publishes: ${PUBLISHERS} publish requests of one event in flight; every publish to the Worker's own socket and every ` +
+  'delivery straight to the receiver, as with the edge in front, except in the rows marked "through the local hops" (Miniflare\'s ' +
+  'stand-ins for the edge\'s inbound and outbound hops, JavaScript Workers on the same thread)\n');
 console.log('| mode | subscriptions | events | deliveries | publish→receive p50 | p99 | deliveries/s | svix-server | target |');
 console.log('|---|---:|---:|---:|---:|---:|---:|---|---|');
 for (const r of results) {
   const count = r.deliveries === r.expected ? `${r.deliveries}` : `${r.deliveries} of ${r.expected} (timed out)`;
   const ms = (x) => (x === undefined ? 'n/a' : `${x.toFixed(1)} ms`);
   const reference = REFERENCE[`${r.mode} ${r.subscriptions}${r.sustained ? ' sustained' : ''}`] ?? { svix: '', target: '' };
-  // A row through the local hop is there for comparison: the target is the row without it.
+  // A row through the local hops is there for comparison: the target is the row without them.
   const ref = r.hop ? { svix: reference.svix, target: '' } : reference;
-  console.log(`| ${r.mode}${r.hop ? ', through the local hop' : ''} | ${r.subscriptions} | ${r.events} | ${count} | ${ms(r.p50_ms)} | ${ms(r.p99_ms)} | ` +
+  console.log(`| ${r.mode}${r.hop ? ', through the local hops' : ''} | ${r.subscriptions} | ${r.events} | ${count} | ${ms(r.p50_ms)} | ${ms(r.p99_ms)} | ` +
     `${r.deliveries ? Math.round(r.per_second) : 0} | ${ref.svix} | ${ref.target} |`);
 }
 if (runtime) console.log(`\nThe runtime's floor, same run and receiver: a plain JavaScript Worker POSTing 100 deliveries, six in flight, ` +

@@ -208,9 +208,12 @@ export const DURABLE_OBJECTS = { USERS: { className: 'UserState', useSQLite: tru
  * tests' KV and queue outage switches (KV_DOWN, QUEUE_DOWN), which cost a KV read per write and per enqueue, for
  * benchmarks. `outboundHop: false` leaves out Miniflare's local stand-in for the edge's outbound hop (a JavaScript Worker through which
  * every fetch of the Worker passes, to strip `CF-Connecting-IP` and add `CF-Worker`; in production the edge does this itself), for
- * benchmarks. Returns { mf, fetch(path, init), kv, bindings, jwksRequests(), close }.
+ * benchmarks. `inboundHop: false` sends `fetch` to a socket of the Worker's own instead of through Miniflare's entry Worker and
+the static assets' router (JavaScript Workers on the same workerd thread that every request passes through first; in
+production the edge routes outside the Worker), for benchmarks. Returns { mf, fetch(path, init), kv, bindings, jwksRequests(),
+close }.
  */
-export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, jwksFault = '', objectsDir, kvMeter = true, outbound, faults = true, outboundHop = true } = {}) {
+export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, jwksFault = '', objectsDir, kvMeter = true, outbound, faults = true, outboundHop = true, inboundHop = true } = {}) {
   const jwksPath = `/jwks/${process.pid}/${++workerCount}`;
   const bindings = {
     FIREBASE_PROJECT_ID: PROJECT,
@@ -248,6 +251,7 @@ export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, jwksFa
         // network answers other hosts itself).
         ...(outbound ? { outboundService: outbound } : {}),
         stripCfConnectingIp: outboundHop,
+        ...(inboundHop ? {} : { unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }] }),
         ...queueing,
         wrappedBindings: {
           ...(kvMeter ? { SUBSCRIPTIONS: { scriptName: 'kv-write-meter' } } : {}),
@@ -262,12 +266,13 @@ export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, jwksFa
     ],
   });
   await mf.ready;
+  const direct = inboundHop ? null : await mf.unsafeGetDirectURL('ringhook');
   const kv = await mf.getKVNamespace('KV', 'kv-write-meter');
   return {
     mf,
     kv,
     bindings,
-    fetch: (p, init) => mf.dispatchFetch('http://localhost' + p, init),
+    fetch: direct ? (p, init) => fetch(new URL(p, direct), init) : (p, init) => mf.dispatchFetch('http://localhost' + p, init),
     /** A producer for one of the pipeline's queues (`DELIVERIES`, `EVENTS`, `DEAD_LETTERS`), to inject messages. */
     queue: (binding) => (binding === 'DELIVERIES' && faults ? mf.getQueueProducer('QUEUE', 'queue-switch') : mf.getQueueProducer(binding)),
     /** How many times this Worker has fetched its JWKS URL. */
