@@ -159,6 +159,28 @@ describe('failures around an attempt', () => {
     assert.equal(third.duplicate, true, 'published once it was on the queue');
   });
 
+  it('a publish for two users whose second cannot be queued answers 503; the first is published, and each is delivered once', async () => {
+    const [first, second] = [await open(ok()), await open(ok())];
+    const subscribed = [await h.subscribe('split-a', `${first.url}/hook`), await h.subscribe('split-b', `${second.url}/hook`)];
+    const ids = ['a', 'b'].map((k) => `evt_split_${k}_${randomBytes(4).toString('hex')}`);
+    const events = () => [event('split-a', { id: ids[0] }), event('split-b', { id: ids[1] })];
+    await w.kv.put(QUEUE_DOWN, 'uid:split-b');
+    const refused = await h.call('POST', PUBLISH, { token: PUBLISHER, body: events() });
+    assertError(assert, refused, 503, 'unavailable');
+    await waitFor(() => first.requests.length === 1, 10_000, { message: "the published user's attempt, made at once" });
+    await w.kv.delete(QUEUE_DOWN);
+
+    const again = await h.publish(events());
+    assert.deepEqual(again.map((e) => e.duplicate), [true, false]);
+    await waitFor(async () => (await h.logged('split-b', subscribed[1].subscription.id)).length === 1, 10_000, {
+      message: "the second user's delivery is logged",
+    });
+    await waitFor(async () => (await h.logged('split-a', subscribed[0].subscription.id)).length === 1, 10_000, {
+      message: "the first user's delivery is logged",
+    });
+    assert.deepEqual([first, second].map((r) => r.requests.map((q) => q.headers['webhook-id'])), [[ids[0]], [ids[1]]]);
+  });
+
   it('KV failing after a send: the attempt is not made again, and is logged once KV is back', async () => {
     const r = await open(ok());
     const { subscription } = await h.subscribe('kvdown', `${r.url}/hook`);

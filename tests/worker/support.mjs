@@ -150,16 +150,24 @@ export function queueOptions({ maxBatchSize = 100, maxBatchTimeout = 0.05, consu
 export const KV_DOWN = '__ringhook_test_kv_down__';
 /** How many writes the outage refused. */
 export const KV_REFUSED = '__ringhook_test_kv_refused__';
-/** While this key exists, sending to DELIVERIES fails (a queue outage for the tests). */
+/**
+ * While this key exists, sending to DELIVERIES fails (a queue outage for the tests); set to `uid:<uid>`, only sends
+ * that carry a message of that user's fail.
+ */
 export const QUEUE_DOWN = '__ringhook_test_queue_down__';
 
 /** The DELIVERIES producer the Worker sees: the real queue, unless QUEUE_DOWN is set in the test KV. */
 const QUEUE_SWITCH = `
 class WorkerQueue {
   constructor(env) { this.env = env; }
-  async check() { if ((await this.env.KV.get('${QUEUE_DOWN}')) !== null) throw new Error('the queue is down (test)'); }
-  async send(body, options) { await this.check(); return this.env.QUEUE.send(body, options); }
-  async sendBatch(messages, options) { await this.check(); return this.env.QUEUE.sendBatch(messages, options); }
+  async check(bodies) {
+    const down = await this.env.KV.get('${QUEUE_DOWN}');
+    if (down === null) return;
+    if (down.startsWith('uid:') && !bodies.some((body) => body?.uid === down.slice(4))) return;
+    throw new Error('the queue is down (test)');
+  }
+  async send(body, options) { await this.check([body]); return this.env.QUEUE.send(body, options); }
+  async sendBatch(messages, options) { await this.check(messages.map((m) => m.body)); return this.env.QUEUE.sendBatch(messages, options); }
 }
 export default function (env) { return new WorkerQueue(env); }`;
 
