@@ -79,7 +79,7 @@ pub async fn publish(env: &Env, ready: Vec<Ready>) -> (Result<Vec<Published>, Ap
             .collect();
         async move {
             let command = Command::Publish { events: events.clone() };
-            (events, users::ask::<object::Published>(env, uid, command).await)
+            (events, users::ask::<object::Publication>(env, uid, command).await)
         }
     }))
     .await;

@@ -255,7 +255,7 @@ impl UserState {
                     return Err(ApiError::unavailable(e.internal.unwrap_or(e.message)));
                 }
                 let claims = self.commit(&sql, &rows, uid, &new, &claim, now)?;
-                reply(200, &object::Published { admissions, claims })
+                reply(200, &object::Publication { admissions, claims })
             }
             Command::Followed { attempts: keys } => {
                 let states = attempts::states(&sql, &keys)?;

@@ -34,7 +34,7 @@ pub enum Command {
     /// Events published for this user, published in one step: each new one (an exact check; a repeated id is a
     /// duplicate) has its first attempts queued by the object, and once they are on the queue it is published:
     /// its body kept for redelivery, its skips logged, appended to the user's live stream exactly once, and its
-    /// first attempts to make at once claimed. Answered with [`Published`]; if the queue refuses, the new ids are
+    /// first attempts to make at once claimed. Answered with [`Publication`]; if the queue refuses, the new ids are
     /// released (the same ids may be published again at once) and the object answers 503.
     Publish {
         /// The events, in the order published.
@@ -180,7 +180,7 @@ pub struct Notice {
 /// The answer to [`Command::Publish`]: what became of each event, and the first attempts claimed for the publisher
 /// to make at once.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Published {
+pub struct Publication {
     /// One per event, in order.
     pub admissions: Vec<Admission>,
     /// The claims on the attempts made at once: those of [`delivery::first_messages`] of each new event, in order.
