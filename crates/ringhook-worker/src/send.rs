@@ -61,7 +61,7 @@ pub async fn send(
     let started = js_sys::Date::now();
     let now = (started / 1000.0).floor() as i64;
     let signed = signature::sign(secrets, event_id, now, body.as_bytes());
-    let outcome = exchange(url, body, &delivery::request_headers(&signed, event), timeout_ms).await;
+    let outcome = post(url, body, &delivery::request_headers(&signed, event), timeout_ms).await;
     let duration_ms = (js_sys::Date::now() - started).max(0.0) as u64;
     match outcome {
         Ok(Answer {
@@ -104,17 +104,13 @@ struct Answer {
     text: String,
 }
 
-#[wasm_bindgen(module = "/src/post.js")]
-extern "C" {
-    /// The runtime's `fetch` of a signed POST, its headers given as lines (`name\nvalue\n...`), redirects not
-    /// followed: one call from wasm where building the `Headers` and the options from Rust took one per header and
-    /// per option, and workers-rs's `Fetch` would read the answer through a stream reader, chunk by chunk.
-    #[wasm_bindgen(catch)]
-    fn post(url: &str, body: &str, lines: &str, signal: &web_sys::AbortSignal) -> Result<Promise, JsValue>;
-}
-
 #[wasm_bindgen]
 extern "C" {
+    /// The runtime's `fetch`, called directly with the URL and the request's options: workers-rs reads an answer's
+    /// body through a stream reader, chunk by chunk, which cost each attempt more than the rest of reading its
+    /// answer, and a `Request` built first only to be passed on is one more object per attempt.
+    #[wasm_bindgen(catch, js_name = fetch)]
+    fn global_fetch(url: &str, init: &web_sys::RequestInit) -> Result<Promise, JsValue>;
 
     /// `AbortSignal.timeout`: a signal the runtime aborts after `ms`, with no timer of the Worker's own to set,
     /// wake and clear for each attempt.
@@ -128,30 +124,29 @@ const READ_WHOLE_BYTES: usize = 64 * 1024;
 
 /// The POST itself. Redirects are not followed: a 3xx comes back as the answer, so the signed body never goes
 /// anywhere but the URL that passed the subscription's checks.
-async fn exchange(
-    url: &str,
-    body: &str,
-    headers: &[(&'static str, String)],
-    timeout_ms: u32,
-) -> Result<Answer, String> {
-    let mut lines = String::with_capacity(512);
+async fn post(url: &str, body: &str, headers: &[(&'static str, String)], timeout_ms: u32) -> Result<Answer, String> {
+    let invalid = |e: JsValue| format!("invalid request: {}", thrown_message(&e));
+    let request_headers = web_sys::Headers::new().map_err(invalid)?;
     for (name, value) in headers {
-        // Every name and value is the core's (signatures, event types, timestamps, ids of letters, digits, `_` and
-        // `-`): none holds a line break.
-        lines.push_str(name);
-        lines.push('\n');
-        lines.push_str(value);
-        lines.push('\n');
+        request_headers
+            .set(name, value)
+            .map_err(|e| format!("header {name}: {}", thrown_message(&e)))?;
     }
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_headers(&request_headers);
+    init.set_body(&JsValue::from_str(body));
+    init.set_redirect(web_sys::RequestRedirect::Manual);
     // The timer starts here, as the request is sent (the caller keeps at most six in flight). When it runs out,
     // the runtime abandons the request, or the reading of its answer, and whatever was waiting on it fails.
     let signal = timeout_signal(timeout_ms);
+    init.set_signal(Some(&signal));
     let timeout = || format!("timeout after {timeout_ms} ms");
     let failed = |e: JsValue| match signal.aborted() {
         true => timeout(),
         false => connection_error(&e),
     };
-    let sent = post(url, body, &lines, &signal).map_err(|e| format!("invalid request: {}", thrown_message(&e)))?;
+    let sent = global_fetch(url, &init).map_err(failed)?;
     let response: web_sys::Response = JsFuture::from(sent).await.map_err(failed)?.unchecked_into();
     let header = |name: &str| response.headers().get(name).ok().flatten();
     let (retry_after, location) = (header("retry-after"), header("location"));
