@@ -246,7 +246,9 @@ impl UserState {
                     new.push(event);
                 }
                 // An event is published once its deliveries are on the queue: until then its id is only pending,
-                // and a refusal releases it, so that the publisher's retry with the same id goes through.
+                // and a refusal releases it, so that the publisher's retry with the same id goes through. Should the
+                // object stop between the queue and the commit, the id reads as a duplicate for the lease, then as
+                // new, and nothing was claimed: the queue messages make every attempt, each once.
                 let claim: Vec<AttemptKey> = at_once.iter().map(DeliveryMessage::key).collect();
                 if let Err(e) = pipeline::queue_first(&self.env, &settings, queued, at_once).await {
                     for event in &new {
