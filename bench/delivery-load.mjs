@@ -21,7 +21,7 @@
 // both, as every row once did, to show what they cost. The floors below are reached the same way, on their own socket.
 // Latency is the receiver's arrival time minus the start of the publish request that carried the event.
 import { Miniflare } from 'miniflare';
-import { BASE, signedToken, startWorker, stopJwksServer } from '../tests/worker/support.mjs';
+import { BASE, DIRECT_SOCKETS, signedToken, startWorker, stopJwksServer } from '../tests/worker/support.mjs';
 import { createReceiver, preciseNow } from '../tests/worker/receivers.mjs';
 import { FLOOR_OBJECT } from './floor-object.mjs';
 
@@ -155,9 +155,6 @@ async function warm(w) {
 }
 await warm(worker);
 
-// The floors' Workers answer on a socket of their own, as ringhook's does in the rows without the local hops.
-const DIRECT = [{ host: '127.0.0.1', port: 0 }];
-
 // The runtime's floor for the same fan-out: a plain JavaScript Worker in the same local workerd that does nothing but
 // POST a signed-size delivery to the same receiver, 100 times, six in flight (the Workers limit ringhook keeps to).
 const FLOOR_WORKER = `export default { async fetch(req) {
@@ -202,7 +199,7 @@ async function pipelineFloor() {
   const mf = new Miniflare({
     modules: true, script: PIPELINE_FLOOR_WORKER, compatibilityDate: '2025-09-01', stripCfConnectingIp: false,
     durableObjects: { USERS: { className: 'FloorObject', useSQLite: true } }, durableObjectsPersist: false,
-    queueProducers: { QUEUE: 'pipeline-floor' }, unsafeDirectSockets: DIRECT,
+    queueProducers: { QUEUE: 'pipeline-floor' }, unsafeDirectSockets: DIRECT_SOCKETS,
   });
   await mf.ready;
   const url = await mf.unsafeGetDirectURL();
@@ -221,7 +218,7 @@ async function pipelineFloor() {
 }
 
 async function floor() {
-  const mf = new Miniflare({ modules: true, script: FLOOR_WORKER, compatibilityDate: '2025-09-01', stripCfConnectingIp: false, unsafeDirectSockets: DIRECT });
+  const mf = new Miniflare({ modules: true, script: FLOOR_WORKER, compatibilityDate: '2025-09-01', stripCfConnectingIp: false, unsafeDirectSockets: DIRECT_SOCKETS });
   await mf.ready;
   const url = await mf.unsafeGetDirectURL();
   const run = () => fetch(`${url}?to=${encodeURIComponent(receiver.url)}`).then((r) => r.text());

@@ -204,6 +204,9 @@ export default function (env) {
   };
 }`;
 
+/** Miniflare's `unsafeDirectSockets` for a Worker that answers on a loopback socket of its own (see `inboundHop`). */
+export const DIRECT_SOCKETS = [{ host: '127.0.0.1', port: 0 }];
+
 /** The per-user Durable Object binding, SQLite-backed as in wrangler.toml. */
 export const DURABLE_OBJECTS = { USERS: { className: 'UserState', useSQLite: true } };
 
@@ -259,7 +262,7 @@ export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, jwksFa
         // network answers other hosts itself).
         ...(outbound ? { outboundService: outbound } : {}),
         stripCfConnectingIp: outboundHop,
-        ...(inboundHop ? {} : { unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }] }),
+        ...(inboundHop ? {} : { unsafeDirectSockets: DIRECT_SOCKETS }),
         ...queueing,
         wrappedBindings: {
           ...(kvMeter ? { SUBSCRIPTIONS: { scriptName: 'kv-write-meter' } } : {}),
