@@ -4,8 +4,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import {
-  BASE, callEvent, kvDump, oldSubscription, pipelineClient, signedToken, startWorker, stopJwksServer, writeOldLayout,
+  BASE, callEvent, kvDump, objectSql, oldSubscription, pipelineClient, signedToken, startWorker, stopJwksServer,
+  writeOldLayout,
 } from './support.mjs';
 import { createReceiver, ok, verifying, waitFor } from './receivers.mjs';
 
@@ -250,5 +254,67 @@ describe('a user stored in the old KV layout', () => {
     const now = await h.call('GET', `${BASE}/subscriptions`, { token: as('legacy') });
     assert.deepEqual(now.json.subscriptions.map((s) => s.id), [live.id]);
     assert.deepEqual(Object.keys(await kvDump(w.kv)).filter((k) => k.startsWith('user:')), []);
+  });
+});
+
+describe('an object stored when whether an attempt was followed up had a table of its own', () => {
+  const vars = { CALL_EVENTS_TOKEN: PUBLISHER, SECRETS_KEY: randomBytes(32).toString('base64'), RETRY_SCHEDULE: '1,2,4,8,8,8,8' };
+  let objectsDir;
+  let receiver;
+  before(async () => {
+    objectsDir = mkdtempSync(path.join(tmpdir(), 'ringhook-followed-'));
+    // The first attempt fails and is retried; every later one is delivered.
+    receiver = await createReceiver((record, index) => (index === 0 ? 503 : 200));
+  });
+  after(async () => {
+    await receiver?.close();
+    rmSync(objectsDir, { recursive: true, force: true });
+    await stopJwksServer();
+  });
+
+  /**
+   * Publishes one event for `uid` with a Worker on the shared object storage (KV starts empty each time), and stops it
+   * once its log holds `logged` entries.
+   */
+  async function publishUntilLogged(uid, url, logged) {
+    const w = await startWorker(vars, { queues: true, objectsDir });
+    try {
+      const h = pipelineClient(w, PUBLISHER);
+      const { subscriptions } = (await h.call('GET', `${BASE}/subscriptions`, { token: as(uid) })).json;
+      const id = subscriptions[0]?.id ?? (await h.subscribe(uid, url)).subscription.id;
+      const [published] = await h.publish(event(uid));
+      await waitFor(async () => (await h.logged(uid, id)).length === logged, 30_000, { message: `${logged} log entries` });
+      return published.id;
+    } finally {
+      await w.close();
+    }
+  }
+
+  it('has them moved into the attempts, and goes on recording there', async () => {
+    const first = await publishUntilLogged('followed', `${receiver.url}/hook`, 2);
+    // The earlier layout: the followed-up attempts (the failed one, its retry queued; the delivered one) in a table.
+    const [, , , before] = await objectSql(objectsDir, 'followed', [
+      `CREATE TABLE attempts_followed (subscription_id TEXT NOT NULL, event_id TEXT NOT NULL, series TEXT NOT NULL,
+         attempt INTEGER NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (subscription_id, event_id, series, attempt))`,
+      `INSERT INTO attempts_followed SELECT subscription_id, event_id, series, attempt, expires_at FROM attempts
+         WHERE followed = 1`,
+      'ALTER TABLE attempts DROP COLUMN followed',
+      'SELECT attempt FROM attempts_followed ORDER BY attempt',
+    ]);
+    assert.deepEqual(before, [{ attempt: 1 }, { attempt: 2 }]);
+
+    const second = await publishUntilLogged('followed', `${receiver.url}/hook`, 1);
+    const [attempts, tables] = await objectSql(objectsDir, 'followed', [
+      `SELECT event_id, attempt, followed FROM attempts ORDER BY attempt, event_id = '${second}'`,
+      "SELECT name FROM sqlite_master WHERE name = 'attempts_followed'",
+    ]);
+    assert.deepEqual(
+      [attempts, tables],
+      [[
+        { event_id: first, attempt: 1, followed: 1 },
+        { event_id: second, attempt: 1, followed: 1 },
+        { event_id: first, attempt: 2, followed: 1 },
+      ], []],
+    );
   });
 });

@@ -306,6 +306,45 @@ export function objectBytes(objectsDir) {
     .join('\n');
 }
 
+/**
+ * Runs SQL `statements` in the stored object of `uid` under `objectsDir` while no Worker uses it, through a stand-in
+ * JavaScript object of the same name on the same storage, and resolves to each statement's rows: a test's way to
+ * read what an object keeps, or to lay it out as an earlier build did.
+ */
+export async function objectSql(objectsDir, uid, statements) {
+  const mf = new Miniflare({
+    durableObjectsPersist: objectsDir,
+    workers: [{
+      name: 'ringhook',
+      modules: true,
+      compatibilityDate: '2025-09-01',
+      durableObjects: DURABLE_OBJECTS,
+      script: `
+        export class UserState {
+          constructor(state) { this.sql = state.storage.sql; }
+          async fetch(request) {
+            const statements = await request.json();
+            return Response.json(statements.map((statement) => this.sql.exec(statement).toArray()));
+          }
+        }
+        export default {
+          fetch: (request, env) => env.USERS.getByName(new URL(request.url).searchParams.get('uid')).fetch(request),
+        };`,
+    }],
+  });
+  try {
+    const res = await mf.dispatchFetch(`http://localhost/?uid=${encodeURIComponent(uid)}`, {
+      method: 'POST',
+      body: JSON.stringify(statements),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`objectSql: ${res.status} ${text}`);
+    return JSON.parse(text);
+  } finally {
+    await mf.dispose();
+  }
+}
+
 /** `text` parsed as JSON, or undefined when it is not JSON. */
 export function jsonOrUndefined(text) {
   try {

@@ -38,6 +38,7 @@ struct StateRow {
     /// The key's index in the chunk.
     i: usize,
     claimed_at: i64,
+    /// Read only while what follows the attempt is still to be carried out.
     done: Option<String>,
     followed: i64,
 }
@@ -50,20 +51,15 @@ pub fn states(sql: &SqlStorage, keys: &[AttemptKey]) -> Result<Vec<AttemptState>
         // json_each as the outer loop (CROSS JOIN keeps that order): one lookup by primary key per attempt.
         let found: Vec<StateRow> = sql::select(
             sql,
-            "SELECT k.key AS i, a.claimed_at, a.done, EXISTS (SELECT 1 FROM attempts_followed f \
-                 WHERE f.subscription_id = a.subscription_id AND f.event_id = a.event_id AND f.series = a.series \
-                 AND f.attempt = a.attempt) AS followed FROM json_each(?) AS k CROSS JOIN attempts AS a \
+            "SELECT k.key AS i, a.claimed_at, a.followed, CASE WHEN a.followed = 0 THEN a.done END AS done \
+                 FROM json_each(?) AS k CROSS JOIN attempts AS a \
                  WHERE a.subscription_id = k.value ->> 0 AND a.event_id = k.value ->> 1 \
                  AND a.series = k.value ->> 2 AND a.attempt = k.value ->> 3",
             vec![sql::json_rows(&rows)?],
         )?;
         for row in found {
             let state = match row {
-                StateRow {
-                    done: Some(_),
-                    followed: 1..,
-                    ..
-                } => AttemptState::Finished,
+                StateRow { followed: 1.., .. } => AttemptState::Finished,
                 StateRow { done: Some(done), .. } => AttemptState::Done(
                     serde_json::from_str(&done).map_err(|e| ApiError::internal(format!("a stored attempt: {e}")))?,
                 ),
@@ -77,23 +73,29 @@ pub fn states(sql: &SqlStorage, keys: &[AttemptKey]) -> Result<Vec<AttemptState>
     Ok(states)
 }
 
-/// Records attempts as claimed at `now`, or as done (the JSON of their `Done`); kept as long as event bodies are.
-pub fn record(sql: &SqlStorage, attempts: &[(&AttemptKey, Option<&str>)], now: i64) -> Result<(), ApiError> {
+/// An attempt to record: its key, its `Done` (as JSON) once made, and whether what follows it is carried out.
+pub type Recorded<'a> = (&'a AttemptKey, Option<&'a str>, bool);
+
+/// Records attempts as claimed at `now`, or as done and maybe followed; kept as long as event bodies are. An attempt
+/// that nothing follows is recorded as followed with its `Done`, in the same statement.
+pub fn record(sql: &SqlStorage, attempts: &[Recorded<'_>], now: i64) -> Result<(), ApiError> {
     let rows: Vec<_> = attempts
         .iter()
-        .map(|(key, done)| {
+        .map(|(key, done, followed)| {
             let (s, e, series, a) = key_row(key);
-            (s, e, series, a, *done)
+            (s, e, series, a, *done, *followed)
         })
         .collect();
     each_chunk(
         sql,
         concat!(
-            "INSERT INTO attempts (subscription_id, event_id, series, attempt, done, claimed_at, expires_at) SELECT ",
+            "INSERT INTO attempts (subscription_id, event_id, series, attempt, done, followed, claimed_at, expires_at) \
+             SELECT ",
             key_columns!(),
-            ", value ->> 4, ?2, ?3 FROM json_each(?1) WHERE true \
+            ", value ->> 4, value ->> 5, ?2, ?3 FROM json_each(?1) WHERE true \
              ON CONFLICT (subscription_id, event_id, series, attempt) \
-             DO UPDATE SET claimed_at = excluded.claimed_at, done = excluded.done"
+             DO UPDATE SET claimed_at = excluded.claimed_at, done = excluded.done, \
+             followed = max(followed, excluded.followed)"
         ),
         &rows,
         &[now.into(), (now + LOG_TTL_SECS as i64).into()],
@@ -101,19 +103,36 @@ pub fn record(sql: &SqlStorage, attempts: &[(&AttemptKey, Option<&str>)], now: i
 }
 
 /// Records that what followed made attempts (their next attempts, dead letters or notices) is carried out.
-pub fn mark_followed(sql: &SqlStorage, keys: &[&AttemptKey], now: i64) -> Result<(), ApiError> {
+pub fn mark_followed(sql: &SqlStorage, keys: &[&AttemptKey]) -> Result<(), ApiError> {
     let rows: Vec<_> = keys.iter().map(|key| key_row(key)).collect();
     each_chunk(
         sql,
         concat!(
-            "INSERT INTO attempts_followed (subscription_id, event_id, series, attempt, expires_at) SELECT ",
+            "UPDATE attempts SET followed = 1 WHERE done IS NOT NULL \
+             AND (subscription_id, event_id, series, attempt) IN (SELECT ",
             key_columns!(),
-            ", ?2 FROM json_each(?1) WHERE true \
-             ON CONFLICT (subscription_id, event_id, series, attempt) DO NOTHING"
+            " FROM json_each(?1))"
         ),
         &rows,
-        &[(now + LOG_TTL_SECS as i64).into()],
+        &[],
     )
+}
+
+/// An object stored before attempts carried `followed` kept it in a table of its own, `attempts_followed`: when such
+/// an object starts, the column is added and that table's rows moved into it, once.
+pub fn upgrade(sql: &SqlStorage) -> Result<(), ApiError> {
+    if sql.exec("SELECT followed FROM attempts LIMIT 0", None).is_ok() {
+        return Ok(());
+    }
+    for statement in [
+        "ALTER TABLE attempts ADD COLUMN followed INTEGER NOT NULL DEFAULT 0",
+        "UPDATE attempts SET followed = 1 WHERE (subscription_id, event_id, series, attempt) IN \
+         (SELECT subscription_id, event_id, series, attempt FROM attempts_followed)",
+        "DROP TABLE attempts_followed",
+    ] {
+        sql::exec(sql, statement, None)?;
+    }
+    Ok(())
 }
 
 /// One counted attempt (or skip): its subscription, what it counts as, and how long it took if it was made.

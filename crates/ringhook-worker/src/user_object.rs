@@ -44,12 +44,8 @@ CREATE TABLE IF NOT EXISTS limits (name TEXT PRIMARY KEY, start INTEGER NOT NULL
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS attempts (subscription_id TEXT NOT NULL, event_id TEXT NOT NULL, series TEXT NOT NULL,
   attempt INTEGER NOT NULL, claimed_at INTEGER NOT NULL, done TEXT, expires_at INTEGER NOT NULL,
-  PRIMARY KEY (subscription_id, event_id, series, attempt));
+  followed INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (subscription_id, event_id, series, attempt));
 CREATE INDEX IF NOT EXISTS attempts_by_expiry ON attempts (expires_at);
-CREATE TABLE IF NOT EXISTS attempts_followed (subscription_id TEXT NOT NULL, event_id TEXT NOT NULL,
-  series TEXT NOT NULL, attempt INTEGER NOT NULL, expires_at INTEGER NOT NULL,
-  PRIMARY KEY (subscription_id, event_id, series, attempt));
-CREATE INDEX IF NOT EXISTS attempts_followed_by_expiry ON attempts_followed (expires_at);
 CREATE TABLE IF NOT EXISTS stats_hours (subscription_id TEXT NOT NULL, hour INTEGER NOT NULL,
   delivered INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0, retried INTEGER NOT NULL DEFAULT 0,
   dead_lettered INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (subscription_id, hour));
@@ -85,6 +81,12 @@ impl DurableObject for UserState {
             if let Err(e) = state.storage().sql().exec(schema, None) {
                 console_error!("user object: creating tables: {e}");
             }
+        }
+        if let Err(e) = attempts::upgrade(&state.storage().sql()) {
+            console_error!(
+                "user object: upgrading its attempts: {}",
+                e.internal.unwrap_or(e.message)
+            );
         }
         // Pings are answered without waking the object.
         match WebSocketRequestResponsePair::new(stream::PING, stream::PONG) {
@@ -267,7 +269,7 @@ impl UserState {
                     .filter(|(_, state)| matches!(state, AttemptState::Done(_)))
                     .map(|(key, _)| key)
                     .collect();
-                attempts::mark_followed(&sql, &done, now)?;
+                attempts::mark_followed(&sql, &done)?;
                 reply(200, &keys.len())
             }
             Command::Unclaim { attempts } => {
@@ -308,7 +310,7 @@ impl UserState {
                 let mut sends = Vec::new();
                 for (key, target) in keys.iter().zip(&targets) {
                     match target {
-                        Target::Send(_) => sends.push((key, None)),
+                        Target::Send(_) => sends.push((key, None, false)),
                         Target::Skip(_) => attempts::count_skip(&sql, key, now)?,
                         _ => {}
                     }
@@ -328,14 +330,10 @@ impl UserState {
                 let keys: Vec<AttemptKey> = reports.iter().map(|report| report.key.clone()).collect();
                 let states = attempts::states(&sql, &keys)?;
                 let repeats = object::repeated(&reports);
-                let texts = settled
-                    .iter()
-                    .map(serde_json::to_string)
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| ApiError::internal(e.to_string()))?;
-                let (mut counted, mut logged) = (Vec::new(), Vec::new());
+                let (mut counted, mut logged, mut made) = (Vec::new(), Vec::new(), Vec::new());
                 for (i, (report, done)) in reports.iter().zip(&settled).enumerate() {
-                    // An attempt applied before (its message came again) is counted and logged once.
+                    // An attempt applied before (its message came again) is counted, logged and recorded once: the
+                    // first record stands, and what follows from it is what its maker carries out.
                     if repeats[i] || matches!(states[i], AttemptState::Done(_) | AttemptState::Finished) {
                         continue;
                     }
@@ -345,22 +343,17 @@ impl UserState {
                         duration_ms: Some(report.sent.duration_ms),
                     });
                     logged.push((report.key.subscription_id.as_str(), &done.record));
+                    let text = serde_json::to_string(done).map_err(|e| ApiError::internal(e.to_string()))?;
+                    made.push((&report.key, text, done.ends_here()));
                 }
                 attempts::count(&sql, &counted, now)?;
                 flush::add_records(&sql, uid, &logged)?;
-                let made: Vec<_> = keys
+                // A delivered attempt, which nothing follows, is recorded as followed too.
+                let made: Vec<_> = made
                     .iter()
-                    .zip(&texts)
-                    .map(|(key, text)| (key, Some(text.as_str())))
+                    .map(|(key, text, ends)| (*key, Some(text.as_str()), *ends))
                     .collect();
                 attempts::record(&sql, &made, now)?;
-                let ended: Vec<_> = keys
-                    .iter()
-                    .zip(&settled)
-                    .filter(|(_, done)| done.ends_here())
-                    .map(|(key, _)| key)
-                    .collect();
-                attempts::mark_followed(&sql, &ended, now)?;
                 let mut notices = Vec::with_capacity(deactivated.len());
                 for subscription in &deactivated {
                     let notice = delivery::deactivation_notice(subscription, http::new_event_id(), now);
@@ -465,7 +458,7 @@ impl UserState {
             .iter()
             .zip(&claims.claimed)
             .filter(|(_, claimed)| **claimed)
-            .map(|(key, _)| (key, None))
+            .map(|(key, _)| (key, None, false))
             .collect();
         attempts::record(sql, &claimed, now)?;
         Ok(claims)
@@ -482,7 +475,6 @@ impl UserState {
         for (query, at) in [
             ("DELETE FROM published WHERE expires_at <= ?", now),
             ("DELETE FROM attempts WHERE expires_at <= ?", now),
-            ("DELETE FROM attempts_followed WHERE expires_at <= ?", now),
             ("DELETE FROM stats_hours WHERE hour < ?", before),
             ("DELETE FROM stats_latency WHERE hour < ?", before),
             ("DELETE FROM stats_skips WHERE expires_at <= ?", now),
