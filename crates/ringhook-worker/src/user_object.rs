@@ -7,6 +7,7 @@
 //! user's document from the old KV layout is moved in.
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use ringhook::delivery::stats::{self, Kind};
 use ringhook::delivery::{self, AttemptKey, AttemptState, DeliveryMessage, DeliveryRecord, Target, LOG_TTL_SECS};
@@ -67,7 +68,7 @@ pub struct UserState {
     /// When the alarm that writes the log buffer is due, if one is known to be set.
     flush_due: Cell<Option<f64>>,
     /// The user's subscriptions as last read or written (see [`Rows`]).
-    document: RefCell<Option<UserDocument>>,
+    document: RefCell<Option<Rc<UserDocument>>>,
     /// When expired rows were last deleted (unix seconds; see [`UserState::sweep`]), while in memory.
     swept_at: Cell<i64>,
 }
@@ -222,7 +223,7 @@ impl UserState {
             }
             .handle(&op, body.as_bytes()),
             Command::Publish { events } => {
-                let document = rows.load()?;
+                let document = rows.read()?;
                 self.sweep(&sql, now)?;
                 let states = events
                     .iter()
@@ -287,14 +288,14 @@ impl UserState {
                 live::issue_ticket(&sql, &nonce, expires_at, now)?;
                 reply(200, &true)
             }
-            Command::Subscription { id } => reply(200, &find(&rows.load()?, &id)?.public),
+            Command::Subscription { id } => reply(200, &find(&*rows.read()?, &id)?.public),
             Command::Kept { ids } => reply(200, &flush::kept(&sql, &ids)?),
             Command::Unwritten { id } => {
-                find(&rows.load()?, &id)?;
+                find(&*rows.read()?, &id)?;
                 reply(200, &flush::unwritten_records(&sql, &id)?)
             }
             Command::TestTarget { url, per_minute } => {
-                let document = rows.load()?;
+                let document = rows.read()?;
                 let stored = object::by_url(&document, &url)?;
                 self.take(TEST_LIMIT, per_minute, now, "test sends a minute are used up")?;
                 reply(200, stored)
@@ -304,7 +305,7 @@ impl UserState {
                 reply(200, &true)
             }
             Command::Targets { attempts: keys } => {
-                let document = rows.load()?;
+                let document = rows.read()?;
                 self.sweep(&sql, now)?;
                 let targets = object::targets(&document, &keys, attempts::states(&sql, &keys)?, now);
                 let mut sends = Vec::new();
@@ -319,11 +320,11 @@ impl UserState {
                 reply(200, &targets)
             }
             Command::Settle { reports } => {
-                let before = rows.load()?;
-                let mut document = before.clone();
+                let before = rows.read()?;
+                let mut document = UserDocument::clone(&before);
                 let policy = &settings.delivery.policy;
                 let (settled, deactivated) = object::settle_all(&mut document, &reports, policy, now, jitter);
-                if document != before {
+                if document != *before {
                     rows.save(&document)?;
                 }
                 self.sweep(&sql, now)?;
@@ -386,7 +387,7 @@ impl UserState {
             }
             Command::Stats { id, window } => {
                 let window = stats::Window::parse(Some(&window))?;
-                let document = rows.load()?;
+                let document = rows.read()?;
                 let failure_streak = find(&document, &id)?.public.failure_count;
                 let stored = read_stats(&sql, &id, window.start(now))?;
                 reply(200, &stats::summarize(&id, window, now, &stored, failure_streak))
@@ -438,7 +439,7 @@ impl UserState {
             forget_pending(sql, &committed.id)?;
         }
         if !new.is_empty() {
-            let document = rows.load()?;
+            let document = rows.read()?;
             let skipped: Vec<_> = new
                 .iter()
                 .flat_map(|committed| {
@@ -452,7 +453,7 @@ impl UserState {
         if claim.is_empty() {
             return Ok(object::Claims::default());
         }
-        let document = rows.load()?;
+        let document = rows.read()?;
         let claims = object::claims(&document, claim, attempts::states(sql, claim)?, now);
         let claimed: Vec<_> = claim
             .iter()
@@ -662,13 +663,15 @@ fn jitter() -> f64 {
 /// read again from storage only when the object starts.
 struct Rows<'a> {
     sql: &'a SqlStorage,
-    cache: &'a RefCell<Option<UserDocument>>,
+    cache: &'a RefCell<Option<Rc<UserDocument>>>,
 }
 
-impl SubscriptionStore for Rows<'_> {
-    fn load(&self) -> Result<UserDocument, StoreError> {
+impl Rows<'_> {
+    /// The document to read, shared with the cache: the object's own commands only read it, and a copy of a hundred
+    /// subscriptions for each was most of what some of them cost.
+    fn read(&self) -> Result<Rc<UserDocument>, StoreError> {
         if let Some(document) = self.cache.borrow().as_ref() {
-            return Ok(document.clone());
+            return Ok(Rc::clone(document));
         }
         let rows: Vec<BodyRow> = self
             .sql
@@ -680,9 +683,15 @@ impl SubscriptionStore for Rows<'_> {
             .map(|row| serde_json::from_str(&row.body))
             .collect::<Result<_, _>>()
             .map_err(|e| StoreError(format!("a stored subscription: {e}")))?;
-        let document = UserDocument { subscriptions };
-        *self.cache.borrow_mut() = Some(document.clone());
+        let document = Rc::new(UserDocument { subscriptions });
+        *self.cache.borrow_mut() = Some(Rc::clone(&document));
         Ok(document)
+    }
+}
+
+impl SubscriptionStore for Rows<'_> {
+    fn load(&self) -> Result<UserDocument, StoreError> {
+        self.read().map(|document| UserDocument::clone(&document))
     }
 
     fn save(&self, document: &UserDocument) -> Result<(), StoreError> {
@@ -724,7 +733,7 @@ impl SubscriptionStore for Rows<'_> {
                 )
                 .map_err(store_error)?;
         }
-        *self.cache.borrow_mut() = Some(document.clone());
+        *self.cache.borrow_mut() = Some(Rc::new(document.clone()));
         Ok(())
     }
 }
