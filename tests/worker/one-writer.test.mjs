@@ -290,7 +290,7 @@ describe('an object stored when whether an attempt was followed up had a table o
     }
   }
 
-  it('has them moved into the attempts, and goes on recording there', async () => {
+  it('has them moved into the attempts, finished, and goes on recording there', async () => {
     const first = await publishUntilLogged('followed', `${receiver.url}/hook`, 2);
     // The earlier layout: the followed-up attempts (the failed one, its retry queued; the delivered one) in a table.
     const [, , , before] = await objectSql(objectsDir, 'followed', [
@@ -305,15 +305,15 @@ describe('an object stored when whether an attempt was followed up had a table o
 
     const second = await publishUntilLogged('followed', `${receiver.url}/hook`, 1);
     const [attempts, tables] = await objectSql(objectsDir, 'followed', [
-      `SELECT event_id, attempt, followed FROM attempts ORDER BY attempt, event_id = '${second}'`,
+      `SELECT event_id, attempt, followed, done FROM attempts ORDER BY attempt, event_id = '${second}'`,
       "SELECT name FROM sqlite_master WHERE name = 'attempts_followed'",
     ]);
     assert.deepEqual(
       [attempts, tables],
       [[
-        { event_id: first, attempt: 1, followed: 1 },
-        { event_id: second, attempt: 1, followed: 1 },
-        { event_id: first, attempt: 2, followed: 1 },
+        { event_id: first, attempt: 1, followed: 1, done: '' },
+        { event_id: second, attempt: 1, followed: 1, done: '' },
+        { event_id: first, attempt: 2, followed: 1, done: '' },
       ], []],
     );
   });

@@ -73,17 +73,30 @@ pub fn states(sql: &SqlStorage, keys: &[AttemptKey]) -> Result<Vec<AttemptState>
     Ok(states)
 }
 
-/// An attempt to record: its key, its `Done` (as JSON) once made, and whether what follows it is carried out.
-pub type Recorded<'a> = (&'a AttemptKey, Option<&'a str>, bool);
+/// What is recorded of an attempt.
+pub enum Recorded<'a> {
+    /// Claimed by a maker (at the time the record is made).
+    Claimed(&'a AttemptKey),
+    /// Made, with its `Done` as JSON, kept while what follows it (a next attempt, a dead letter) is still to be
+    /// carried out.
+    Done(&'a AttemptKey, String),
+    /// Made, with nothing left to follow from it: only that is kept (its log entry has the rest).
+    Finished(&'a AttemptKey),
+}
 
-/// Records attempts as claimed at `now`, or as done and maybe followed; kept as long as event bodies are. An attempt
-/// that nothing follows is recorded as followed with its `Done`, in the same statement.
+/// Records attempts as claimed at `now`, done, or finished; kept as long as event bodies are. A finished attempt's
+/// `done` is empty: nothing reads it again, and a delivered attempt is recorded finished at once.
 pub fn record(sql: &SqlStorage, attempts: &[Recorded<'_>], now: i64) -> Result<(), ApiError> {
     let rows: Vec<_> = attempts
         .iter()
-        .map(|(key, done, followed)| {
+        .map(|recorded| {
+            let (key, done, followed) = match recorded {
+                Recorded::Claimed(key) => (*key, None, false),
+                Recorded::Done(key, done) => (*key, Some(done.as_str()), false),
+                Recorded::Finished(key) => (*key, Some(""), true),
+            };
             let (s, e, series, a) = key_row(key);
-            (s, e, series, a, *done, *followed)
+            (s, e, series, a, done, followed)
         })
         .collect();
     each_chunk(
@@ -102,13 +115,14 @@ pub fn record(sql: &SqlStorage, attempts: &[Recorded<'_>], now: i64) -> Result<(
     )
 }
 
-/// Records that what followed made attempts (their next attempts, dead letters or notices) is carried out.
+/// Records that what followed made attempts (their next attempts, dead letters or notices) is carried out: they are
+/// finished, and their `Done` is no longer kept.
 pub fn mark_followed(sql: &SqlStorage, keys: &[&AttemptKey]) -> Result<(), ApiError> {
     let rows: Vec<_> = keys.iter().map(|key| key_row(key)).collect();
     each_chunk(
         sql,
         concat!(
-            "UPDATE attempts SET followed = 1 WHERE done IS NOT NULL \
+            "UPDATE attempts SET followed = 1, done = '' WHERE done IS NOT NULL \
              AND (subscription_id, event_id, series, attempt) IN (SELECT ",
             key_columns!(),
             " FROM json_each(?1))"
@@ -126,7 +140,7 @@ pub fn upgrade(sql: &SqlStorage) -> Result<(), ApiError> {
     }
     for statement in [
         "ALTER TABLE attempts ADD COLUMN followed INTEGER NOT NULL DEFAULT 0",
-        "UPDATE attempts SET followed = 1 WHERE (subscription_id, event_id, series, attempt) IN \
+        "UPDATE attempts SET followed = 1, done = '' WHERE (subscription_id, event_id, series, attempt) IN \
          (SELECT subscription_id, event_id, series, attempt FROM attempts_followed)",
         "DROP TABLE attempts_followed",
     ] {

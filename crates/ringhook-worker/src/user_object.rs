@@ -26,7 +26,7 @@ use worker::{
     WebSocketIncomingMessage,
 };
 
-use crate::attempts;
+use crate::attempts::{self, Recorded};
 use crate::config;
 use crate::flush;
 use crate::http::{self, now_seconds, random_bytes, CryptoRandom, RuntimeUrls};
@@ -311,7 +311,7 @@ impl UserState {
                 let mut sends = Vec::new();
                 for (key, target) in keys.iter().zip(&targets) {
                     match target {
-                        Target::Send(_) => sends.push((key, None, false)),
+                        Target::Send(_) => sends.push(Recorded::Claimed(key)),
                         Target::Skip(_) => attempts::count_skip(&sql, key, now)?,
                         _ => {}
                     }
@@ -344,16 +344,17 @@ impl UserState {
                         duration_ms: Some(report.sent.duration_ms),
                     });
                     logged.push((report.key.subscription_id.as_str(), &done.record));
-                    let text = serde_json::to_string(done).map_err(|e| ApiError::internal(e.to_string()))?;
-                    made.push((&report.key, text, done.ends_here()));
+                    // A delivered attempt, which nothing follows, is finished as it is recorded.
+                    made.push(match done.ends_here() {
+                        true => Recorded::Finished(&report.key),
+                        false => {
+                            let text = serde_json::to_string(done).map_err(|e| ApiError::internal(e.to_string()))?;
+                            Recorded::Done(&report.key, text)
+                        }
+                    });
                 }
                 attempts::count(&sql, &counted, now)?;
                 flush::add_records(&sql, uid, &logged)?;
-                // A delivered attempt, which nothing follows, is recorded as followed too.
-                let made: Vec<_> = made
-                    .iter()
-                    .map(|(key, text, ends)| (*key, Some(text.as_str()), *ends))
-                    .collect();
                 attempts::record(&sql, &made, now)?;
                 let mut notices = Vec::with_capacity(deactivated.len());
                 for subscription in &deactivated {
@@ -459,7 +460,7 @@ impl UserState {
             .iter()
             .zip(&claims.claimed)
             .filter(|(_, claimed)| **claimed)
-            .map(|(key, _)| (key, None, false))
+            .map(|(key, _)| Recorded::Claimed(key))
             .collect();
         attempts::record(sql, &claimed, now)?;
         Ok(claims)
