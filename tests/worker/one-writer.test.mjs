@@ -292,13 +292,15 @@ describe('an object stored when whether an attempt was followed up had a table o
 
   it('has them moved into the attempts, finished, and goes on recording there', async () => {
     const first = await publishUntilLogged('followed', `${receiver.url}/hook`, 2);
-    // The earlier layout: the followed-up attempts (the failed one, its retry queued; the delivered one) in a table.
-    const [, , , before] = await objectSql(objectsDir, 'followed', [
+    // The earlier layout: the followed-up attempts (the failed one, its retry queued; the delivered one) in a table,
+    // and every attempt made keeping its record.
+    const [, , , , before] = await objectSql(objectsDir, 'followed', [
       `CREATE TABLE attempts_followed (subscription_id TEXT NOT NULL, event_id TEXT NOT NULL, series TEXT NOT NULL,
          attempt INTEGER NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (subscription_id, event_id, series, attempt))`,
       `INSERT INTO attempts_followed SELECT subscription_id, event_id, series, attempt, expires_at FROM attempts
          WHERE followed = 1`,
       'ALTER TABLE attempts DROP COLUMN followed',
+      `UPDATE attempts SET done = '{"record":"as an earlier version kept it"}' WHERE done IS NOT NULL`,
       'SELECT attempt FROM attempts_followed ORDER BY attempt',
     ]);
     assert.deepEqual(before, [{ attempt: 1 }, { attempt: 2 }]);

@@ -668,8 +668,8 @@ struct Rows<'a> {
 }
 
 impl Rows<'_> {
-    /// The document to read, shared with the cache: the object's own commands only read it, and a copy of a hundred
-    /// subscriptions for each was most of what some of them cost.
+    /// The document to read, shared with the cache: the object's own commands only read it, so copying every
+    /// subscription for each of them was work thrown away.
     fn read(&self) -> Result<Rc<UserDocument>, StoreError> {
         if let Some(document) = self.cache.borrow().as_ref() {
             return Ok(Rc::clone(document));
