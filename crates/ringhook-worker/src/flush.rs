@@ -222,17 +222,23 @@ async fn write_records(sql: &SqlStorage, kv: &worker::kv::KvStore) -> Result<boo
             .map(|g| pipeline::write_group(kv, &g.uid, &g.subscription_id, &g.records)),
     )
     .await;
+    // The records of every group written go in one statement: a flush writes a group per subscription.
     let mut failed = None;
+    let mut dropped = Vec::new();
     for (group, result) in groups.iter().zip(written) {
         match result {
-            Ok(()) => drop_seqs(sql, &group.seqs)?,
+            Ok(()) => dropped.extend_from_slice(&group.seqs),
             Err(e) => failed = Some(e),
         }
     }
+    drop_seqs(sql, &dropped)?;
     failed.map_or(Ok(full), Err)
 }
 
 fn drop_seqs(sql: &SqlStorage, seqs: &[i64]) -> Result<(), ApiError> {
+    if seqs.is_empty() {
+        return Ok(());
+    }
     let list = serde_json::to_string(seqs).map_err(|e| ApiError::internal(e.to_string()))?;
     sql::exec(
         sql,
