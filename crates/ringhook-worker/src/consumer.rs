@@ -340,7 +340,7 @@ async fn finish(env: &Env, batch: &Batch, reports: Vec<(usize, Report)>) -> Resu
     } else {
         users::ask(env, uid, Command::Settle { reports }).await?
     };
-    let mut done: Vec<Option<Done>> = vec![None; messages.len()];
+    let mut done: Vec<Option<Option<Done>>> = vec![None; messages.len()];
     for (i, d) in indexes.into_iter().zip(settlement.settled) {
         done[i] = Some(d);
     }
@@ -365,8 +365,8 @@ async fn finish(env: &Env, batch: &Batch, reports: Vec<(usize, Report)>) -> Resu
             Target::Finished => continue,
             Target::Done(done) => (**done).clone(),
             Target::Send(_) => match done[i].take() {
-                Some(done) if done.ends_here() => continue,
-                Some(done) => {
+                Some(None) => continue,
+                Some(Some(done)) => {
                     followed.push(message.key());
                     done
                 }

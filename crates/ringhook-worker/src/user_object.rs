@@ -369,7 +369,7 @@ impl UserState {
                         fan_out,
                     });
                 }
-                reply(200, &Settlement { settled, notices })
+                reply(200, &Settlement::new(settled, notices))
             }
             Command::Count {
                 subscription_id,

@@ -160,10 +160,22 @@ pub struct Admission {
 /// The answer to [`Command::Settle`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settlement {
-    /// One per report, in order.
-    pub settled: Vec<Done>,
+    /// One per report, in order: what the attempt came to, or nothing when nothing follows it
+    /// ([`Done::ends_here`]: the object finished it as it recorded it, and its maker has nothing to carry out).
+    pub settled: Vec<Option<Done>>,
     /// A notice per subscription deactivated, for the owner's other subscriptions.
     pub notices: Vec<Notice>,
+}
+
+impl Settlement {
+    /// The answer for the attempts `settled` came to, in order, and `notices`.
+    pub fn new(settled: Vec<Done>, notices: Vec<Notice>) -> Self {
+        let settled = settled
+            .into_iter()
+            .map(|done| (!done.ends_here()).then_some(done))
+            .collect();
+        Self { settled, notices }
+    }
 }
 
 /// A `webhook.subscription.deactivated` event to deliver.
@@ -455,6 +467,32 @@ mod tests {
         assert_eq!(deactivated.len(), 1, "the third failure in a row deactivates");
         assert_eq!(deactivated[0].id, "sub_a");
         assert!(!deactivated[0].active);
+    }
+
+    #[test]
+    fn a_settlement_carries_only_the_attempts_that_something_follows() {
+        let mut document = UserDocument {
+            subscriptions: vec![stored("sub_a"), stored("sub_b")],
+        };
+        let policy = RetryPolicy {
+            schedule: vec![1],
+            deactivate_after: 3,
+            deactivate_after_secs: 0,
+        };
+        let mut delivered = failed("sub_b", &document.subscriptions[1].public.webhook_url);
+        delivered.result.status = Some(200);
+        let reports = [
+            failed("sub_a", &document.subscriptions[0].public.webhook_url),
+            delivered,
+        ];
+        let (settled, _) = settle_all(&mut document, &reports, &policy, 10, || 0.0);
+        let settlement = Settlement::new(settled, Vec::new());
+        assert_eq!(
+            settlement.settled[0].as_ref().and_then(|done| done.retry_in),
+            Some(1),
+            "a failure is retried"
+        );
+        assert_eq!(settlement.settled[1], None, "nothing follows a delivery");
     }
 
     #[test]
