@@ -35,7 +35,8 @@ use crate::live;
 use crate::pipeline;
 use crate::sql::{self, exec};
 
-/// The tables, created when an object first runs. Rows of `subscriptions` hold a `StoredSubscription` as JSON.
+/// The tables, created when an object first runs (see [`SCHEMA_VERSION`]). Rows of `subscriptions` hold a
+/// `StoredSubscription` as JSON.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS subscriptions (id TEXT PRIMARY KEY, position INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS published (event_id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
@@ -55,6 +56,16 @@ CREATE TABLE IF NOT EXISTS stats_latency (subscription_id TEXT NOT NULL, hour IN
 CREATE TABLE IF NOT EXISTS stats_skips (subscription_id TEXT NOT NULL, event_id TEXT NOT NULL, series TEXT NOT NULL,
   attempt INTEGER NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (subscription_id, event_id, series, attempt));
 ";
+
+/// The version of the tables this build lays out ([`SCHEMA`], [`live::SCHEMA`], [`flush::SCHEMA`], and what
+/// [`attempts::upgrade`] changes), kept in `meta` once they are in place: an object that has them starts without
+/// creating or upgrading anything, one stored by an earlier version (no version, or another) has them created and
+/// upgraded first. Raise it with any change to them.
+const SCHEMA_VERSION: &str = "1";
+
+/// What an object keeps in `meta` about itself: its tables' version, its user, and whether an old KV document
+/// was looked for.
+const STARTING: &str = "SELECT name, value FROM meta WHERE name IN ('schema', 'uid', 'moved_in')";
 
 /// The limit behind `POST /test`.
 const TEST_LIMIT: &str = "test";
@@ -78,16 +89,12 @@ const SWEEP_EVERY_SECS: i64 = 60;
 
 impl DurableObject for UserState {
     fn new(state: State, env: Env) -> Self {
-        for schema in [SCHEMA, live::SCHEMA, flush::SCHEMA] {
-            if let Err(e) = state.storage().sql().exec(schema, None) {
-                console_error!("user object: creating tables: {e}");
-            }
-        }
-        if let Err(e) = attempts::upgrade(&state.storage().sql()) {
-            console_error!(
-                "user object: upgrading its attempts: {}",
-                e.internal.unwrap_or(e.message)
-            );
+        let sql = state.storage().sql();
+        // A new object has no `meta` table yet: nothing read.
+        let meta: Vec<MetaRow> = sql::select(&sql, STARTING, None).unwrap_or_default();
+        let kept = |name: &str| meta.iter().find(|row| row.name == name).map(|row| row.value.as_str());
+        if kept("schema") != Some(SCHEMA_VERSION) {
+            lay_out(&sql);
         }
         // Pings are answered without waking the object.
         match WebSocketRequestResponsePair::new(stream::PING, stream::PONG) {
@@ -97,7 +104,9 @@ impl DurableObject for UserState {
         Self {
             state,
             env,
-            moved_in: Cell::new(false),
+            // Its user is known and an old document was looked for when it first ran (objects stored before the
+            // user was kept have it written on their first command).
+            moved_in: Cell::new(kept("uid").is_some() && kept("moved_in").is_some()),
             flush_due: Cell::new(None),
             document: RefCell::new(None),
             swept_at: Cell::new(i64::MIN),
@@ -182,6 +191,45 @@ impl DurableObject for UserState {
         }
         Response::empty()
     }
+}
+
+/// Creates the tables an object lacks and upgrades those an earlier version laid out, then records their version
+/// (only when every step succeeded, so that a failed one is tried again when the object next starts).
+fn lay_out(sql: &SqlStorage) {
+    let mut failed = false;
+    for schema in [SCHEMA, live::SCHEMA, flush::SCHEMA] {
+        if let Err(e) = sql.exec(schema, None) {
+            console_error!("user object: creating tables: {e}");
+            failed = true;
+        }
+    }
+    if let Err(e) = attempts::upgrade(sql) {
+        console_error!(
+            "user object: upgrading its attempts: {}",
+            e.internal.unwrap_or(e.message)
+        );
+        failed = true;
+    }
+    if failed {
+        return;
+    }
+    let recorded = exec(
+        sql,
+        "INSERT INTO meta (name, value) VALUES ('schema', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        vec![SCHEMA_VERSION.into()],
+    );
+    if let Err(e) = recorded {
+        console_error!(
+            "user object: recording its tables' version: {}",
+            e.internal.unwrap_or(e.message)
+        );
+    }
+}
+
+#[derive(Deserialize)]
+struct MetaRow {
+    name: String,
+    value: String,
 }
 
 impl UserState {
