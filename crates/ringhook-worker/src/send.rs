@@ -7,7 +7,7 @@ use js_sys::{Promise, Reflect, Uint8Array};
 use ringhook::delivery::{self, Attempt, Sent};
 use ringhook::model::secret_box::{SealError, StorageKey};
 use ringhook::model::store::StoredSubscription;
-use ringhook::protocol::signature::{self, SecretKey};
+use ringhook::protocol::signature::{self, SecretKey, SignedHeaders};
 use ringhook::EventType;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -19,6 +19,10 @@ thread_local! {
     /// Secrets opened before in this isolate, by subscription and sealed form: opening one is an AES-GCM
     /// decryption and two HMAC keys' setup, which a publish to a hundred subscriptions did a hundred times.
     static OPENED: RefCell<HashMap<String, SecretKey>> = RefCell::default();
+
+    /// The headers the last deliveries shared ([`delivery::shared_headers`]), with the event id, time and type they
+    /// were built for: a publish to a hundred subscriptions sets them once, and each delivery starts from a copy.
+    static SHARED: RefCell<Option<(String, String, EventType, web_sys::Headers)>> = RefCell::default();
 }
 
 /// How many opened secrets the isolate keeps; past that it starts again from none.
@@ -61,7 +65,10 @@ pub async fn send(
     let started = js_sys::Date::now();
     let now = (started / 1000.0).floor() as i64;
     let signed = signature::sign(secrets, event_id, now, body.as_bytes());
-    let outcome = post(url, body, &delivery::request_headers(&signed, event), timeout_ms).await;
+    let outcome = match request_headers(signed, event) {
+        Ok(headers) => post(url, body, &headers, timeout_ms).await,
+        Err(e) => Err(e),
+    };
     let duration_ms = (js_sys::Date::now() - started).max(0.0) as u64;
     match outcome {
         Ok(Answer {
@@ -122,19 +129,59 @@ extern "C" {
 /// as far as the excerpt goes.
 const READ_WHOLE_BYTES: usize = 64 * 1024;
 
+/// A delivery's request headers ([`delivery::request_headers`]): a copy of those it shares with the deliveries of its
+/// event signed in the same second, set once for them all, and its signatures.
+fn request_headers(signed: SignedHeaders, event: EventType) -> Result<web_sys::Headers, String> {
+    let shared = SHARED.with_borrow_mut(|kept| -> Result<web_sys::Headers, String> {
+        match kept {
+            Some((id, at, kind, headers))
+                if *id == signed.webhook_id && *at == signed.webhook_timestamp && *kind == event =>
+            {
+                Ok(headers.clone())
+            }
+            _ => {
+                let headers = new_headers(None)?;
+                for (name, value) in delivery::shared_headers(&signed, event) {
+                    set_header(&headers, name, &value)?;
+                }
+                *kept = Some((
+                    signed.webhook_id.clone(),
+                    signed.webhook_timestamp.clone(),
+                    event,
+                    headers.clone(),
+                ));
+                Ok(headers)
+            }
+        }
+    })?;
+    let headers = new_headers(Some(&shared))?;
+    for (name, value) in delivery::signature_headers(signed) {
+        set_header(&headers, name, &value)?;
+    }
+    Ok(headers)
+}
+
+/// New request headers, empty or a copy of `from`.
+fn new_headers(from: Option<&web_sys::Headers>) -> Result<web_sys::Headers, String> {
+    match from {
+        Some(from) => web_sys::Headers::new_with_headers(from),
+        None => web_sys::Headers::new(),
+    }
+    .map_err(|e| format!("invalid request: {}", thrown_message(&e)))
+}
+
+fn set_header(headers: &web_sys::Headers, name: &str, value: &str) -> Result<(), String> {
+    headers
+        .set(name, value)
+        .map_err(|e| format!("header {name}: {}", thrown_message(&e)))
+}
+
 /// The POST itself. Redirects are not followed: a 3xx comes back as the answer, so the signed body never goes
 /// anywhere but the URL that passed the subscription's checks.
-async fn post(url: &str, body: &str, headers: &[(&'static str, String)], timeout_ms: u32) -> Result<Answer, String> {
-    let invalid = |e: JsValue| format!("invalid request: {}", thrown_message(&e));
-    let request_headers = web_sys::Headers::new().map_err(invalid)?;
-    for (name, value) in headers {
-        request_headers
-            .set(name, value)
-            .map_err(|e| format!("header {name}: {}", thrown_message(&e)))?;
-    }
+async fn post(url: &str, body: &str, headers: &web_sys::Headers, timeout_ms: u32) -> Result<Answer, String> {
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
-    init.set_headers(&request_headers);
+    init.set_headers(headers);
     init.set_body(&JsValue::from_str(body));
     init.set_redirect(web_sys::RequestRedirect::Manual);
     // The timer starts here, as the request is sent (the caller keeps at most six in flight). When it runs out,

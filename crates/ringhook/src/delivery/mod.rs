@@ -376,23 +376,37 @@ pub fn parse_window(text: &str) -> Result<i64, String> {
         .ok_or_else(|| "DEACTIVATE_AFTER_SECONDS must be a whole number of seconds, 0 or more".to_owned())
 }
 
-/// The request headers of a delivery, lower-case, in sending order.
+/// The request headers of a delivery, lower-case: those it shares with every delivery of its event signed in the
+/// same second ([`shared_headers`]), then its signatures ([`signature_headers`]).
 pub fn request_headers(signed: &SignedHeaders, event: EventType) -> Vec<(&'static str, String)> {
-    let mut headers = vec![
+    let mut headers = shared_headers(signed, event).to_vec();
+    headers.extend(signature_headers(signed.clone()));
+    headers
+}
+
+/// The headers a delivery shares with every delivery of its event signed in the same second (its id, its time, its
+/// type, the body's type and the sender), lower-case: the same for a hundred subscriptions, built once for them.
+pub fn shared_headers(signed: &SignedHeaders, event: EventType) -> [(&'static str, String); 7] {
+    [
         ("content-type", "application/json".to_owned()),
         ("user-agent", USER_AGENT.to_owned()),
-        ("x-webhook-signature", signed.x_webhook_signature.clone()),
         ("x-webhook-id", signed.webhook_id.clone()),
         ("x-webhook-timestamp", signed.webhook_timestamp.clone()),
         ("x-webhook-event", event.as_str().to_owned()),
         ("webhook-id", signed.webhook_id.clone()),
         ("webhook-timestamp", signed.webhook_timestamp.clone()),
-    ];
+    ]
+}
+
+/// The headers that sign one delivery, lower-case: `X-Webhook-Signature`, `webhook-signature` when a secret is of
+/// the Standard Webhooks kind, and `X-Webhook-Signature-Previous` while there is a previous secret.
+pub fn signature_headers(signed: SignedHeaders) -> Vec<(&'static str, String)> {
+    let mut headers = vec![("x-webhook-signature", signed.x_webhook_signature)];
     if !signed.webhook_signature.is_empty() {
-        headers.push(("webhook-signature", signed.webhook_signature.clone()));
+        headers.push(("webhook-signature", signed.webhook_signature));
     }
-    if let Some(previous) = &signed.x_webhook_signature_previous {
-        headers.push(("x-webhook-signature-previous", previous.clone()));
+    if let Some(previous) = signed.x_webhook_signature_previous {
+        headers.push(("x-webhook-signature-previous", previous));
     }
     headers
 }
@@ -1298,6 +1312,24 @@ mod tests {
             Some(previous.body_signature(b"{}"))
         );
         assert_eq!(get("webhook-signature").unwrap().split(' ').count(), 2);
+    }
+
+    #[test]
+    fn deliveries_of_one_event_in_one_second_share_all_but_their_signatures() {
+        let (a, b) = (crate::SecretKey::generate([1; 32]), crate::SecretKey::generate([2; 32]));
+        let to_a = crate::sign(&[a], "evt_1", 1000, b"{}");
+        let to_b = crate::sign(&[b], "evt_1", 1000, b"{}");
+        let event = EventType::CallCompleted;
+        assert_eq!(shared_headers(&to_a, event), shared_headers(&to_b, event));
+        assert_ne!(signature_headers(to_a.clone()), signature_headers(to_b));
+        let shared = shared_headers(&to_a, event);
+        let signing = signature_headers(to_a);
+        assert!(
+            signing
+                .iter()
+                .all(|(name, _)| shared.iter().all(|(other, _)| other != name)),
+            "no header is both shared and a delivery's own"
+        );
     }
 
     #[test]
