@@ -129,8 +129,9 @@ extern "C" {
 /// as far as the excerpt goes.
 const READ_WHOLE_BYTES: usize = 64 * 1024;
 
-/// A delivery's request headers ([`delivery::request_headers`]): a copy of those it shares with the deliveries of its
-/// event signed in the same second, set once for them all, and its signatures.
+/// A delivery's request headers: a copy of those it shares with the deliveries of its event signed in the same
+/// second ([`delivery::shared_headers`]), set once for them all, and its signatures
+/// ([`delivery::signature_headers`]).
 fn request_headers(signed: SignedHeaders, event: EventType) -> Result<web_sys::Headers, String> {
     let shared = SHARED.with_borrow_mut(|kept| -> Result<web_sys::Headers, String> {
         match kept {

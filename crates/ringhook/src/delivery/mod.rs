@@ -376,14 +376,6 @@ pub fn parse_window(text: &str) -> Result<i64, String> {
         .ok_or_else(|| "DEACTIVATE_AFTER_SECONDS must be a whole number of seconds, 0 or more".to_owned())
 }
 
-/// The request headers of a delivery, lower-case: those it shares with every delivery of its event signed in the
-/// same second ([`shared_headers`]), then its signatures ([`signature_headers`]).
-pub fn request_headers(signed: &SignedHeaders, event: EventType) -> Vec<(&'static str, String)> {
-    let mut headers = shared_headers(signed, event).to_vec();
-    headers.extend(signature_headers(signed.clone()));
-    headers
-}
-
 /// The headers a delivery shares with every delivery of its event signed in the same second (its id, its time, its
 /// type, the body's type and the sender), lower-case: the same for a hundred subscriptions, built once for them.
 pub fn shared_headers(signed: &SignedHeaders, event: EventType) -> [(&'static str, String); 7] {
@@ -1279,6 +1271,13 @@ mod tests {
         assert_eq!(split, all, "each attempt once, in order");
         let json = serde_json::to_value(message("sub_a", "evt_1")).unwrap();
         assert!(json.get("also").is_none(), "a one-subscription message reads as before");
+    }
+
+    /// Every request header of a delivery: those it shares, then its signatures.
+    fn request_headers(signed: &SignedHeaders, event: EventType) -> Vec<(&'static str, String)> {
+        let mut headers = shared_headers(signed, event).to_vec();
+        headers.extend(signature_headers(signed.clone()));
+        headers
     }
 
     #[test]
