@@ -440,9 +440,9 @@ mod tests {
         assert_eq!(repeated(&reports), [false, false, false, true, true]);
     }
 
-    #[test]
-    fn every_report_of_a_batch_is_counted_on_the_subscription_as_it_is_now() {
-        let mut document = UserDocument {
+    /// Two subscriptions, and a policy that retries once, a second later, and deactivates at the third failure.
+    fn two_subscriptions() -> (UserDocument, RetryPolicy) {
+        let document = UserDocument {
             subscriptions: vec![stored("sub_a"), stored("sub_b")],
         };
         let policy = RetryPolicy {
@@ -450,6 +450,12 @@ mod tests {
             deactivate_after: 3,
             deactivate_after_secs: 0,
         };
+        (document, policy)
+    }
+
+    #[test]
+    fn every_report_of_a_batch_is_counted_on_the_subscription_as_it_is_now() {
+        let (mut document, policy) = two_subscriptions();
         let url = document.subscriptions[0].public.webhook_url.clone();
         let reports = vec![
             failed("sub_a", &url),
@@ -471,14 +477,7 @@ mod tests {
 
     #[test]
     fn a_settlement_carries_only_the_attempts_that_something_follows() {
-        let mut document = UserDocument {
-            subscriptions: vec![stored("sub_a"), stored("sub_b")],
-        };
-        let policy = RetryPolicy {
-            schedule: vec![1],
-            deactivate_after: 3,
-            deactivate_after_secs: 0,
-        };
+        let (mut document, policy) = two_subscriptions();
         let mut delivered = failed("sub_b", &document.subscriptions[1].public.webhook_url);
         delivered.result.status = Some(200);
         let reports = [
