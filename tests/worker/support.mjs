@@ -221,8 +221,9 @@ export const DURABLE_OBJECTS = { USERS: { className: 'UserState', useSQLite: tru
  * every fetch of the Worker passes, to strip `CF-Connecting-IP` and add `CF-Worker`; in production the edge does this itself), for
  * benchmarks. `inboundHop: false` sends `fetch` to a socket of the Worker's own instead of through Miniflare's entry Worker and
 the static assets' router (JavaScript Workers on the same workerd thread that every request passes through first; in
-production the edge routes outside the Worker), for benchmarks. Returns { mf, fetch(path, init), kv, bindings, jwksRequests(),
-close }.
+production the edge routes outside the Worker), for benchmarks: the Worker then runs without its static assets, since
+Miniflare routes even its own socket through their router (its OpenAPI route answers 503). Returns { mf, fetch(path,
+init), kv, bindings, jwksRequests(), close }.
  */
 export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, jwksFault = '', objectsDir, kvMeter = true, outbound, faults = true, outboundHop = true, inboundHop = true } = {}) {
   const jwksPath = `/jwks/${process.pid}/${++workerCount}`;
@@ -251,8 +252,9 @@ export async function startWorker(vars = {}, { queues, jwksMaxAge = 3600, jwksFa
         modulesRoot: buildDir,
         modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
         compatibilityDate: '2025-09-01',
-        // The static assets, as wrangler.toml binds them: the Worker reads its OpenAPI document from there.
-        assets: { directory: path.join(repoRoot, 'www'), binding: 'ASSETS', routerConfig: { has_user_worker: true } },
+        // The static assets, as wrangler.toml binds them: the Worker reads its OpenAPI document from there. Left out
+        // without the inbound hop, of which their router is a part.
+        ...(inboundHop ? { assets: { directory: path.join(repoRoot, 'www'), binding: 'ASSETS', routerConfig: { has_user_worker: true } } } : {}),
         // kvMeter: false binds the namespace directly (a benchmark's baseline that rewrites keys).
         ...(kvMeter ? {} : { kvNamespaces: { SUBSCRIPTIONS: 'ringhook-kv' } }),
         // A build from before the per-user objects (RINGHOOK_WORKER_BUILD, for a benchmark's baseline) has none.
