@@ -20,6 +20,8 @@
 // and deliveries did. Two rows, marked "through the local hops", run the single publishes to 100 subscriptions with
 // both, as every row once did, to show what they cost. The floors below are reached the same way, on their own socket.
 // Latency is the receiver's arrival time minus the start of the publish request that carried the event.
+// Each row runs three times (RINGHOOK_DELIVERY_ROUNDS), the rows taking turns, and shows its median run and the range,
+// as svix-server's figures are three runs.
 import { Miniflare } from 'miniflare';
 import { BASE, DIRECT_SOCKETS, signedToken, startWorker, stopJwksServer } from '../tests/worker/support.mjs';
 import { createReceiver, preciseNow } from '../tests/worker/receivers.mjs';
@@ -32,10 +34,15 @@ const arg = (name, fallback) => {
 const MAX_BATCH_TIMEOUT = Number(arg('--max-batch-timeout', '0.05'));
 // --only MODE runs that mode's rows alone (and skips the floor), e.g. --only 'single publishes'.
 const ONLY = arg('--only', '');
+// Each row runs this many times (RINGHOOK_DELIVERY_ROUNDS), the rows taking turns, and reports its median run: runs of
+// one build on this machine differ by up to a fifth.
+const ROUNDS = Number(process.env.RINGHOOK_DELIVERY_ROUNDS ?? 3);
 const MAX_BATCH_SIZE = 100;
 const PUBLISHERS = 8;
 const PUBLISH_BATCH = 25;
 const SETTLE_MS = 250;
+/** The modes that publish one event at a time and wait for its deliveries: measured by their latency. */
+const ONE_AT_A_TIME = new Set(['latency', 'back to back']);
 const SCENARIOS = [
   { mode: 'latency', subscriptions: 1, events: 30 },
   { mode: 'latency', subscriptions: 10, events: 20 },
@@ -86,8 +93,8 @@ async function request(method, path, { token, body }, w = worker) {
 
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
-async function scenario({ mode, subscriptions, events, sustained = false, hop = false }) {
-  const uid = `bench-${mode.replaceAll(' ', '-')}-${subscriptions}${sustained ? '-sustained' : ''}${hop ? '-hop' : ''}`;
+async function scenario({ mode, subscriptions, events, sustained = false, hop = false }, round) {
+  const uid = `bench-${mode.replaceAll(' ', '-')}-${subscriptions}${sustained ? '-sustained' : ''}${hop ? '-hop' : ''}-${round}`;
   const token = signedToken({ sub: uid });
   const w = hop ? (hopWorker ??= await warm(await start(true))) : worker;
   for (let k = 0; k < subscriptions; k++) {
@@ -99,7 +106,7 @@ async function scenario({ mode, subscriptions, events, sustained = false, hop = 
   let next = 0;
   const started = preciseNow();
   const arrived = () => receiver.requests.length - firstRequest;
-  const oneAtATime = mode === 'latency' || mode === 'back to back';
+  const oneAtATime = ONE_AT_A_TIME.has(mode);
   const publishers = oneAtATime ? 1 : PUBLISHERS;
   // Throughput mode publishes 25 events per request (the API takes up to 100); the others one at a time.
   const perRequest = mode === 'throughput' ? PUBLISH_BATCH : 1;
@@ -247,10 +254,26 @@ async function floor() {
   }
 }
 
+/** What a row's runs are compared by: the latency of the one-at-a-time rows, the rate of the others. */
+const key = (r) => (ONE_AT_A_TIME.has(r.mode) ? r.p50_ms : r.per_second);
+
+/** A row's median run (by its key figure), with the range of that figure over the runs. */
+function medianRun(runs) {
+  const sorted = [...runs].sort((a, b) => key(a) - key(b));
+  const median = sorted[Math.floor(sorted.length / 2)];
+  const missing = runs.find((r) => r.deliveries !== r.expected);
+  return { ...(missing ?? median), runs: runs.length, low: key(sorted[0]), high: key(sorted[sorted.length - 1]) };
+}
+
 const results = [];
 let runtime;
 try {
-  for (const s of SCENARIOS.filter((x) => !ONLY || x.mode === ONLY)) results.push(await scenario(s));
+  const chosen = SCENARIOS.filter((x) => !ONLY || x.mode === ONLY);
+  const runs = chosen.map(() => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, s] of chosen.entries()) runs[i].push(await scenario(s, round));
+  }
+  results.push(...runs.map(medianRun));
   if (!ONLY) runtime = { ...(await floor()), pipeline: await pipelineFloor() };
 } finally {
   await receiver.close();
@@ -265,8 +288,11 @@ console.log(`Delivery pipeline, local workerd (Miniflare), queues maxBatchSize $
   `single publishes: ${PUBLISHERS} publish requests of one event in flight; every publish to the Worker's own socket and every ` +
   'delivery straight to the receiver, as with the edge in front, except in the rows marked "through the local hops" (Miniflare\'s ' +
   'stand-ins for the edge\'s inbound and outbound hops, JavaScript Workers on the same thread)\n');
-console.log('| mode | subscriptions | events | deliveries | publish→receive p50 | p99 | deliveries/s | svix-server | target |');
-console.log('|---|---:|---:|---:|---:|---:|---:|---|---|');
+console.log(`Each row is the median of ${ROUNDS} runs, the rows taking turns (by p50 for latency and back to back, by the rate ` +
+  'for the others), with the range of that figure over the runs.\n');
+console.log('| mode | subscriptions | events | deliveries | publish→receive p50 | p99 | deliveries/s | range over the runs | svix-server | target |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---|---|');
+const range = (r) => (ONE_AT_A_TIME.has(r.mode) ? `${r.low.toFixed(1)}–${r.high.toFixed(1)} ms` : `${Math.round(r.low)}–${Math.round(r.high)}/s`);
 for (const r of results) {
   const count = r.deliveries === r.expected ? `${r.deliveries}` : `${r.deliveries} of ${r.expected} (timed out)`;
   const ms = (x) => (x === undefined ? 'n/a' : `${x.toFixed(1)} ms`);
@@ -274,7 +300,7 @@ for (const r of results) {
   // A row through the local hops is there for comparison: the target is the row without them.
   const ref = r.hop ? { svix: reference.svix, target: '' } : reference;
   console.log(`| ${r.mode}${r.hop ? ', through the local hops' : ''} | ${r.subscriptions} | ${r.events} | ${count} | ${ms(r.p50_ms)} | ${ms(r.p99_ms)} | ` +
-    `${r.deliveries ? Math.round(r.per_second) : 0} | ${ref.svix} | ${ref.target} |`);
+    `${r.deliveries ? Math.round(r.per_second) : 0} | ${range(r)} | ${ref.svix} | ${ref.target} |`);
 }
 if (runtime) console.log(`\nThe runtime's floor, same run and receiver: a plain JavaScript Worker POSTing 100 deliveries, six in flight, ` +
   `has the 50th at the receiver after ${runtime.fiftieth.toFixed(1)} ms and the last after ${runtime.last.toFixed(1)} ms ` +
