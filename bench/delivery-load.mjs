@@ -34,8 +34,7 @@ const arg = (name, fallback) => {
 const MAX_BATCH_TIMEOUT = Number(arg('--max-batch-timeout', '0.05'));
 // --only MODE runs that mode's rows alone (and skips the floor), e.g. --only 'single publishes'.
 const ONLY = arg('--only', '');
-// Each row runs this many times (RINGHOOK_DELIVERY_ROUNDS), the rows taking turns, and reports its median run: runs of
-// one build on this machine differ by up to a fifth.
+// Runs per row (see above): runs of one build on this machine differ by up to a fifth.
 const ROUNDS = Number(process.env.RINGHOOK_DELIVERY_ROUNDS ?? 3);
 const MAX_BATCH_SIZE = 100;
 const PUBLISHERS = 8;
@@ -262,7 +261,7 @@ function medianRun(runs) {
   const sorted = [...runs].sort((a, b) => key(a) - key(b));
   const median = sorted[Math.floor(sorted.length / 2)];
   const missing = runs.find((r) => r.deliveries !== r.expected);
-  return { ...(missing ?? median), runs: runs.length, low: key(sorted[0]), high: key(sorted[sorted.length - 1]) };
+  return { ...(missing ?? median), low: key(sorted[0]), high: key(sorted[sorted.length - 1]) };
 }
 
 const results = [];
