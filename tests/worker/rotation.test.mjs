@@ -84,6 +84,32 @@ describe("a subscription's secret rotation", () => {
       assert.equal(new Webhook(secret).verify(request.body, request.headers).callId, 'call_rot');
     }
   });
+
+  it('one event to subscriptions with and without a previous secret: each delivery carries its own signatures, no other\'s', async () => {
+    const uid = 'rot-mixed';
+    // Rotated in the middle, so that its deliveries come between two that have no previous secret.
+    const subscribed = [];
+    for (const name of ['first', 'rotated', 'last']) subscribed.push(await W.subscribe(uid, `${receiver.url}/mixed/${name}`));
+    const rotated = await W.call('POST', `${BASE}/subscriptions/${subscribed[1].subscription.id}/rotate-secret`, { token: as(uid) });
+    assert.equal(rotated.status, 200, rotated.text);
+    const secrets = { first: subscribed[0].secret_key, rotated: rotated.json.secret_key, last: subscribed[2].secret_key };
+    await W.publish({ event: 'call.completed', callId: 'call_mixed', status: 'completed', uid });
+    const received = () => receiver.requests.filter((r) => r.url.startsWith('/mixed/'));
+    await waitFor(() => received().length === 3, 10_000, { message: 'the three deliveries' });
+    const seen = Object.fromEntries(received().map((request) => {
+      const name = request.url.split('/').at(-1);
+      return [name, {
+        current: guide(request, 'x-webhook-signature', secrets[name]),
+        previous: request.headers['x-webhook-signature-previous'] === undefined ? 'none' : guide(request, 'x-webhook-signature-previous', subscribed[1].secret_key),
+        standard: new Webhook(secrets[name]).verify(request.body, request.headers).callId,
+      }];
+    }));
+    assert.deepEqual(seen, {
+      first: { current: true, previous: 'none', standard: 'call_mixed' },
+      rotated: { current: true, previous: true, standard: 'call_mixed' },
+      last: { current: true, previous: 'none', standard: 'call_mixed' },
+    });
+  });
 });
 
 describe('rotating the storage key SECRETS_KEY', () => {

@@ -20,9 +20,22 @@ thread_local! {
     /// decryption and two HMAC keys' setup, which a publish to a hundred subscriptions did a hundred times.
     static OPENED: RefCell<HashMap<String, SecretKey>> = RefCell::default();
 
-    /// The headers the last deliveries shared ([`delivery::shared_headers`]), with the event id, time and type they
-    /// were built for: a publish to a hundred subscriptions sets them once, and each delivery starts from a copy.
-    static SHARED: RefCell<Option<(String, String, EventType, web_sys::Headers)>> = RefCell::default();
+    /// The request headers of the last deliveries ([`Signing`]): a publish to a hundred subscriptions sets the
+    /// headers they share once, and each delivery only its signatures.
+    static SIGNING: RefCell<Option<Signing>> = RefCell::default();
+}
+
+/// One `Headers` object for the deliveries of an event signed in the same second: the headers they share
+/// ([`delivery::shared_headers`]), set once, and the signatures of the delivery sent last
+/// ([`delivery::signature_headers`]), replaced before each is sent. `fetch` copies a request's headers as it is
+/// called, so one object serves every delivery, as long as each is sent before the next one's signatures are set.
+struct Signing {
+    event_id: String,
+    timestamp: String,
+    event: EventType,
+    headers: web_sys::Headers,
+    /// The names of the signature headers set now.
+    signatures: Vec<&'static str>,
 }
 
 /// How many opened secrets the isolate keeps; past that it starts again from none.
@@ -129,46 +142,47 @@ extern "C" {
 /// as far as the excerpt goes.
 const READ_WHOLE_BYTES: usize = 64 * 1024;
 
-/// A delivery's request headers: a copy of those it shares with the deliveries of its event signed in the same
-/// second ([`delivery::shared_headers`]), set once for them all, and its signatures
-/// ([`delivery::signature_headers`]).
+/// A delivery's request headers ([`Signing`]): those it shares with the deliveries of its event signed in the same
+/// second, and its signatures. The caller sends the request before it yields.
 fn request_headers(signed: SignedHeaders, event: EventType) -> Result<web_sys::Headers, String> {
-    let shared = SHARED.with_borrow_mut(|kept| -> Result<web_sys::Headers, String> {
-        match kept {
-            Some((id, at, kind, headers))
-                if *id == signed.webhook_id && *at == signed.webhook_timestamp && *kind == event =>
-            {
-                Ok(headers.clone())
-            }
-            _ => {
-                let headers = new_headers(None)?;
+    SIGNING.with_borrow_mut(|kept| {
+        let current = kept
+            .take()
+            .filter(|k| k.event_id == signed.webhook_id && k.timestamp == signed.webhook_timestamp && k.event == event);
+        let mut signing = match current {
+            Some(signing) => signing,
+            None => {
+                let headers =
+                    web_sys::Headers::new().map_err(|e| format!("invalid request: {}", thrown_message(&e)))?;
                 for (name, value) in delivery::shared_headers(&signed, event) {
                     set_header(&headers, name, &value)?;
                 }
-                *kept = Some((
-                    signed.webhook_id.clone(),
-                    signed.webhook_timestamp.clone(),
+                Signing {
+                    event_id: signed.webhook_id.clone(),
+                    timestamp: signed.webhook_timestamp.clone(),
                     event,
-                    headers.clone(),
-                ));
-                Ok(headers)
+                    headers,
+                    signatures: Vec::new(),
+                }
+            }
+        };
+        let signatures = delivery::signature_headers(signed);
+        for name in &signing.signatures {
+            if !signatures.iter().any(|(set, _)| set == name) {
+                signing
+                    .headers
+                    .delete(name)
+                    .map_err(|e| format!("header {name}: {}", thrown_message(&e)))?;
             }
         }
-    })?;
-    let headers = new_headers(Some(&shared))?;
-    for (name, value) in delivery::signature_headers(signed) {
-        set_header(&headers, name, &value)?;
-    }
-    Ok(headers)
-}
-
-/// New request headers, empty or a copy of `from`.
-fn new_headers(from: Option<&web_sys::Headers>) -> Result<web_sys::Headers, String> {
-    match from {
-        Some(from) => web_sys::Headers::new_with_headers(from),
-        None => web_sys::Headers::new(),
-    }
-    .map_err(|e| format!("invalid request: {}", thrown_message(&e)))
+        for (name, value) in &signatures {
+            set_header(&signing.headers, name, value)?;
+        }
+        signing.signatures = signatures.iter().map(|(name, _)| *name).collect();
+        let headers = signing.headers.clone();
+        *kept = Some(signing);
+        Ok(headers)
+    })
 }
 
 fn set_header(headers: &web_sys::Headers, name: &str, value: &str) -> Result<(), String> {
@@ -182,6 +196,7 @@ fn set_header(headers: &web_sys::Headers, name: &str, value: &str) -> Result<(),
 async fn post(url: &str, body: &str, headers: &web_sys::Headers, timeout_ms: u32) -> Result<Answer, String> {
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
+    // Copied by `fetch`, called below before anything is awaited: the next delivery sets its own signatures on them.
     init.set_headers(headers);
     init.set_body(&JsValue::from_str(body));
     init.set_redirect(web_sys::RequestRedirect::Manual);
