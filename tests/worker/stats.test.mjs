@@ -1,9 +1,14 @@
 // Delivery health end to end in workerd: the per-hour counts the user's object keeps as it applies attempts
 // agree with the delivery log, entry for entry, for a receiver that answers, one that keeps failing until its
-// retries run out, and an inactive subscription; times come with them; windows and bad input are checked.
+// retries run out, and an inactive subscription; times come with them; windows and bad input are checked. An object
+// laid out before its log buffer held counts keeps counting each attempt once.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, assertError, pipelineClient, signedToken, startWorker, stopJwksServer } from './support.mjs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { BASE, assertError, objectSql, pipelineClient, signedToken, startWorker, stopJwksServer } from './support.mjs';
 import { createReceiver, waitFor } from './receivers.mjs';
 
 const PUBLISHER = 'stats-publisher-token';
@@ -108,5 +113,61 @@ describe('delivery health per subscription', () => {
   it('a window other than 24h or 7d is 400; another user\'s subscription is 404', async () => {
     assertError(assert, await stats(subs.good, '?window=1y'), 400, 'invalid_request');
     assertError(assert, await stats(subs.good, '', 'someone-else'), 404, 'not_found');
+  });
+});
+
+describe('an object laid out before its log buffer held counts', () => {
+  const uid = 'stats-earlier';
+  const vars = { CALL_EVENTS_TOKEN: PUBLISHER, SECRETS_KEY: randomBytes(32).toString('base64') };
+  let objectsDir;
+  let receiver;
+  before(async () => {
+    objectsDir = mkdtempSync(path.join(tmpdir(), 'ringhook-stats-'));
+    receiver = await createReceiver(() => 200);
+  });
+  after(async () => {
+    await receiver?.close();
+    rmSync(objectsDir, { recursive: true, force: true });
+    await stopJwksServer();
+  });
+
+  /** Runs `body(W)` against a Worker on the shared object storage (KV starts empty each time), then stops it. */
+  async function withWorker(body) {
+    const w = await startWorker(vars, { queues: true, objectsDir });
+    try {
+      return await body(pipelineClient(w, PUBLISHER));
+    } finally {
+      await w.close();
+    }
+  }
+  const publishUntilLogged = (W, id, callId, logged) => async () => {
+    await W.publish({ event: 'call.completed', callId, status: 'completed', uid });
+    await waitFor(async () => (await W.logged(uid, id)).length === logged, 30_000, { message: `${logged} log entries written` });
+  };
+
+  it('has the columns added, and counts a record held from before once, as it was counted then', async () => {
+    const { id, entry } = await withWorker(async (W) => {
+      const { subscription } = await W.subscribe(uid, `${receiver.url}/earlier`);
+      await publishUntilLogged(W, subscription.id, 'call_before', 1)();
+      return { id: subscription.id, entry: (await W.logged(uid, subscription.id))[0] };
+    });
+    // The earlier layout, holding one delivery's record that was counted as it came in.
+    const held = JSON.stringify({ ...entry, event_id: 'evt_held_from_before' });
+    await objectSql(objectsDir, uid, [
+      "DELETE FROM meta WHERE name = 'schema'",
+      'ALTER TABLE log_buffer DROP COLUMN bucket',
+      'ALTER TABLE log_buffer DROP COLUMN kind',
+      'ALTER TABLE log_buffer DROP COLUMN hour',
+      `INSERT INTO log_buffer (uid, subscription_id, record) VALUES ('${uid}', '${id}', '${held.replaceAll("'", "''")}')`,
+      `UPDATE stats_hours SET delivered = delivered + 1 WHERE subscription_id = '${id}'`,
+    ]);
+    const totals = await withWorker(async (W) => {
+      // Both written: the record held from before, and the new delivery's.
+      await publishUntilLogged(W, id, 'call_after', 2)();
+      const res = await W.call('GET', `${BASE}/subscriptions/${id}/stats`, { token: as(uid) });
+      assert.equal(res.status, 200, res.text);
+      return countsOf(res.json.totals);
+    });
+    assert.deepEqual(totals, { delivered: 3, failed: 0, retried: 0, dead_lettered: 0, skipped: 0 });
   });
 });

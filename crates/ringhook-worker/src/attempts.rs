@@ -27,6 +27,23 @@ pub fn key_values(key: &AttemptKey) -> Vec<SqlStorageValue> {
     ]
 }
 
+/// How a row added to `stats_hours` meets the one it matches (a macro, for `concat!`).
+macro_rules! add_counts {
+    () => {
+        "ON CONFLICT (subscription_id, hour) DO UPDATE SET \
+         delivered = delivered + excluded.delivered, failed = failed + excluded.failed, \
+         retried = retried + excluded.retried, dead_lettered = dead_lettered + excluded.dead_lettered, \
+         skipped = skipped + excluded.skipped"
+    };
+}
+
+/// How a row added to `stats_latency` meets the one it matches (a macro, for `concat!`).
+macro_rules! add_latency {
+    () => {
+        "ON CONFLICT (subscription_id, hour, bucket) DO UPDATE SET count = count + excluded.count"
+    };
+}
+
 type KeyRow<'k> = (&'k str, &'k str, &'k str, u32);
 
 fn key_row(key: &AttemptKey) -> KeyRow<'_> {
@@ -169,12 +186,12 @@ pub fn count(sql: &SqlStorage, counted: &[Counted<'_>], now: i64) -> Result<(), 
         .collect();
     each_chunk(
         sql,
-        "INSERT INTO stats_hours (subscription_id, hour, delivered, failed, retried, dead_lettered, skipped) \
-         SELECT value ->> 0, ?2, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 \
-         FROM json_each(?1) WHERE true ON CONFLICT (subscription_id, hour) DO UPDATE SET \
-         delivered = delivered + excluded.delivered, failed = failed + excluded.failed, \
-         retried = retried + excluded.retried, dead_lettered = dead_lettered + excluded.dead_lettered, \
-         skipped = skipped + excluded.skipped",
+        concat!(
+            "INSERT INTO stats_hours (subscription_id, hour, delivered, failed, retried, dead_lettered, skipped) \
+             SELECT value ->> 0, ?2, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 \
+             FROM json_each(?1) WHERE true ",
+            add_counts!()
+        ),
         &kinds,
         &[hour.into()],
     )?;
@@ -184,13 +201,64 @@ pub fn count(sql: &SqlStorage, counted: &[Counted<'_>], now: i64) -> Result<(), 
         .collect();
     each_chunk(
         sql,
-        "INSERT INTO stats_latency (subscription_id, hour, bucket, count) \
-         SELECT value ->> 0, ?2, value ->> 1, 1 FROM json_each(?1) WHERE true \
-         ON CONFLICT (subscription_id, hour, bucket) DO UPDATE SET count = count + 1",
+        concat!(
+            "INSERT INTO stats_latency (subscription_id, hour, bucket, count) \
+             SELECT value ->> 0, ?2, value ->> 1, 1 FROM json_each(?1) WHERE true ",
+            add_latency!()
+        ),
         &timed,
         &[hour.into()],
     )
 }
+
+/// What a count held with a log record ([`crate::flush::add_records`]) stores: the index of its kind in
+/// [`Kind::ALL`] (the order of `stats_hours`' columns), and its time's histogram bucket if it was made.
+pub fn held_count(counted: &Counted<'_>) -> (usize, Option<u32>) {
+    let kind = Kind::ALL.iter().position(|k| *k == counted.kind).unwrap_or_default();
+    (kind, counted.duration_ms.map(stats::bucket))
+}
+
+/// Adds the counts held with the log records `seqs` (a JSON array) to their subscriptions' hours, in two
+/// statements however many there are: the flush does so as it drops the records written.
+pub fn count_held(sql: &SqlStorage, seqs: &str) -> Result<(), ApiError> {
+    sql::exec(
+        sql,
+        concat!(
+            "INSERT INTO stats_hours (subscription_id, hour, delivered, failed, retried, dead_lettered, skipped) \
+             SELECT subscription_id, hour, sum(kind = 0), sum(kind = 1), sum(kind = 2), sum(kind = 3), sum(kind = 4) \
+             FROM log_buffer WHERE kind IS NOT NULL AND seq IN (SELECT value FROM json_each(?1)) \
+             GROUP BY subscription_id, hour ",
+            add_counts!()
+        ),
+        vec![seqs.into()],
+    )?;
+    sql::exec(
+        sql,
+        concat!(
+            "INSERT INTO stats_latency (subscription_id, hour, bucket, count) \
+             SELECT subscription_id, hour, bucket, count(*) FROM log_buffer \
+             WHERE bucket IS NOT NULL AND seq IN (SELECT value FROM json_each(?1)) \
+             GROUP BY subscription_id, hour, bucket ",
+            add_latency!()
+        ),
+        vec![seqs.into()],
+    )
+    .map(drop)
+}
+
+/// An hour's counts, as stored and with those still held with log records, since `start`.
+pub const READ_COUNTS: &str = "SELECT hour, sum(delivered) AS delivered, sum(failed) AS failed, \
+     sum(retried) AS retried, sum(dead_lettered) AS dead_lettered, sum(skipped) AS skipped FROM ( \
+     SELECT hour, delivered, failed, retried, dead_lettered, skipped FROM stats_hours \
+     WHERE subscription_id = ?1 AND hour >= ?2 UNION ALL \
+     SELECT hour, kind = 0, kind = 1, kind = 2, kind = 3, kind = 4 FROM log_buffer \
+     WHERE subscription_id = ?1 AND hour >= ?2 AND kind IS NOT NULL) GROUP BY hour";
+
+/// An hour's latency histogram, as stored and with the times still held with log records, since `start`.
+pub const READ_LATENCY: &str = "SELECT hour, bucket, sum(count) AS count FROM ( \
+     SELECT hour, bucket, count FROM stats_latency WHERE subscription_id = ?1 AND hour >= ?2 UNION ALL \
+     SELECT hour, bucket, 1 FROM log_buffer WHERE subscription_id = ?1 AND hour >= ?2 AND bucket IS NOT NULL) \
+     GROUP BY hour, bucket";
 
 /// A skipped attempt, counted once however often the queue delivers its message.
 pub fn count_skip(sql: &SqlStorage, key: &AttemptKey, now: i64) -> Result<(), ApiError> {

@@ -11,21 +11,24 @@ use ringhook::delivery::bodies::{self, Kept};
 use ringhook::delivery::log::{
     self, Buffered, FLUSH_AFTER_MS, FLUSH_MAX_BODIES, FLUSH_MAX_RECORDS, FLUSH_MAX_TEXT, FLUSH_RETRY_MS,
 };
+use ringhook::delivery::stats;
 use ringhook::delivery::{DeliveryRecord, LOG_TTL_SECS};
 use ringhook::model::keys;
 use ringhook::service::http::ApiError;
 use serde::Deserialize;
 use worker::{console_error, Env, SqlStorage, State};
 
+use crate::attempts::{self, Counted};
 use crate::kv_store;
 use crate::live;
 use crate::pipeline;
 use crate::sql::{self, select};
 
-/// The log's buffer; the bodies held (in commit order) and, once written, the group that holds each.
+/// The log's buffer, each record with what it counts as in its subscription's health (`hour`, `kind`, `bucket`:
+/// see [`add_records`]); the bodies held (in commit order) and, once written, the group that holds each.
 pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS log_buffer (seq INTEGER PRIMARY KEY AUTOINCREMENT, uid TEXT NOT NULL,
-  subscription_id TEXT NOT NULL, record TEXT NOT NULL);
+  subscription_id TEXT NOT NULL, record TEXT NOT NULL, hour INTEGER, kind INTEGER, bucket INTEGER);
 CREATE TABLE IF NOT EXISTS bodies_held (seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE,
   body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS bodies_written (event_id TEXT PRIMARY KEY, body_key TEXT NOT NULL,
@@ -33,20 +36,47 @@ CREATE TABLE IF NOT EXISTS bodies_written (event_id TEXT PRIMARY KEY, body_key T
 CREATE INDEX IF NOT EXISTS bodies_written_by_expiry ON bodies_written (expires_at);
 ";
 
-/// Adds log records, in order: each a subscription's id and its record.
-pub fn add_records(sql: &SqlStorage, uid: &str, records: &[(&str, &DeliveryRecord)]) -> Result<(), ApiError> {
+/// A log record to hold, and what it counts as.
+pub struct Logged<'a> {
+    pub counted: Counted<'a>,
+    pub record: &'a DeliveryRecord,
+}
+
+/// Adds log records, in order, each with its count for the hour of `now`. The counts stay with the records until
+/// they are written, and are then added to the hourly aggregates ([`attempts::count_held`]): the stats read both,
+/// and an attempt applied costs one row written, not three.
+pub fn add_records(sql: &SqlStorage, uid: &str, records: &[Logged<'_>], now: i64) -> Result<(), ApiError> {
     let rows = records
         .iter()
-        .map(|(id, record)| serde_json::to_string(record).map(|text| (*id, text)))
+        .map(|logged| {
+            let (kind, bucket) = attempts::held_count(&logged.counted);
+            serde_json::to_string(logged.record).map(|text| (logged.counted.subscription_id, text, kind, bucket))
+        })
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ApiError::internal(e.to_string()))?;
     sql::each_chunk(
         sql,
-        "INSERT INTO log_buffer (uid, subscription_id, record) \
-         SELECT ?2, value ->> 0, value ->> 1 FROM json_each(?1) ORDER BY key",
+        "INSERT INTO log_buffer (uid, subscription_id, record, hour, kind, bucket) \
+         SELECT ?2, value ->> 0, value ->> 1, ?3, value ->> 2, value ->> 3 FROM json_each(?1) ORDER BY key",
         &rows,
-        &[uid.into()],
+        &[uid.into(), stats::hour_of(now).into()],
     )
+}
+
+/// An object laid out before the log's buffer held counts has the columns added; the records it holds then were
+/// counted as they came in, and have none.
+pub fn upgrade(sql: &SqlStorage) -> Result<(), ApiError> {
+    if sql.exec("SELECT kind FROM log_buffer LIMIT 0", None).is_ok() {
+        return Ok(());
+    }
+    for column in ["hour", "kind", "bucket"] {
+        sql::exec(
+            sql,
+            &format!("ALTER TABLE log_buffer ADD COLUMN {column} INTEGER"),
+            None,
+        )?;
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -235,11 +265,13 @@ async fn write_records(sql: &SqlStorage, kv: &worker::kv::KvStore) -> Result<boo
     failed.map_or(Ok(full), Err)
 }
 
+/// Drops records written (or unreadable), their counts added to the aggregates in the same step.
 fn drop_seqs(sql: &SqlStorage, seqs: &[i64]) -> Result<(), ApiError> {
     if seqs.is_empty() {
         return Ok(());
     }
     let list = serde_json::to_string(seqs).map_err(|e| ApiError::internal(e.to_string()))?;
+    attempts::count_held(sql, &list)?;
     sql::exec(
         sql,
         "DELETE FROM log_buffer WHERE seq IN (SELECT value FROM json_each(?))",

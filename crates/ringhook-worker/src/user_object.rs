@@ -58,10 +58,10 @@ CREATE TABLE IF NOT EXISTS stats_skips (subscription_id TEXT NOT NULL, event_id 
 ";
 
 /// The version of the tables this build lays out ([`SCHEMA`], [`live::SCHEMA`], [`flush::SCHEMA`], and what
-/// [`attempts::upgrade`] changes), kept in `meta` once they are in place: an object that has them starts without
+/// [`attempts::upgrade`] and [`flush::upgrade`] change), kept in `meta` once they are in place: an object that has them starts without
 /// creating or upgrading anything, one stored by an earlier version (no version, or another) has them created and
 /// upgraded first. Raise it with any change to them.
-const SCHEMA_VERSION: &str = "1";
+const SCHEMA_VERSION: &str = "2";
 
 /// What an object keeps in `meta` about itself: its tables' version, its user, and whether an old KV document
 /// was looked for.
@@ -206,6 +206,13 @@ fn lay_out(sql: &SqlStorage) {
     if let Err(e) = attempts::upgrade(sql) {
         console_error!(
             "user object: upgrading its attempts: {}",
+            e.internal.unwrap_or(e.message)
+        );
+        failed = true;
+    }
+    if let Err(e) = flush::upgrade(sql) {
+        console_error!(
+            "user object: upgrading its log buffer: {}",
             e.internal.unwrap_or(e.message)
         );
         failed = true;
@@ -379,19 +386,21 @@ impl UserState {
                 let keys: Vec<AttemptKey> = reports.iter().map(|report| report.key.clone()).collect();
                 let states = attempts::states(&sql, &keys)?;
                 let repeats = object::repeated(&reports);
-                let (mut counted, mut logged, mut made) = (Vec::new(), Vec::new(), Vec::new());
+                let (mut logged, mut made) = (Vec::new(), Vec::new());
                 for (i, (report, done)) in reports.iter().zip(&settled).enumerate() {
                     // An attempt applied before (its message came again) is counted, logged and recorded once: the
                     // first record stands, and what follows from it is what its maker carries out.
                     if repeats[i] || matches!(states[i], AttemptState::Done(_) | AttemptState::Finished) {
                         continue;
                     }
-                    counted.push(attempts::Counted {
-                        subscription_id: &report.key.subscription_id,
-                        kind: Kind::of(done.record.outcome, done.retry_in),
-                        duration_ms: Some(report.sent.duration_ms),
+                    logged.push(flush::Logged {
+                        counted: attempts::Counted {
+                            subscription_id: &report.key.subscription_id,
+                            kind: Kind::of(done.record.outcome, done.retry_in),
+                            duration_ms: Some(report.sent.duration_ms),
+                        },
+                        record: &done.record,
                     });
-                    logged.push((report.key.subscription_id.as_str(), &done.record));
                     // A delivered attempt, which nothing follows, is finished as it is recorded.
                     made.push(match done.ends_here() {
                         true => Recorded::Finished(&report.key),
@@ -401,8 +410,7 @@ impl UserState {
                         }
                     });
                 }
-                attempts::count(&sql, &counted, now)?;
-                flush::add_records(&sql, uid, &logged)?;
+                flush::add_records(&sql, uid, &logged, now)?;
                 attempts::record(&sql, &made, now)?;
                 let mut notices = Vec::with_capacity(deactivated.len());
                 for subscription in &deactivated {
@@ -586,19 +594,20 @@ impl UserState {
     }
 }
 
-/// Counts and logs the records of attempts skipped (their subscriptions inactive).
+/// Logs the records of attempts skipped (their subscriptions inactive), each counted as a skip.
 fn log_skips(sql: &SqlStorage, uid: &str, skipped: &[(String, DeliveryRecord)], now: i64) -> Result<(), ApiError> {
-    let counted: Vec<_> = skipped
+    let logged: Vec<_> = skipped
         .iter()
-        .map(|(id, _)| attempts::Counted {
-            subscription_id: id,
-            kind: Kind::Skipped,
-            duration_ms: None,
+        .map(|(id, record)| flush::Logged {
+            counted: attempts::Counted {
+                subscription_id: id,
+                kind: Kind::Skipped,
+                duration_ms: None,
+            },
+            record,
         })
         .collect();
-    attempts::count(sql, &counted, now)?;
-    let logged: Vec<_> = skipped.iter().map(|(id, record)| (id.as_str(), record)).collect();
-    flush::add_records(sql, uid, &logged)
+    flush::add_records(sql, uid, &logged, now)
 }
 
 /// Drops an id from those being published (committed, or released after a failed publish).
@@ -656,22 +665,15 @@ struct LatencyRow {
     count: i64,
 }
 
-/// A subscription's hourly aggregates from `start` on.
+/// A subscription's hourly aggregates from `start` on, with the counts still held with its log records.
 fn read_stats(sql: &SqlStorage, id: &str, start: i64) -> Result<stats::Stored, ApiError> {
     let read_error = |e: worker::Error| ApiError::internal(format!("reading stats: {e}"));
     let hours: Vec<HourRow> = sql
-        .exec(
-            "SELECT hour, delivered, failed, retried, dead_lettered, skipped FROM stats_hours \
-             WHERE subscription_id = ? AND hour >= ?",
-            vec![id.into(), start.into()],
-        )
+        .exec(attempts::READ_COUNTS, vec![id.into(), start.into()])
         .and_then(|cursor| cursor.to_array())
         .map_err(read_error)?;
     let latency: Vec<LatencyRow> = sql
-        .exec(
-            "SELECT hour, bucket, count FROM stats_latency WHERE subscription_id = ? AND hour >= ?",
-            vec![id.into(), start.into()],
-        )
+        .exec(attempts::READ_LATENCY, vec![id.into(), start.into()])
         .and_then(|cursor| cursor.to_array())
         .map_err(read_error)?;
     let n = |v: i64| v.max(0) as u64;

@@ -1,7 +1,8 @@
 //! Delivery health per subscription: attempts per hour by outcome, and how long they took. The user's object
-//! keeps these as hourly aggregates while it applies attempts (counts, and a latency histogram per hour), so a
-//! window of them is read without scanning the log. Counts are exact; a percentile is the upper bound of the
-//! histogram bucket it falls in, within 5 % of the true value (exact below 10 ms).
+//! keeps these as hourly aggregates (counts, and a latency histogram per hour), each attempt's count held with its
+//! log record until the record is written, then added: a window is read from the aggregates and the few records
+//! held, without scanning the log. Counts are exact; a percentile is the upper bound of the histogram bucket it
+//! falls in, within 5 % of the true value (exact below 10 ms).
 
 use serde::{Deserialize, Serialize};
 
