@@ -22,6 +22,7 @@
 // Latency is the receiver's arrival time minus the start of the publish request that carried the event.
 // Each row runs three times (RINGHOOK_DELIVERY_ROUNDS), the rows taking turns, and shows its median run and the range,
 // as svix-server's figures are three runs.
+import { readdirSync, readFileSync } from 'node:fs';
 import { Miniflare } from 'miniflare';
 import { BASE, DIRECT_SOCKETS, signedToken, startWorker, stopJwksServer } from '../tests/worker/support.mjs';
 import { createReceiver, preciseNow } from '../tests/worker/receivers.mjs';
@@ -90,6 +91,31 @@ async function request(method, path, { token, body }, w = worker) {
   return JSON.parse(text);
 }
 
+/**
+ * CPU time (ms, user and system) of the processes this one started, the local workerd of each Worker among them:
+ * on this machine workerd runs a Worker on one thread, so its CPU per delivery is what bounds the rate, and it
+ * varies less from run to run than the rate does. Read from /proc (Linux); null elsewhere.
+ */
+function childrenCpuMs() {
+  try {
+    const ticksToMs = 10; // USER_HZ is 100 on Linux
+    let ticks = 0;
+    for (const pid of readdirSync('/proc').filter((name) => /^[0-9]+$/.test(name))) {
+      let stat;
+      try {
+        stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      } catch {
+        continue; // gone meanwhile
+      }
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === process.pid) ticks += Number(fields[11]) + Number(fields[12]);
+    }
+    return ticks * ticksToMs;
+  } catch {
+    return null;
+  }
+}
+
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 async function scenario({ mode, subscriptions, events, sustained = false, hop = false }, round) {
@@ -104,6 +130,7 @@ async function scenario({ mode, subscriptions, events, sustained = false, hop = 
   const ids = Array.from({ length: events }, (_, i) => `evt_${uid}_${i}`);
   let next = 0;
   const started = preciseNow();
+  const cpuBefore = childrenCpuMs();
   const arrived = () => receiver.requests.length - firstRequest;
   const oneAtATime = ONE_AT_A_TIME.has(mode);
   const publishers = oneAtATime ? 1 : PUBLISHERS;
@@ -132,6 +159,7 @@ async function scenario({ mode, subscriptions, events, sustained = false, hop = 
   const deadline = Date.now() + WAIT_MS;
   const ours = () => receiver.requests.slice(firstRequest);
   while (ours().length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const cpuAfter = childrenCpuMs();
   const got = ours();
   const latencies = got.map((q) => q.time - startOf.get(JSON.parse(q.body).id)).sort((a, b) => a - b);
   const last = Math.max(...got.map((q) => q.time));
@@ -146,6 +174,7 @@ async function scenario({ mode, subscriptions, events, sustained = false, hop = 
     p50_ms: pct(latencies, 50),
     p99_ms: pct(latencies, 99),
     per_second: got.length / ((last - started) / 1000),
+    cpu_us: cpuBefore === null || cpuAfter === null ? undefined : (1000 * (cpuAfter - cpuBefore)) / got.length,
   };
 }
 
@@ -288,9 +317,10 @@ console.log(`Delivery pipeline, local workerd (Miniflare), queues maxBatchSize $
   'delivery straight to the receiver, as with the edge in front, except in the rows marked "through the local hops" (Miniflare\'s ' +
   'stand-ins for the edge\'s inbound and outbound hops, JavaScript Workers on the same thread)\n');
 console.log(`Each row is the median of ${ROUNDS} runs, the rows taking turns (by p50 for latency and back to back, by the rate ` +
-  'for the others), with the range of that figure over the runs.\n');
-console.log('| mode | subscriptions | events | deliveries | publish→receive p50 | p99 | deliveries/s | range over the runs | svix-server | target |');
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|---|---|');
+  'for the others), with the range of that figure over the runs. The CPU time of the local workerd (every thread, the local KV and ' +
+  'queues included) from the first publish to the last arrival, per delivery, is that run\'s.\n');
+console.log('| mode | subscriptions | events | deliveries | publish→receive p50 | p99 | deliveries/s | range over the runs | workerd CPU per delivery | svix-server | target |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|');
 const range = (r) => (ONE_AT_A_TIME.has(r.mode) ? `${r.low.toFixed(1)}–${r.high.toFixed(1)} ms` : `${Math.round(r.low)}–${Math.round(r.high)}/s`);
 for (const r of results) {
   const count = r.deliveries === r.expected ? `${r.deliveries}` : `${r.deliveries} of ${r.expected} (timed out)`;
@@ -299,7 +329,7 @@ for (const r of results) {
   // A row through the local hops is there for comparison: the target is the row without them.
   const ref = r.hop ? { svix: reference.svix, target: '' } : reference;
   console.log(`| ${r.mode}${r.hop ? ', through the local hops' : ''} | ${r.subscriptions} | ${r.events} | ${count} | ${ms(r.p50_ms)} | ${ms(r.p99_ms)} | ` +
-    `${r.deliveries ? Math.round(r.per_second) : 0} | ${range(r)} | ${ref.svix} | ${ref.target} |`);
+    `${r.deliveries ? Math.round(r.per_second) : 0} | ${range(r)} | ${r.cpu_us === undefined ? 'n/a' : `${Math.round(r.cpu_us)} µs`} | ${ref.svix} | ${ref.target} |`);
 }
 if (runtime) console.log(`\nThe runtime's floor, same run and receiver: a plain JavaScript Worker POSTing 100 deliveries, six in flight, ` +
   `has the 50th at the receiver after ${runtime.fiftieth.toFixed(1)} ms and the last after ${runtime.last.toFixed(1)} ms ` +
