@@ -58,9 +58,9 @@ CREATE TABLE IF NOT EXISTS stats_skips (subscription_id TEXT NOT NULL, event_id 
 ";
 
 /// The version of the tables this build lays out ([`SCHEMA`], [`live::SCHEMA`], [`flush::SCHEMA`], and what
-/// [`attempts::upgrade`] and [`flush::upgrade`] change), kept in `meta` once they are in place: an object that has them starts without
-/// creating or upgrading anything, one stored by an earlier version (no version, or another) has them created and
-/// upgraded first. Raise it with any change to them.
+/// [`attempts::upgrade`] and [`flush::upgrade`] change), kept in `meta` once they are in place: an object that has
+/// them starts without creating or upgrading anything, one stored by an earlier version (no version, or another)
+/// has them created and upgraded first. Raise it with any change to them.
 const SCHEMA_VERSION: &str = "2";
 
 /// What an object keeps in `meta` about itself: its tables' version, its user, and whether an old KV document
