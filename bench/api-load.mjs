@@ -3,10 +3,14 @@
 // own users (emulator tokens): `subscribe` is a new user's first subscription (it creates the user's object and
 // its tables); `subscribe again` adds one to each of 1,000 users made before the rows (what a subscribe costs
 // once the object exists); list reads a document of one; publish sends one event for a user with no
-// subscriptions (what publishing costs before any delivery).
-// Each level also measures JavaScript floors: a Worker of a few lines, the same calling a Durable Object, and the
-// same in a publish's shape (one call to the object, which queues a message).
+// subscriptions (what publishing costs before any delivery); `list, a Google-signed token` is list with an RS256
+// token from a local JWKS server instead, each client sending its one token again, as a signed-in app does.
+// Each level also measures JavaScript floors: a Worker of a few lines, the same calling a Durable Object, the same
+// calling a new Durable Object each request (a new user's first subscribe creates one), and the same in a publish's
+// shape (one call to the object, which queues a message).
 import { writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -21,6 +25,26 @@ const build = process.env.RINGHOOK_WORKER_BUILD
   ? pathToFileURL(`${process.env.RINGHOOK_WORKER_BUILD.replace(/\/$/, '')}/`)
   : new URL('../crates/ringhook-worker/build/', import.meta.url);
 const hasObjects = readFileSync(new URL('index.js', build), 'utf8').includes('UserState');
+
+// Google's keys, as a local JWKS server publishes them (cached for an hour, as Google serves them), and ID tokens
+// signed with the private half.
+const keyPair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const jwk = { ...keyPair.publicKey.export({ format: 'jwk' }), kid: 'bench-key', alg: 'RS256', use: 'sig' };
+const jwks = http.createServer((request, response) => {
+  response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=3600' });
+  response.end(JSON.stringify({ keys: [jwk] }));
+});
+await new Promise((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+const base64url = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+function signedToken(uid) {
+  const now = Math.floor(Date.now() / 1000);
+  const claims = {
+    iss: 'https://securetoken.google.com/demo-ringhook', aud: 'demo-ringhook', auth_time: now - 10, user_id: uid,
+    sub: uid, iat: now - 10, exp: now + 3600,
+  };
+  const input = `${base64url({ alg: 'RS256', kid: 'bench-key', typ: 'JWT' })}.${base64url(claims)}`;
+  return `${input}.${sign('sha256', Buffer.from(input), keyPair.privateKey).toString('base64url')}`;
+}
 
 const mf = new Miniflare({
   modules: true,
@@ -38,6 +62,7 @@ const mf = new Miniflare({
     CALL_EVENTS_TOKEN: 'bench-publisher-token',
     FIREBASE_PROJECT_ID: 'demo-ringhook',
     FIREBASE_AUTH_EMULATOR_HOST: '127.0.0.1:9099',
+    FIREBASE_JWKS_URL: `http://127.0.0.1:${jwks.address().port}/jwks`,
     SECRETS_KEY: Buffer.alloc(32, 1).toString('base64'),
     ALLOW_LOOPBACK_WEBHOOKS: 'true',
   },
@@ -117,6 +142,7 @@ for (const clients of LEVELS) {
   // Each client's object exists before its rows, as a user's does once it has subscribed.
   await Promise.all(Array.from({ length: clients }, (_, c) => fetch(`${plainUrl}object?uid=${clients}-${c}`).then((r) => r.arrayBuffer())));
   results.push(await phase('plain JavaScript Worker, one call to its object', clients, (c) => fetch(`${plainUrl}object?uid=${clients}-${c}`)));
+  results.push(await phase('plain JavaScript Worker, one call to a new object', clients, (c, i) => fetch(`${plainUrl}object?uid=new-${clients}-${c}-${i}`)));
   results.push(await phase('plain JavaScript Worker, object that queues', clients, (c) => fetch(`${plainUrl}publish?uid=${clients}-${c}`)));
   results.push(await phase('healthz (baseline: no auth, no KV)', clients, () => fetch(`${url}healthz`)));
   results.push(await phase('subscribe', clients, (c, i) => fetch(`${url}api/v6/call/webhook/subscribe`, {
@@ -125,6 +151,8 @@ for (const clients of LEVELS) {
   let next = 0;
   results.push(await phase('subscribe again', clients, () => subscribeAs(regular(next++ % REGULARS), `level-${clients}`)));
   results.push(await phase('list', clients, (c) => fetch(`${url}api/v6/call/webhook/subscriptions`, { headers: auth(c) })));
+  const signed = Array.from({ length: clients }, (_, c) => ({ authorization: `Bearer ${signedToken(`load-${clients}-${c}-0`)}` }));
+  results.push(await phase('list, a Google-signed token', clients, (c) => fetch(`${url}api/v6/call/webhook/subscriptions`, { headers: signed[c] })));
   // One event per request, for a user of each client's with no subscriptions: admitted, committed, its body kept.
   results.push(await phase('publish (one event)', clients, (c) => fetch(`${url}api/v6/call/events`, {
     method: 'POST',
@@ -133,6 +161,7 @@ for (const clients of LEVELS) {
   })));
 }
 await Promise.all([mf.dispose(), plain.dispose()]);
+jwks.close();
 
 const wasm = readFileSync(new URL('index_bg.wasm', build));
 const js = readFileSync(new URL('index.js', build));
@@ -146,10 +175,14 @@ for (const r of results) console.log(`| ${r.clients} | ${r.name} | ${r.requests}
 // inverse of its throughput; less the no-op route's, it is what the route's own work costs.
 const top = Math.max(...LEVELS);
 const rate = (name) => results.find((r) => r.clients === top && r.name.startsWith(name)).per_second;
-console.log(`\nCPU per request at ${top} clients (1 / requests per second, less healthz's): ${['subscribe', 'list', 'publish']
+console.log(`\nCPU per request at ${top} clients (1 / requests per second, less healthz's): ${['subscribe', 'list', 'list, a Google-signed token', 'publish']
   .map((name) => `${name} ${(1000 / rate(name) - 1000 / rate('healthz')).toFixed(2)} ms`).join(', ')}; subscribe again ${(1000 / rate('subscribe again') - 1000 / rate('healthz')).toFixed(2)} ms.`);
 const floor = (name) => (1000 / rate(name) - 1000 / rate('plain JavaScript Worker (')).toFixed(2);
-console.log(`The same for the JavaScript floors, less the plain Worker's: one call to a Durable Object ${floor('plain JavaScript Worker, one call')} ms; one call to an object that queues a message (a publish's shape) ${floor('plain JavaScript Worker, object that')} ms.`);
+console.log(`The same for the JavaScript floors, less the plain Worker's: one call to a Durable Object ${floor('plain JavaScript Worker, one call to its')} ms; one call to a new object, which lays out its table (a new user's subscribe) ${floor('plain JavaScript Worker, one call to a new')} ms; one call to an object that queues a message (a publish's shape) ${floor('plain JavaScript Worker, object that')} ms.`);
+// At one client, each route's p50 over the no-op route's, and each floor's over the plain Worker's.
+const one = (name) => results.find((r) => r.clients === 1 && r.name.startsWith(name)).p50_ms;
+const over = (name, base) => `${(one(name) - one(base)) >= 0 ? '+' : ''}${(one(name) - one(base)).toFixed(2)} ms`;
+console.log(`At 1 client, p50 over healthz's: ${['subscribe', 'subscribe again', 'list', 'list, a Google-signed token', 'publish'].map((name) => `${name} ${over(name, 'healthz')}`).join(', ')}; the floors over the plain Worker's: one call to an object ${over('plain JavaScript Worker, one call to its', 'plain JavaScript Worker (')}, to a new object ${over('plain JavaScript Worker, one call to a new', 'plain JavaScript Worker (')}, a publish's shape ${over('plain JavaScript Worker, object that', 'plain JavaScript Worker (')}.`);
 console.log(`\nWorker bundle: index_bg.wasm ${size.wasm_raw} B raw, ${size.wasm_gzip} B gzip -9; index.js ${size.js_gzip} B gzip -9; together ${((size.wasm_gzip + size.js_gzip) / 1024).toFixed(1)} KiB gzip.`);
 const at = process.argv.indexOf('--json');
 if (at > 0) writeFileSync(process.argv[at + 1], JSON.stringify({ results, size }, null, 2));
