@@ -6,6 +6,7 @@ import {
   BASE, assertError, b64url, client, emulatorToken, hs256WithPublicKey, kvDump, nowSeconds, otherKeyPair,
   rng, signedToken, startWorker, stopJwksServer,
 } from './support.mjs';
+import { waitFor } from './receivers.mjs';
 
 const LIST = `${BASE}/subscriptions`;
 const now = nowSeconds;
@@ -81,6 +82,34 @@ describe('ringhook Worker auth', () => {
     assert.equal(made.status, 201, made.text);
     const mine = await call('GET', LIST, { token: signedToken({ sub: 'alice' }) });
     assert.deepEqual(mine.json.subscriptions.map((s) => s.id), [made.json.subscription.id]);
+  });
+
+  // A token whose signature verified is not verified again while the keys are current; its claims still are.
+  it('a token sent again passes until it expires, then is refused as expired', async () => {
+    const exp = now() + 2;
+    const token = signedToken({ sub: 'again', exp });
+    for (let i = 0; i < 3; i++) assert.equal((await call('GET', LIST, { token })).status, 200);
+    await waitFor(() => now() >= exp, 5_000, { message: 'the token\'s exp' });
+    const res = await call('GET', LIST, { token });
+    assertError(assert, res, 401, 'unauthorized');
+    assert.match(res.json.error.message, /expir/i);
+  });
+
+  it('a verified token lends nothing to another with its signature or its claims', async () => {
+    const token = signedToken({ sub: 'alice' });
+    assert.equal((await call('GET', LIST, { token })).status, 200);
+    const [header, claims, signature] = token.split('.');
+    const forged = JSON.parse(Buffer.from(claims, 'base64url'));
+    const variants = [
+      `${header}.${b64url({ ...forged, sub: 'mallory', user_id: 'mallory' })}.${signature}`,
+      `${header}.${claims}.${signedToken({ sub: 'alice' }, { key: otherKeyPair.privateKey }).split('.')[2]}`,
+    ];
+    for (const variant of variants) {
+      const res = await call('GET', LIST, { token: variant });
+      assertError(assert, res, 401, 'unauthorized');
+      assert.match(res.json.error.message, /signature/i);
+    }
+    assert.equal((await call('GET', LIST, { token })).status, 200);
   });
 
   it('iat and auth_time within the 60 s skew → 200', async () => {

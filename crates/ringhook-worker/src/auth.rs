@@ -1,5 +1,7 @@
 //! Firebase sign-in: the core checks the token's form and claims; here the RS256 signature is verified with
 //! WebCrypto against the key named by the token's `kid`, from the JWKS, cached for its `Cache-Control: max-age`.
+//! A token whose signature verified is not verified again while those keys are current (the core's `KeyCache`):
+//! its claims are checked on every request.
 
 use std::cell::RefCell;
 use std::pin::pin;
@@ -50,7 +52,18 @@ pub async fn user(authorization: Option<&str>, settings: &AuthSettings, now: i64
     };
     let checked = firebase::check(token, &audience, now).map_err(|AuthError(m)| unauthorized(m))?;
     if let Some(pending) = &checked.signature {
-        verify_signature(pending, settings).await?;
+        let url = &settings.jwks_url;
+        let known = KEYS.with_borrow(|cache| {
+            (cache.as_ref()).is_some_and(|c| c.is_for(url) && c.verified(pending, js_sys::Date::now()))
+        });
+        if !known {
+            verify_signature(pending, settings).await?;
+            KEYS.with_borrow_mut(|cache| {
+                if let Some(c) = cache.as_mut().filter(|c| c.is_for(url)) {
+                    c.remember_verified(pending, checked.expires_at, js_sys::Date::now());
+                }
+            });
+        }
     }
     Ok(SignedIn {
         uid: checked.uid,

@@ -8,6 +8,7 @@
 //! (`alg: none`, empty signature); they pass only where the caller allows them (local development).
 
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use crate::protocol::base64;
 
@@ -198,13 +199,32 @@ pub const KEYS_FAILURE_SECS: u64 = 5;
 /// How long the JWKS fetch may take.
 pub const KEYS_FETCH_TIMEOUT_MS: u64 = 5_000;
 
-/// The signing keys an isolate fetched (imported as `K`, a WebCrypto key in the Worker), and when.
+/// How many verified tokens a [`KeyCache`] remembers.
+pub const VERIFIED_TOKENS_MAX: usize = 1_000;
+
+/// The signing keys an isolate fetched (imported as `K`, a WebCrypto key in the Worker), and when; and the tokens
+/// verified with them, so that a client sending the same ID token again (a Firebase client keeps one for up to an
+/// hour) is not verified again while those keys are current.
 #[derive(Debug, Clone)]
 pub struct KeyCache<K> {
     url: String,
     keys: Vec<(String, K)>,
     expires_at_ms: f64,
     failed_until_ms: f64,
+    /// SHA-256 of each verified token's signing input and signature, with the token's `exp` (unix seconds). A
+    /// list searched in order: a hash map's code would add a kilobyte to the Worker to save a few microseconds.
+    verified: Vec<([u8; 32], i64)>,
+}
+
+/// What a verified token is remembered by: its signing input (header, with the key id, and claims) and its
+/// signature, hashed.
+fn token_digest(pending: &PendingSignature) -> [u8; 32] {
+    Sha256::new()
+        .chain_update(pending.signing_input.as_bytes())
+        .chain_update(b".")
+        .chain_update(&pending.signature)
+        .finalize()
+        .into()
 }
 
 /// What to do for a token's key id.
@@ -231,6 +251,7 @@ impl<K: Clone> KeyCache<K> {
             keys: Vec::new(),
             expires_at_ms: f64::NEG_INFINITY,
             failed_until_ms: f64::NEG_INFINITY,
+            verified: Vec::new(),
         }
     }
 
@@ -255,9 +276,38 @@ impl<K: Clone> KeyCache<K> {
         KeyLookup::Fetch
     }
 
+    /// Whether `pending`'s signature was verified already with its key, which is still current at `now_ms`, and
+    /// its token has not expired: then it need not be verified again.
+    pub fn verified(&self, pending: &PendingSignature, now_ms: f64) -> bool {
+        now_ms < self.expires_at_ms && self.keys.iter().any(|(k, _)| *k == pending.kid) && {
+            let digest = token_digest(pending);
+            (self.verified.iter()).any(|(d, exp)| *d == digest && now_ms < *exp as f64 * 1000.0)
+        }
+    }
+
+    /// Remembers that `pending`'s signature verified, for its token's life (`expires_at`, unix seconds) or until
+    /// the keys are fetched again. At most [`VERIFIED_TOKENS_MAX`] are kept: when full, the expired ones go, and
+    /// if none has, all of them.
+    pub fn remember_verified(&mut self, pending: &PendingSignature, expires_at: i64, now_ms: f64) {
+        if !(now_ms < self.expires_at_ms && self.keys.iter().any(|(k, _)| *k == pending.kid)) {
+            return;
+        }
+        if self.verified.len() >= VERIFIED_TOKENS_MAX {
+            self.verified.retain(|&(_, exp)| now_ms < exp as f64 * 1000.0);
+            if self.verified.len() >= VERIFIED_TOKENS_MAX {
+                self.verified.clear();
+            }
+        }
+        let digest = token_digest(pending);
+        match self.verified.iter_mut().find(|(d, _)| *d == digest) {
+            Some(entry) => entry.1 = expires_at,
+            None => self.verified.push((digest, expires_at)),
+        }
+    }
+
     /// Keeps the keys of a successful fetch for the response's `Cache-Control: max-age` (or an hour), and
     /// answers for `kid` from them: keys just fetched are current for the request that fetched them, whatever
-    /// their max-age.
+    /// their max-age. Tokens verified with the keys before are verified again.
     pub fn fill(
         &mut self,
         keys: Vec<(String, K)>,
@@ -269,6 +319,7 @@ impl<K: Clone> KeyCache<K> {
         self.keys = keys;
         self.expires_at_ms = now_ms + max_age as f64 * 1000.0;
         self.failed_until_ms = f64::NEG_INFINITY;
+        self.verified.clear();
         match self.keys.iter().find(|(k, _)| k == kid) {
             Some((_, key)) => KeyLookup::Use(key.clone()),
             None => KeyLookup::Unknown,
@@ -459,5 +510,90 @@ mod tests {
         assert!(on && said.unwrap().contains("unsigned"));
         let (on, said) = emulator_tokens(Some("127.0.0.1:9099"), "my-prod-project");
         assert!(!on && said.unwrap().contains("refused"));
+    }
+
+    /// What a token signed with `kid` over `claims` (its `sub`) would leave to verify, with `signature`.
+    fn pending(kid: &str, sub: &str, signature: &[u8]) -> PendingSignature {
+        PendingSignature {
+            kid: kid.into(),
+            signing_input: format!("header-{kid}.claims-{sub}"),
+            signature: signature.to_vec(),
+        }
+    }
+
+    const EXP: i64 = NOW + 3600;
+    const NOW_MS: f64 = NOW as f64 * 1000.0;
+
+    fn cache_with(kids: &[&str], now_ms: f64) -> KeyCache<u8> {
+        let mut cache = KeyCache::new("https://keys");
+        let keys = kids.iter().map(|k| (k.to_string(), 1)).collect();
+        cache.fill(keys, Some("max-age=600"), kids[0], now_ms);
+        cache
+    }
+
+    #[test]
+    fn a_verified_token_is_not_verified_again_while_its_key_is_current() {
+        let mut cache = cache_with(&["a"], NOW_MS);
+        let token = pending("a", "alice", b"sig");
+        assert!(!cache.verified(&token, NOW_MS));
+        cache.remember_verified(&token, EXP, NOW_MS);
+        assert!(cache.verified(&token, NOW_MS + 1_000.0));
+        // Any other token is verified: another signature over the same claims, other claims under the same
+        // signature, the same under another key id.
+        assert!(!cache.verified(&pending("a", "alice", b"sig2"), NOW_MS));
+        assert!(!cache.verified(&pending("a", "mallory", b"sig"), NOW_MS));
+        let mut other_kid = token.clone();
+        other_kid.kid = "b".into();
+        assert!(!cache.verified(&other_kid, NOW_MS));
+    }
+
+    #[test]
+    fn a_verified_token_is_verified_again_once_expired_or_its_keys_change() {
+        let token = pending("a", "alice", b"sig");
+        let mut cache = cache_with(&["a"], NOW_MS);
+        cache.remember_verified(&token, NOW + 10, NOW_MS);
+        assert!(cache.verified(&token, NOW_MS + 9_999.0));
+        assert!(!cache.verified(&token, NOW_MS + 10_000.0), "the token expired");
+        cache.remember_verified(&token, EXP, NOW_MS);
+        assert!(
+            !cache.verified(&token, NOW_MS + 600_000.0),
+            "the keys are past their max-age"
+        );
+        // Keys fetched again, even the same ones: every token is verified again with them.
+        cache.fill(vec![("a".into(), 2)], Some("max-age=600"), "a", NOW_MS + 1.0);
+        assert!(!cache.verified(&token, NOW_MS + 2.0));
+        // A key that left the JWKS verifies nothing, remembered or not.
+        cache.fill(vec![("b".into(), 3)], Some("max-age=600"), "b", NOW_MS + 3.0);
+        cache.remember_verified(&token, EXP, NOW_MS + 4.0);
+        assert!(!cache.verified(&token, NOW_MS + 5.0));
+        // Nor is anything remembered while no keys are current.
+        let mut empty: KeyCache<u8> = KeyCache::new("https://keys");
+        empty.remember_verified(&token, EXP, NOW_MS);
+        assert!(empty.verified.is_empty());
+    }
+
+    #[test]
+    fn verified_tokens_are_bounded() {
+        let mut cache = cache_with(&["a"], NOW_MS);
+        let token = |n: usize| pending("a", &format!("user{n}"), b"sig");
+        // Half of them expire within a minute.
+        for n in 0..VERIFIED_TOKENS_MAX {
+            let exp = if n % 2 == 0 { NOW + 60 } else { EXP };
+            cache.remember_verified(&token(n), exp, NOW_MS);
+        }
+        assert_eq!(cache.verified.len(), VERIFIED_TOKENS_MAX);
+        // Full: the expired half goes, the rest stay.
+        cache.remember_verified(&token(VERIFIED_TOKENS_MAX), EXP, NOW_MS + 60_000.0);
+        assert_eq!(cache.verified.len(), VERIFIED_TOKENS_MAX / 2 + 1);
+        assert!(cache.verified(&token(1), NOW_MS + 60_000.0));
+        assert!(!cache.verified(&token(0), NOW_MS + 60_000.0));
+        // Full of live tokens: all go, and the new one is kept.
+        let live = VERIFIED_TOKENS_MAX - cache.verified.len();
+        for n in 0..=live {
+            cache.remember_verified(&token(2 * VERIFIED_TOKENS_MAX + n), EXP, NOW_MS + 60_000.0);
+        }
+        assert_eq!(cache.verified.len(), 1);
+        assert!(cache.verified(&token(2 * VERIFIED_TOKENS_MAX + live), NOW_MS + 60_000.0));
+        assert!(!cache.verified(&token(1), NOW_MS + 60_000.0));
     }
 }
