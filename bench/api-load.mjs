@@ -2,7 +2,9 @@
 // about 1,000 requests per row: `node bench/api-load.mjs [--json FILE]` after `make worker`. Each client is its
 // own users (emulator tokens): `subscribe` is a new user's first subscription (it creates the user's object and
 // its tables); `subscribe again` adds one to each of 1,000 users made before the rows (what a subscribe costs
-// once the object exists); list reads a document of one; publish sends one event for a user with no
+// once the object exists; local workerd lets objects idle for some seconds go, so this row mostly starts them
+// again), and `subscribe again, its object in memory` the same right after a list by the user, untimed; list reads a
+// document of one; publish sends one event for a user with no
 // subscriptions (what publishing costs before any delivery); `list, a Google-signed token` is list with an RS256
 // token from a local JWKS server instead, each client sending its one token again, as a signed-in app does.
 // Each level also measures JavaScript floors: a Worker of a few lines, the same calling a Durable Object, the same
@@ -103,17 +105,26 @@ async function timed(fn) {
   return performance.now() - start;
 }
 
-async function phase(name, clients, request) {
+// `prepare`, if given, runs before each request, untimed, and what it returns is passed to the request; such a row
+// has no rate of its own, only that of the pairs (prepare and request).
+async function phase(name, clients, request, prepare) {
   const samples = [];
   const perClient = Math.ceil(REQUESTS / clients);
   const started = performance.now();
   await Promise.all(Array.from({ length: clients }, async (_, c) => {
-    for (let i = 0; i < perClient; i++) samples.push(await timed(() => request(c, i)));
+    for (let i = 0; i < perClient; i++) {
+      const prepared = prepare ? await prepare(c, i) : undefined;
+      samples.push(await timed(() => request(c, i, prepared)));
+    }
   }));
   const seconds = (performance.now() - started) / 1000;
   samples.sort((a, b) => a - b);
   const pct = (p) => samples[Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))];
-  return { name, clients, requests: samples.length, p50_ms: +pct(50).toFixed(2), p99_ms: +pct(99).toFixed(2), per_second: Math.round(samples.length / seconds) };
+  const rate = Math.round(samples.length / seconds);
+  return {
+    name, clients, requests: samples.length, p50_ms: +pct(50).toFixed(2), p99_ms: +pct(99).toFixed(2),
+    per_second: prepare ? null : rate, ...(prepare ? { pairs_per_second: rate } : {}),
+  };
 }
 
 // Warm up the isolate.
@@ -150,6 +161,15 @@ for (const clients of LEVELS) {
   })));
   let next = 0;
   results.push(await phase('subscribe again', clients, () => subscribeAs(regular(next++ % REGULARS), `level-${clients}`)));
+  // The same with the user's object in memory, as it is while its user is active (the row above may find it gone:
+  // local workerd lets an object idle for some seconds go, and each user's comes once a row): a list, untimed, just
+  // before.
+  let warm = 0;
+  results.push(await phase('subscribe again, its object in memory', clients, (c, i, n) => subscribeAs(regular(n), `warm-${clients}`), async () => {
+    const n = warm++ % REGULARS;
+    await fetch(`${url}api/v6/call/webhook/subscriptions`, { headers: regular(n) }).then((r) => r.arrayBuffer());
+    return n;
+  }));
   results.push(await phase('list', clients, (c) => fetch(`${url}api/v6/call/webhook/subscriptions`, { headers: auth(c) })));
   const signed = Array.from({ length: clients }, (_, c) => ({ authorization: `Bearer ${signedToken(`load-${clients}-${c}-0`)}` }));
   results.push(await phase('list, a Google-signed token', clients, (c) => fetch(`${url}api/v6/call/webhook/subscriptions`, { headers: signed[c] })));
@@ -170,19 +190,19 @@ const size = { wasm_raw: wasm.length, wasm_gzip: gzipSync(wasm, { level: 9 }).le
 console.log(`About ${REQUESTS} requests per row from N concurrent clients, each waiting for its answer; local workerd (Miniflare), in-memory KV\n`);
 console.log('| concurrent | operation | requests | p50 | p99 | requests/s |');
 console.log('|---:|---|---:|---:|---:|---:|');
-for (const r of results) console.log(`| ${r.clients} | ${r.name} | ${r.requests} | ${r.p50_ms} ms | ${r.p99_ms} ms | ${r.per_second} |`);
+for (const r of results) console.log(`| ${r.clients} | ${r.name} | ${r.requests} | ${r.p50_ms} ms | ${r.p99_ms} ms | ${r.per_second ?? '—'} |`);
 // CPU per request: at the highest concurrency the one isolate is saturated, so a route's time per request is the
 // inverse of its throughput; less the no-op route's, it is what the route's own work costs.
 const top = Math.max(...LEVELS);
 const rate = (name) => results.find((r) => r.clients === top && r.name.startsWith(name)).per_second;
 console.log(`\nCPU per request at ${top} clients (1 / requests per second, less healthz's): ${['subscribe', 'list', 'list, a Google-signed token', 'publish']
-  .map((name) => `${name} ${(1000 / rate(name) - 1000 / rate('healthz')).toFixed(2)} ms`).join(', ')}; subscribe again ${(1000 / rate('subscribe again') - 1000 / rate('healthz')).toFixed(2)} ms.`);
+  .map((name) => `${name} ${(1000 / rate(name) - 1000 / rate('healthz')).toFixed(2)} ms`).join(', ')}; subscribe again ${(1000 / rate('subscribe again') - 1000 / rate('healthz')).toFixed(2)} ms, with its object in memory ${(1000 / results.find((r) => r.clients === top && r.name === 'subscribe again, its object in memory').pairs_per_second - 1000 / rate('list') - 1000 / rate('healthz')).toFixed(2)} ms (a list and a subscribe, less a list and healthz).`);
 const floor = (name) => (1000 / rate(name) - 1000 / rate('plain JavaScript Worker (')).toFixed(2);
 console.log(`The same for the JavaScript floors, less the plain Worker's: one call to a Durable Object ${floor('plain JavaScript Worker, one call to its')} ms; one call to a new object, which lays out its table (a new user's subscribe) ${floor('plain JavaScript Worker, one call to a new')} ms; one call to an object that queues a message (a publish's shape) ${floor('plain JavaScript Worker, object that')} ms.`);
 // At one client, each route's p50 over the no-op route's, and each floor's over the plain Worker's.
 const one = (name) => results.find((r) => r.clients === 1 && r.name.startsWith(name)).p50_ms;
 const over = (name, base) => `${(one(name) - one(base)) >= 0 ? '+' : ''}${(one(name) - one(base)).toFixed(2)} ms`;
-console.log(`At 1 client, p50 over healthz's: ${['subscribe', 'subscribe again', 'list', 'list, a Google-signed token', 'publish'].map((name) => `${name} ${over(name, 'healthz')}`).join(', ')}; the floors over the plain Worker's: one call to an object ${over('plain JavaScript Worker, one call to its', 'plain JavaScript Worker (')}, to a new object ${over('plain JavaScript Worker, one call to a new', 'plain JavaScript Worker (')}, a publish's shape ${over('plain JavaScript Worker, object that', 'plain JavaScript Worker (')}.`);
+console.log(`At 1 client, p50 over healthz's: ${['subscribe', 'subscribe again', 'subscribe again, its object in memory', 'list', 'list, a Google-signed token', 'publish'].map((name) => `${name} ${over(name, 'healthz')}`).join(', ')}; the floors over the plain Worker's: one call to an object ${over('plain JavaScript Worker, one call to its', 'plain JavaScript Worker (')}, to a new object ${over('plain JavaScript Worker, one call to a new', 'plain JavaScript Worker (')}, a publish's shape ${over('plain JavaScript Worker, object that', 'plain JavaScript Worker (')}.`);
 console.log(`\nWorker bundle: index_bg.wasm ${size.wasm_raw} B raw, ${size.wasm_gzip} B gzip -9; index.js ${size.js_gzip} B gzip -9; together ${((size.wasm_gzip + size.js_gzip) / 1024).toFixed(1)} KiB gzip.`);
 const at = process.argv.indexOf('--json');
 if (at > 0) writeFileSync(process.argv[at + 1], JSON.stringify({ results, size }, null, 2));
