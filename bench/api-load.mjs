@@ -11,13 +11,12 @@
 // calling a new Durable Object each request (a new user's first subscribe creates one), and the same in a publish's
 // shape (one call to the object, which queues a message).
 import { writeFileSync } from 'node:fs';
-import http from 'node:http';
-import { generateKeyPairSync, sign } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Miniflare } from 'miniflare';
 import { emulatorToken } from '../www/emulator-token.js';
+import { jwksBaseUrl, signedToken, stopJwksServer } from '../tests/worker/support.mjs';
 import { FLOOR_OBJECT } from './floor-object.mjs';
 
 const LEVELS = [1, 10, 50];
@@ -27,26 +26,6 @@ const build = process.env.RINGHOOK_WORKER_BUILD
   ? pathToFileURL(`${process.env.RINGHOOK_WORKER_BUILD.replace(/\/$/, '')}/`)
   : new URL('../crates/ringhook-worker/build/', import.meta.url);
 const hasObjects = readFileSync(new URL('index.js', build), 'utf8').includes('UserState');
-
-// Google's keys, as a local JWKS server publishes them (cached for an hour, as Google serves them), and ID tokens
-// signed with the private half.
-const keyPair = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const jwk = { ...keyPair.publicKey.export({ format: 'jwk' }), kid: 'bench-key', alg: 'RS256', use: 'sig' };
-const jwks = http.createServer((request, response) => {
-  response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=3600' });
-  response.end(JSON.stringify({ keys: [jwk] }));
-});
-await new Promise((resolve) => jwks.listen(0, '127.0.0.1', resolve));
-const base64url = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
-function signedToken(uid) {
-  const now = Math.floor(Date.now() / 1000);
-  const claims = {
-    iss: 'https://securetoken.google.com/demo-ringhook', aud: 'demo-ringhook', auth_time: now - 10, user_id: uid,
-    sub: uid, iat: now - 10, exp: now + 3600,
-  };
-  const input = `${base64url({ alg: 'RS256', kid: 'bench-key', typ: 'JWT' })}.${base64url(claims)}`;
-  return `${input}.${sign('sha256', Buffer.from(input), keyPair.privateKey).toString('base64url')}`;
-}
 
 const mf = new Miniflare({
   modules: true,
@@ -64,7 +43,8 @@ const mf = new Miniflare({
     CALL_EVENTS_TOKEN: 'bench-publisher-token',
     FIREBASE_PROJECT_ID: 'demo-ringhook',
     FIREBASE_AUTH_EMULATOR_HOST: '127.0.0.1:9099',
-    FIREBASE_JWKS_URL: `http://127.0.0.1:${jwks.address().port}/jwks`,
+    // The tests' JWKS server: Google's keys as published, cached for an hour.
+    FIREBASE_JWKS_URL: `${await jwksBaseUrl()}/jwks/api-load`,
     SECRETS_KEY: Buffer.alloc(32, 1).toString('base64'),
     ALLOW_LOOPBACK_WEBHOOKS: 'true',
   },
@@ -171,7 +151,7 @@ for (const clients of LEVELS) {
     return n;
   }));
   results.push(await phase('list', clients, (c) => fetch(`${url}api/v6/call/webhook/subscriptions`, { headers: auth(c) })));
-  const signed = Array.from({ length: clients }, (_, c) => ({ authorization: `Bearer ${signedToken(`load-${clients}-${c}-0`)}` }));
+  const signed = Array.from({ length: clients }, (_, c) => ({ authorization: `Bearer ${signedToken({ sub: `load-${clients}-${c}-0` })}` }));
   results.push(await phase('list, a Google-signed token', clients, (c) => fetch(`${url}api/v6/call/webhook/subscriptions`, { headers: signed[c] })));
   // One event per request, for a user of each client's with no subscriptions: admitted, committed, its body kept.
   results.push(await phase('publish (one event)', clients, (c) => fetch(`${url}api/v6/call/events`, {
@@ -181,7 +161,7 @@ for (const clients of LEVELS) {
   })));
 }
 await Promise.all([mf.dispose(), plain.dispose()]);
-jwks.close();
+await stopJwksServer();
 
 const wasm = readFileSync(new URL('index_bg.wasm', build));
 const js = readFileSync(new URL('index.js', build));

@@ -76,7 +76,8 @@ let jwksServer;
 let jwksListening; // resolves once jwksServer listens
 const jwksHits = new Map();
 
-async function jwksBaseUrl() {
+/** The JWKS server's base URL (started on first use): any path serves the published key, cached `max-age=3600`. */
+export async function jwksBaseUrl() {
   if (!jwksServer) {
     jwksServer = http.createServer((req, res) => {
       // A Worker's JWKS URL is /jwks/<pid>/<n>?max-age=<seconds>; hits are counted per path.
