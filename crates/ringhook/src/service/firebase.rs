@@ -279,17 +279,22 @@ impl<K: Clone> KeyCache<K> {
     /// Whether `pending`'s signature was verified already with its key, which is still current at `now_ms`, and
     /// its token has not expired: then it need not be verified again.
     pub fn verified(&self, pending: &PendingSignature, now_ms: f64) -> bool {
-        now_ms < self.expires_at_ms && self.keys.iter().any(|(k, _)| *k == pending.kid) && {
+        self.is_current(&pending.kid, now_ms) && {
             let digest = token_digest(pending);
             (self.verified.iter()).any(|(d, exp)| *d == digest && now_ms < *exp as f64 * 1000.0)
         }
+    }
+
+    /// Whether `kid` is among the keys, and they are current at `now_ms`.
+    fn is_current(&self, kid: &str, now_ms: f64) -> bool {
+        now_ms < self.expires_at_ms && self.keys.iter().any(|(k, _)| k == kid)
     }
 
     /// Remembers that `pending`'s signature verified, for its token's life (`expires_at`, unix seconds) or until
     /// the keys are fetched again. At most [`VERIFIED_TOKENS_MAX`] are kept: when full, the expired ones go, and
     /// if none has, all of them.
     pub fn remember_verified(&mut self, pending: &PendingSignature, expires_at: i64, now_ms: f64) {
-        if !(now_ms < self.expires_at_ms && self.keys.iter().any(|(k, _)| *k == pending.kid)) {
+        if !self.is_current(&pending.kid, now_ms) {
             return;
         }
         if self.verified.len() >= VERIFIED_TOKENS_MAX {
