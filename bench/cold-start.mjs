@@ -6,6 +6,8 @@
 // Miniflare (a new workerd, which compiles the Worker's wasm) and times, from `new Miniflare`: ready, the first
 // answer to GET /healthz, and the second answer on its own. Median of 51 rounds (RINGHOOK_COLD_START_ROUNDS): on
 // this machine the median of 9 moved by up to 36 ms from one run to the next.
+// Two more rows split compiling from the rest: an empty JavaScript Worker that imports ringhook's wasm, or the
+// hello's, and never instantiates it (the runtime compiles a Worker's wasm modules as it loads them).
 // Run after `make worker` and `bench/hello-worker/build.sh`: `node bench/cold-start.mjs`.
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -21,6 +23,13 @@ const EMPTY = 'export default { fetch: () => new Response(\'{"ok":true}\', { hea
 /** The binding of ringhook's user objects, for a class of the given name. */
 const objectBinding = (className) => ({ USERS: { className, useSQLite: true } });
 
+/** An empty JavaScript Worker importing `build`'s wasm, which it never instantiates. */
+const importing = (build) => () => ({
+  modules: [
+    { type: 'ESModule', path: 'index.js', contents: `import wasm from './index_bg.wasm';\n${EMPTY.replace('() =>', '() => wasm &&')}` },
+    { type: 'CompiledWasm', path: 'index_bg.wasm', contents: readFileSync(new URL('index_bg.wasm', build)) },
+  ],
+});
 const compiled = (build) => ({
   modules: true,
   scriptPath: new URL('index.js', build).pathname,
@@ -48,6 +57,8 @@ const WORKERS = [
   ['workers-rs hello with a Durable Object', () => ({
     ...compiled(helloObjectBuild), kvNamespaces: ['SUBSCRIPTIONS'], durableObjects: objectBinding('Floor'),
   }), helloObjectBuild],
+  ["empty JavaScript Worker importing the hello's wasm, not instantiated", importing(helloBuild), null],
+  ["empty JavaScript Worker importing ringhook's wasm, not instantiated", importing(ringhookBuild), null],
 ];
 
 // RINGHOOK_BASELINE_BUILD=<a build directory of ringhook>: a row more, that build, measured in the same rounds.
@@ -100,3 +111,7 @@ for (const [i, [name, , build]] of WORKERS.entries()) {
   const rust = build !== null;
   console.log(`| ${name} | ${size(build)} | ${ms(median(samples[i].map((s) => s.ready)))} | ${ms(first)} | ${rust ? over(first, hello) : '—'} | ${rust ? over(first, helloObject) : '—'} | ${ms(median(samples[i].map((s) => s.second)))} |`);
 }
+// What compiling ringhook's wasm costs over compiling the hello's, beside ringhook's whole cold start over the hello.
+const named = (start) => WORKERS.findIndex(([name]) => name.startsWith(start));
+const compiling = firstOf(named("empty JavaScript Worker importing ringhook's")) - firstOf(named("empty JavaScript Worker importing the hello's"));
+console.log(`\nCompiling ringhook's wasm, imported and not instantiated, answers ${over(compiling, 0)} later than the hello's; ringhook answers ${over(firstOf(2), hello)} later than the hello.`);
