@@ -8,21 +8,13 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, launchChromium, repoRoot as root, startWranglerDev } from '../support/local.mjs';
+import { waitFor } from '../worker/receivers.mjs';
 
 const artifacts = path.join(root, 'tests', 'artifacts');
 const RANK = { scheduled: 0, queued: 1, initiated: 2, ringing: 3, 'in-progress': 4, completed: 5, failed: 5 };
 
-const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(predicate, timeoutMs, message) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await predicate();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${typeof message === 'function' ? message() : message}`);
-    await pause(100);
-  }
-}
+// Each wait asks Chromium or the receiver's output every 100 ms.
+const EVERY = 100;
 
 describe('dashboard (wrangler dev + demo receiver + Chromium)', () => {
   let wrangler, receiver, browser, page, base, receiverBase;
@@ -52,7 +44,7 @@ describe('dashboard (wrangler dev + demo receiver + Chromium)', () => {
     await waitFor(() => {
       assert.equal(receiver.exitCode, null, `the demo receiver exited:\n${receiverOutput}`);
       return receiverOutput.includes(`ringhook demo receiver on ${receiverBase}`);
-    }, 15_000, () => `the demo receiver's ready line:\n${receiverOutput}`);
+    }, 15_000, { intervalMs: EVERY, message: () => `the demo receiver's ready line:\n${receiverOutput}` });
     browser = await browserStarted;
     page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
@@ -117,12 +109,12 @@ describe('dashboard (wrangler dev + demo receiver + Chromium)', () => {
     assert.equal(await row.getAttribute('class'), 'call-item status-completed');
     assert.equal(await row.locator('.status').textContent(), 'completed');
     const callId = await row.getAttribute('data-call-id');
-    await waitFor(() => verifiedLines(callId).length === 4, 15_000, () => `4 verified deliveries of ${callId}:\n${receiverOutput}`);
+    await waitFor(() => verifiedLines(callId).length === 4, 15_000, { intervalMs: EVERY, message: () => `4 verified deliveries of ${callId}:\n${receiverOutput}` });
     // The stream and the webhooks are separate routes: wait until the page has applied the last event too.
     const seen = await waitFor(async () => {
       const applied = await page.evaluate((id) => window.seen[id] ?? [], callId);
       return applied.at(-1) === 'completed' && applied;
-    }, 15_000, () => `the page applies ${callId} up to completed`);
+    }, 15_000, { intervalMs: EVERY, message: () => `the page applies ${callId} up to completed` });
     const trail = await row.locator('.trail li').allTextContents();
     assert.deepEqual(trail, seen);
     // Deliveries are concurrent, so one may overtake another: the dispatcher drops the stale ones, and the row
@@ -175,7 +167,7 @@ describe('dashboard (wrangler dev + demo receiver + Chromium)', () => {
     const more = card.getByRole('button', { name: 'More' });
     if (await more.isVisible()) {
       await more.click();
-      await waitFor(async () => (await entries.count()) > before, 10_000, 'a second page of the log');
+      await waitFor(async () => (await entries.count()) > before, 10_000, { intervalMs: EVERY, message: 'a second page of the log' });
     }
     console.log(`# delivery log: ${await entries.count()} entries shown`);
     // Every event so far was delivered: recovering the last day queues nothing, and says so.
@@ -216,7 +208,7 @@ describe('dashboard (wrangler dev + demo receiver + Chromium)', () => {
     await page.locator('#webhook-url').fill(`${receiverBase}/missing`);
     await page.locator('#register-events input[value="call.completed"]').check();
     await page.getByRole('button', { name: 'Register', exact: true }).click();
-    await waitFor(async () => (await page.locator('#subs [data-sub-id]').count()) === 2, 10_000, 'a second card');
+    await waitFor(async () => (await page.locator('#subs [data-sub-id]').count()) === 2, 10_000, { intervalMs: EVERY, message: 'a second card' });
     const failing = page.locator('#subs [data-sub-id]', { hasText: '/missing' });
     const working = page.locator('#subs [data-sub-id]', { hasNotText: '/missing' });
     await page.locator('#sim-completed').click();
@@ -225,8 +217,8 @@ describe('dashboard (wrangler dev + demo receiver + Chromium)', () => {
       await card.locator('.health-panel [role=status]:text-is("")').waitFor({ state: 'attached', timeout: 10_000 });
       return JSON.parse(await card.locator('figure.health').getAttribute('data-totals'));
     };
-    const failed = await waitFor(async () => { const t = await totalsOf(failing); return t.retried >= 1 && t; }, 20_000, 'a retried delivery in the failing card');
-    const worked = await waitFor(async () => { const t = await totalsOf(working); return t.delivered >= 1 && t; }, 20_000, 'deliveries in the working card');
+    const failed = await waitFor(async () => { const t = await totalsOf(failing); return t.retried >= 1 && t; }, 20_000, { intervalMs: EVERY, message: 'a retried delivery in the failing card' });
+    const worked = await waitFor(async () => { const t = await totalsOf(working); return t.delivered >= 1 && t; }, 20_000, { intervalMs: EVERY, message: 'deliveries in the working card' });
     // What the page drew is what the API counts.
     const fromApi = await page.evaluate(async (ids) => {
       const { state } = await import('/state.js');
@@ -253,7 +245,7 @@ describe('dashboard (wrangler dev + demo receiver + Chromium)', () => {
     await failing.locator('.health-panel').scrollIntoViewIfNeeded();
     await screenshot('delivery-health');
     await failing.getByRole('button', { name: 'Delete' }).click();
-    await waitFor(async () => (await page.locator('#subs [data-sub-id]').count()) === 1, 10_000, 'the failing webhook deleted');
+    await waitFor(async () => (await page.locator('#subs [data-sub-id]').count()) === 1, 10_000, { intervalMs: EVERY, message: 'the failing webhook deleted' });
   });
 
   it('is readable at 375 px and left no page errors', async () => {
