@@ -6,8 +6,10 @@
 // Miniflare (a new workerd, which compiles the Worker's wasm) and times, from `new Miniflare`: ready, the first
 // answer to GET /healthz, and the second answer on its own. Median of 51 rounds (RINGHOOK_COLD_START_ROUNDS): on
 // this machine the median of 9 moved by up to 36 ms from one run to the next.
-// Two more rows split compiling from the rest: an empty JavaScript Worker that imports ringhook's wasm, or the
-// hello's, and never instantiates it (the runtime compiles a Worker's wasm modules as it loads them).
+// More rows split compiling from the rest: an empty JavaScript Worker that imports ringhook's wasm, or the
+// hello's, and never instantiates it (the runtime compiles a Worker's wasm modules as it loads them); one that has
+// ringhook's wasm in its bundle and never imports it (the runtime compiles it all the same, so splitting the wasm into
+// modules loaded later would save nothing); and one that instantiates it with no-op imports, without its start.
 // Run after `make worker` and `bench/hello-worker/build.sh`: `node bench/cold-start.mjs`.
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -27,6 +29,29 @@ const objectBinding = (className) => ({ USERS: { className, useSQLite: true } })
 const importing = (build) => () => ({
   modules: [
     { type: 'ESModule', path: 'index.js', contents: `import wasm from './index_bg.wasm';\n${EMPTY.replace('() =>', '() => wasm &&')}` },
+    { type: 'CompiledWasm', path: 'index_bg.wasm', contents: readFileSync(new URL('index_bg.wasm', build)) },
+  ],
+});
+/** An empty JavaScript Worker with `build`'s wasm among its modules, which it never imports. */
+const bundling = (build) => () => ({
+  modules: [
+    { type: 'ESModule', path: 'index.js', contents: EMPTY },
+    { type: 'CompiledWasm', path: 'index_bg.wasm', contents: readFileSync(new URL('index_bg.wasm', build)) },
+  ],
+});
+/** An empty JavaScript Worker instantiating `build`'s wasm as it loads, every import a no-op, its start not run. */
+const instantiating = (build) => () => ({
+  modules: [
+    {
+      type: 'ESModule',
+      path: 'index.js',
+      contents: `import wasm from './index_bg.wasm';
+const noop = (i) => i.kind === 'tag' ? WebAssembly.JSTag : i.kind === 'table' ? new WebAssembly.Table({ element: 'externref', initial: 1 }) : () => {};
+const imports = {};
+for (const i of WebAssembly.Module.imports(wasm)) (imports[i.module] ??= {})[i.name] = noop(i);
+const instance = new WebAssembly.Instance(wasm, imports);
+${EMPTY.replace('() =>', '() => instance &&')}`,
+    },
     { type: 'CompiledWasm', path: 'index_bg.wasm', contents: readFileSync(new URL('index_bg.wasm', build)) },
   ],
 });
@@ -59,6 +84,8 @@ const WORKERS = [
   }), helloObjectBuild],
   ["empty JavaScript Worker importing the hello's wasm, not instantiated", importing(helloBuild), null],
   ["empty JavaScript Worker importing ringhook's wasm, not instantiated", importing(ringhookBuild), null],
+  ["empty JavaScript Worker with ringhook's wasm in its bundle, not imported", bundling(ringhookBuild), null],
+  ["empty JavaScript Worker instantiating ringhook's wasm, no-op imports", instantiating(ringhookBuild), null],
 ];
 
 // RINGHOOK_BASELINE_BUILD=<a build directory of ringhook>: a row more, that build, measured in the same rounds.
@@ -111,7 +138,12 @@ for (const [i, [name, , build]] of WORKERS.entries()) {
   const rust = build !== null;
   console.log(`| ${name} | ${size(build)} | ${ms(median(samples[i].map((s) => s.ready)))} | ${ms(first)} | ${rust ? over(first, hello) : '—'} | ${rust ? over(first, helloObject) : '—'} | ${ms(median(samples[i].map((s) => s.second)))} |`);
 }
-// What compiling ringhook's wasm costs over compiling the hello's, beside ringhook's whole cold start over the hello.
+// What compiling ringhook's wasm costs over compiling the hello's, beside ringhook's whole cold start over the hello;
+// then what its wasm costs the empty Worker imported, in the bundle only, and instantiated.
 const named = (start) => WORKERS.findIndex(([name]) => name.startsWith(start));
-const compiling = firstOf(named("empty JavaScript Worker importing ringhook's")) - firstOf(named("empty JavaScript Worker importing the hello's"));
+const importingRinghook = firstOf(named("empty JavaScript Worker importing ringhook's"));
+const compiling = importingRinghook - firstOf(named("empty JavaScript Worker importing the hello's"));
 console.log(`\nCompiling ringhook's wasm, imported and not instantiated, answers ${over(compiling, 0)} later than the hello's; ringhook answers ${over(firstOf(2), hello)} later than the hello.`);
+const bundled = firstOf(named("empty JavaScript Worker with ringhook's")) - firstOf(0);
+const instantiated = firstOf(named('empty JavaScript Worker instantiating')) - importingRinghook;
+console.log(`Over the empty Worker, ringhook's wasm answers ${over(importingRinghook - firstOf(0), 0)} later imported, ${over(bundled, 0)} in the bundle and never imported; instantiating it with no-op imports moves the first answer by ${over(instantiated, 0)}.`);
