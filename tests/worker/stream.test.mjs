@@ -263,6 +263,16 @@ describe('the live event stream', () => {
       await s.close();
     });
 
+    it('an id published 20 times at once to a user with no subscriptions is streamed once', async () => {
+      const s = await listen(w, 'twenty');
+      const first = item('twenty');
+      const answers = await Promise.all(Array.from({ length: 20 }, () => publishOne(h, first)));
+      assert.deepEqual(answers.filter((a) => !a.duplicate), [{ id: first.id, deliveries: 0, duplicate: false }]);
+      const marker = await mark(h, 'twenty', [s]);
+      assert.deepEqual(s.events(), [eventFrame(1, first), eventFrame(2, marker)]);
+      await s.close();
+    });
+
     it('two sockets of one user each receive every event once', async () => {
       const [a, b] = [await listen(w, 'pair'), await listen(w, 'pair')];
       const sent = [item('pair', 'call.scheduled'), item('pair', 'call.failed')];

@@ -2,6 +2,8 @@
 //! hibernation API, and what it sends them. The decisions (tickets, resume or gap, what is kept, frames) are the
 //! core's `ringhook::service::stream`; nothing here panics, since a panic would end every socket of the isolate.
 
+use std::cell::Cell;
+
 use ringhook::service::http::ApiError;
 use ringhook::service::object::{Committed, StreamOpen};
 use ringhook::service::stream::{self, ClientFrame, Kept, Resume, SocketState};
@@ -87,12 +89,23 @@ fn use_ticket(sql: &SqlStorage, nonce: &str, now: i64) -> Result<bool, ApiError>
 }
 
 /// Appends committed events to the stream (cursors one apart), forgets what is no longer kept, and sends each
-/// event to the sockets that want it. Sockets whose sign-in has expired are closed instead.
-pub fn append(state: &State, sql: &SqlStorage, events: &[&Committed], now: i64) -> Result<(), ApiError> {
+/// event to the sockets that want it. Sockets whose sign-in has expired are closed instead. `last` is the last
+/// cursor as this object last wrote it, if known (it is the only writer): read from storage otherwise, and
+/// forgotten unless every write goes through.
+pub fn append(
+    state: &State,
+    sql: &SqlStorage,
+    last: &Cell<Option<u64>>,
+    events: &[&Committed],
+    now: i64,
+) -> Result<(), ApiError> {
     if events.is_empty() {
         return Ok(());
     }
-    let mut cursor = last_cursor(sql)?;
+    let mut cursor = match last.take() {
+        Some(cursor) => cursor,
+        None => last_cursor(sql)?,
+    };
     let mut frames = Vec::with_capacity(events.len());
     for committed in events {
         cursor += 1;
@@ -119,6 +132,7 @@ pub fn append(state: &State, sql: &SqlStorage, events: &[&Committed], now: i64) 
         "DELETE FROM stream WHERE cursor < ? OR at < ?",
         vec![(keep_cursor as i64).into(), keep_at.into()],
     )?;
+    last.set(Some(cursor));
 
     for socket in state.get_websockets() {
         let Some(wanted) = socket_state(&socket) else {

@@ -3,8 +3,9 @@
 //!
 //! Each command loads the rows it needs, calls the core's decision (`ringhook::service::object`, `ringhook::delivery`,
 //! `ringhook::service::subscriptions`) and writes the result with synchronous SQL, with no wait in between: nothing else
-//! the object is asked runs between a command's read and its write. The only wait is the first touch, when a
-//! user's document from the old KV layout is moved in.
+//! the object is asked runs between a command's read and its write. The waits are the first touch, when a user's
+//! document from the old KV layout is moved in, and a publish's sending of its deliveries to the queue, while its
+//! events are marked pending.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -82,6 +83,8 @@ pub struct UserState {
     document: RefCell<Option<Rc<UserDocument>>>,
     /// When expired rows were last deleted (unix seconds; see [`UserState::sweep`]), while in memory.
     swept_at: Cell<i64>,
+    /// The live stream's last cursor as last written, while in memory (see [`live::append`]).
+    stream_last: Cell<Option<u64>>,
 }
 
 /// How often an object deletes its expired rows (see [`UserState::sweep`]).
@@ -110,6 +113,7 @@ impl DurableObject for UserState {
             flush_due: Cell::new(None),
             document: RefCell::new(None),
             swept_at: Cell::new(i64::MIN),
+            stream_last: Cell::new(None),
         }
     }
 
@@ -291,12 +295,6 @@ impl UserState {
                     if admission.duplicate {
                         continue;
                     }
-                    exec(
-                        &sql,
-                        "INSERT INTO publishing (event_id, admitted_at) VALUES (?, ?) \
-                         ON CONFLICT (event_id) DO UPDATE SET admitted_at = excluded.admitted_at",
-                        vec![event.id.as_str().into(), now.into()],
-                    )?;
                     let (first, rest) =
                         delivery::first_messages(uid, &admission.fan_out, &event.id, event.event, &event.body);
                     at_once.extend(first);
@@ -306,15 +304,28 @@ impl UserState {
                 // An event is published once its deliveries are on the queue: until then its id is only pending,
                 // and a refusal releases it, so that the publisher's retry with the same id goes through. Should the
                 // object stop between the queue and the commit, the id reads as a duplicate for the lease, then as
-                // new, and nothing was claimed: the queue messages make every attempt, each once.
+                // new, and nothing was claimed: the queue messages make every attempt, each once. Events with no
+                // delivery to queue (a user who only has the live stream) are published in this same step, with
+                // no wait in which another command could see them pending: they are not marked.
                 let claim: Vec<AttemptKey> = at_once.iter().map(DeliveryMessage::key).collect();
-                if let Err(e) = pipeline::queue_first(&self.env, &settings, queued, at_once).await {
+                let waits = !(queued.is_empty() && at_once.is_empty());
+                if waits {
                     for event in &new {
-                        forget_pending(&sql, &event.id)?;
+                        exec(
+                            &sql,
+                            "INSERT INTO publishing (event_id, admitted_at) VALUES (?, ?) \
+                             ON CONFLICT (event_id) DO UPDATE SET admitted_at = excluded.admitted_at",
+                            vec![event.id.as_str().into(), now.into()],
+                        )?;
                     }
-                    return Err(ApiError::unavailable(e.internal.unwrap_or(e.message)));
+                    if let Err(e) = pipeline::queue_first(&self.env, &settings, queued, at_once).await {
+                        for event in &new {
+                            forget_pending(&sql, &event.id)?;
+                        }
+                        return Err(ApiError::unavailable(e.internal.unwrap_or(e.message)));
+                    }
                 }
-                let claims = self.commit(&sql, &rows, uid, &new, &claim, now)?;
+                let claims = self.commit(&rows, uid, &new, &claim, waits, now)?;
                 reply(200, &object::Publication { admissions, claims })
             }
             Command::Followed { attempts: keys } => {
@@ -471,19 +482,22 @@ impl UserState {
     /// Publishes admitted events whose deliveries are on the queue: each not published before has its body kept
     /// for redelivery, its skips of inactive subscriptions logged (and counted in their health), and is appended
     /// to the live stream, in the same step, so exactly once. Then claims the first attempts to make at once.
+    /// `waited`: the events were marked pending while their deliveries were queued, a wait in which another command
+    /// may have published them; without one, each is as admitted, new.
     fn commit(
         &self,
-        sql: &SqlStorage,
         rows: &Rows<'_>,
         uid: &str,
         events: &[&Committed],
         claim: &[AttemptKey],
+        waited: bool,
         now: i64,
     ) -> Result<object::Claims, ApiError> {
+        let sql = rows.sql;
         let expires_at = now + LOG_TTL_SECS as i64;
         let mut new = Vec::with_capacity(events.len());
         for &committed in events {
-            if publish_state(sql, &committed.id, now)? != PublishState::Published {
+            if !waited || publish_state(sql, &committed.id, now)? != PublishState::Published {
                 flush::add_body(sql, &committed.id, &committed.body)?;
                 new.push(committed);
             }
@@ -493,7 +507,9 @@ impl UserState {
                  ON CONFLICT (event_id) DO UPDATE SET expires_at = excluded.expires_at WHERE expires_at <= ?",
                 vec![committed.id.as_str().into(), expires_at.into(), now.into()],
             )?;
-            forget_pending(sql, &committed.id)?;
+            if waited {
+                forget_pending(sql, &committed.id)?;
+            }
         }
         if !new.is_empty() {
             let document = rows.read()?;
@@ -506,7 +522,7 @@ impl UserState {
                 .collect();
             log_skips(sql, uid, &skipped, now)?;
         }
-        live::append(&self.state, sql, &new, now)?;
+        live::append(&self.state, sql, &self.stream_last, &new, now)?;
         if claim.is_empty() {
             return Ok(object::Claims::default());
         }
