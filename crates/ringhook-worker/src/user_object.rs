@@ -85,6 +85,9 @@ pub struct UserState {
     swept_at: Cell<i64>,
     /// The live stream's last cursor as last written, while in memory (see [`live::append`]).
     stream_last: Cell<Option<u64>>,
+    /// Commits of published events begun while in memory: a publish that waited for the queue reads its events'
+    /// state again only if another began meanwhile (see [`UserState::commit`]).
+    commits: Cell<u64>,
 }
 
 /// How often an object deletes its expired rows (see [`UserState::sweep`]).
@@ -114,6 +117,7 @@ impl DurableObject for UserState {
             document: RefCell::new(None),
             swept_at: Cell::new(i64::MIN),
             stream_last: Cell::new(None),
+            commits: Cell::new(0),
         }
     }
 
@@ -308,8 +312,9 @@ impl UserState {
                 // delivery to queue (a user who only has the live stream) are published in this same step, with
                 // no wait in which another command could see them pending: they are not marked.
                 let claim: Vec<AttemptKey> = at_once.iter().map(DeliveryMessage::key).collect();
-                let waits = !(queued.is_empty() && at_once.is_empty());
-                if waits {
+                let mut marked = Marked::No;
+                if !(queued.is_empty() && at_once.is_empty()) {
+                    let commits = self.commits.get();
                     for event in &new {
                         exec(
                             &sql,
@@ -324,8 +329,11 @@ impl UserState {
                         }
                         return Err(ApiError::unavailable(e.internal.unwrap_or(e.message)));
                     }
+                    marked = Marked::Pending {
+                        others_committed: self.commits.get() != commits,
+                    };
                 }
-                let claims = self.commit(&rows, uid, &new, &claim, waits, now)?;
+                let claims = self.commit(&rows, uid, &new, &claim, marked, now)?;
                 reply(200, &object::Publication { admissions, claims })
             }
             Command::Followed { attempts: keys } => {
@@ -482,22 +490,25 @@ impl UserState {
     /// Publishes admitted events whose deliveries are on the queue: each not published before has its body kept
     /// for redelivery, its skips of inactive subscriptions logged (and counted in their health), and is appended
     /// to the live stream, in the same step, so exactly once. Then claims the first attempts to make at once.
-    /// `waited`: the events were marked pending while their deliveries were queued, a wait in which another command
-    /// may have published them; without one, each is as admitted, new.
+    /// Only another commit publishes an id (the sweep only forgets expired ones), so events are read again only if
+    /// one began while they waited; otherwise each is as admitted, new.
     fn commit(
         &self,
         rows: &Rows<'_>,
         uid: &str,
         events: &[&Committed],
         claim: &[AttemptKey],
-        waited: bool,
+        marked: Marked,
         now: i64,
     ) -> Result<object::Claims, ApiError> {
+        // Counted before any write, so that a publish waiting meanwhile reads its events again even if this one fails.
+        self.commits.set(self.commits.get().wrapping_add(1));
         let sql = rows.sql;
         let expires_at = now + LOG_TTL_SECS as i64;
+        let recheck = matches!(marked, Marked::Pending { others_committed: true });
         let mut new = Vec::with_capacity(events.len());
         for &committed in events {
-            if !waited || publish_state(sql, &committed.id, now)? != PublishState::Published {
+            if !recheck || publish_state(sql, &committed.id, now)? != PublishState::Published {
                 flush::add_body(sql, &committed.id, &committed.body)?;
                 new.push(committed);
             }
@@ -507,7 +518,7 @@ impl UserState {
                  ON CONFLICT (event_id) DO UPDATE SET expires_at = excluded.expires_at WHERE expires_at <= ?",
                 vec![committed.id.as_str().into(), expires_at.into(), now.into()],
             )?;
-            if waited {
+            if matches!(marked, Marked::Pending { .. }) {
                 forget_pending(sql, &committed.id)?;
             }
         }
@@ -611,6 +622,14 @@ impl UserState {
 }
 
 /// Logs the records of attempts skipped (their subscriptions inactive), each counted as a skip.
+/// Whether a publish's events were marked pending while their deliveries were queued, and if so, whether another
+/// commit began during that wait.
+#[derive(Clone, Copy)]
+enum Marked {
+    No,
+    Pending { others_committed: bool },
+}
+
 fn log_skips(sql: &SqlStorage, uid: &str, skipped: &[(String, DeliveryRecord)], now: i64) -> Result<(), ApiError> {
     let logged: Vec<_> = skipped
         .iter()
