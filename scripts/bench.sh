@@ -35,6 +35,7 @@ bash bench/wasm-size-probe/measure.sh > "$out/probe.md"
 bench/hello-worker/build.sh >&2
 node bench/cold-start.mjs > "$out/cold-start.md"
 node bench/object-start.mjs > "$out/object-start.md"
+node bench/storage-count.mjs > "$out/storage.md"
 
 cargo bench -p ringhook --bench core -- --warm-up-time 1 --measurement-time 3 --noplot > "$out/native.txt" 2>/dev/null
 
@@ -68,6 +69,8 @@ Measured by `make bench` on {cpu}, {subprocess.run(['nproc'], capture_output=Tru
 {(out/'cold-start.md').read_text()}
 ### A user's object starting on local workerd (`node bench/object-start.mjs`)
 {(out/'object-start.md').read_text()}
+### A user's object and its SQLite storage on local workerd (`node bench/storage-count.mjs`)
+{(out/'storage.md').read_text()}
 ### Native core (`cargo bench -p ringhook --bench core`)
 {native_md}<!-- measured:end -->"""
 text = re.sub(r"<!-- measured:start -->.*<!-- measured:end -->", lambda _: measured, text, flags=re.S)
