@@ -621,7 +621,6 @@ impl UserState {
     }
 }
 
-/// Logs the records of attempts skipped (their subscriptions inactive), each counted as a skip.
 /// Whether a publish's events were marked pending while their deliveries were queued, and if so, whether another
 /// commit began during that wait.
 #[derive(Clone, Copy)]
@@ -630,6 +629,7 @@ enum Marked {
     Pending { others_committed: bool },
 }
 
+/// Logs the records of attempts skipped (their subscriptions inactive), each counted as a skip.
 fn log_skips(sql: &SqlStorage, uid: &str, skipped: &[(String, DeliveryRecord)], now: i64) -> Result<(), ApiError> {
     let logged: Vec<_> = skipped
         .iter()
