@@ -24,7 +24,7 @@ const QUIET_MS = 1_500;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** A copy of `build` whose glue logs each statement as `TAG written read text`, and each cursor read to its end. */
+/** A copy of `build` whose glue logs each statement as `TAG written read`, and each cursor read to its end as `TAG 0 read rows`. */
 function instrumented(build) {
   const dir = mkdtempSync(path.join(tmpdir(), 'ringhook-storage-'));
   cpSync(build, dir, { recursive: true });
