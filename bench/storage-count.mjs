@@ -4,7 +4,8 @@
 // only), and per delivery to a user with one subscription: the publish, the first attempt's claim and outcome, the
 // log written by the object's alarm, and the queue message behind the attempt, which arrives later and finds it
 // finished. Events are published one at a time.
-// An instrumented copy of the build counts: its glue's `exec` and `toArray` imports log each statement.
+// An instrumented copy of the build counts: its glue's `exec` and `toArray` imports log each statement, and its queue
+// handler each batch of messages it is given, so that the count can wait for the messages behind the attempts.
 // Run after `make worker`: `node bench/storage-count.mjs`; RINGHOOK_BASELINE_BUILD=<a build directory> measures that
 // build too, in the same run.
 import { spawnSync } from 'node:child_process';
@@ -17,14 +18,17 @@ const EVENTS = 50;
 const TAG = 'ringhook-storage-count';
 /** The receivers' timeout here, which sets when the queue message behind an attempt made at once is due. */
 const TIMEOUT_MS = 500;
-/** When that message is due, in seconds after its publish: `delivery::fallback_delay` of TIMEOUT_MS. */
+/** When that message is due, in seconds after its publish (`delivery::fallback_delay` of TIMEOUT_MS): a bound on the wait. */
 const FALLBACK_SECS = Math.ceil((Math.min(2 * TIMEOUT_MS, 10_000) + TIMEOUT_MS) / 1000) + 5;
 /** The object writes its log buffer to KV once a second: counting ends once no statement has run for longer. */
 const QUIET_MS = 1_500;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** A copy of `build` whose glue logs each statement as `TAG written read`, and each cursor read to its end as `TAG 0 read rows`. */
+/**
+ * A copy of `build` whose glue logs each statement as `TAG written read`, each cursor read to its end as
+ * `TAG 0 read rows`, and each batch the queue handler is given as `TAG queue messages`.
+ */
 function instrumented(build) {
   const dir = mkdtempSync(path.join(tmpdir(), 'ringhook-storage-'));
   cpSync(build, dir, { recursive: true });
@@ -32,12 +36,16 @@ function instrumented(build) {
   const glue = readFileSync(file, 'utf8');
   const exec = /(__wbg_exec_[0-9a-f]+:function\((\w+),(\w+),(\w+),(\w+)\)\{)return \2\.exec\((\w+)\(\3,\4\),\.\.\.\5\)\}/;
   const toArray = /(__wbg_toArray_[0-9a-f]+:function\((\w+)\)\{)return \2\.toArray\(\)\}/;
-  if (!exec.test(glue) || !toArray.test(glue)) throw new Error(`${build}: its glue's exec and toArray imports are not as expected`);
+  const queue = /(\w+\.prototype\.queue=function\((\w+)\)\{)/;
+  if (!exec.test(glue) || !toArray.test(glue) || !queue.test(glue)) {
+    throw new Error(`${build}: its glue's exec and toArray imports and queue handler are not as expected`);
+  }
   const out = glue
     .replace(exec, (_, head, sql, text, length, bindings, decode) =>
       `${head}const c=${sql}.exec(${decode}(${text},${length}),...${bindings});console.log("${TAG}",c.rowsWritten,c.rowsRead);return c}`)
     .replace(toArray, (_, head, cursor) =>
-      `${head}const b=${cursor}.rowsRead,a=${cursor}.toArray();console.log("${TAG}",0,${cursor}.rowsRead-b,"rows");return a}`);
+      `${head}const b=${cursor}.rowsRead,a=${cursor}.toArray();console.log("${TAG}",0,${cursor}.rowsRead-b,"rows");return a}`)
+    .replace(queue, (_, head, batch) => `${head}console.log("${TAG}","queue",${batch}.messages.length);`);
   writeFileSync(file, out);
   return dir;
 }
@@ -47,17 +55,21 @@ async function measure() {
   const { BASE, signedToken, startWorker, stopJwksServer } = await import('../tests/worker/support.mjs');
   const { createReceiver, waitFor } = await import('../tests/worker/receivers.mjs');
   // The statements as the runtime logs them, through Miniflare, to this process's output.
-  const counted = { statements: 0, written: 0, read: 0, at: performance.now() };
+  const counted = { statements: 0, written: 0, read: 0, messages: 0, at: performance.now() };
   const write = process.stdout.write.bind(process.stdout);
   process.stdout.write = (chunk, ...rest) => {
     const text = String(chunk);
     if (!text.includes(TAG)) return write(chunk, ...rest);
     for (const line of text.split('\n').filter((l) => l.includes(TAG))) {
       const [written, read, rows] = line.slice(line.indexOf(TAG) + TAG.length).trim().split(/\s+/);
+      counted.at = performance.now();
+      if (written === 'queue') {
+        counted.messages += Number(read);
+        continue;
+      }
       if (rows !== 'rows') counted.statements += 1;
       counted.written += Number(written);
       counted.read += Number(read);
-      counted.at = performance.now();
     }
     return true;
   };
@@ -92,8 +104,8 @@ async function measure() {
     if (subscribed.status !== 201) throw new Error(`subscribe: ${subscribed.status} ${await subscribed.text()}`);
     // Each object started and its first events published before counting.
     for (const uid of ['stream-only', 'subscribed']) for (let i = 0; i < 3; i++) await publish(uid, i);
-    const warm = FALLBACK_SECS * 1000 + performance.now();
-    await waitFor(() => performance.now() > warm && quiet(), FALLBACK_SECS * 1000 + 60_000, { message: 'the warm-up settles' });
+    // The queue messages behind the warm-up's three attempts applied, and the log written.
+    await waitFor(() => counted.messages >= 3 && quiet(), FALLBACK_SECS * 1000 + 60_000, { message: 'the warm-up settles' });
 
     let before = snapshot();
     for (let i = 0; i < EVENTS; i++) await publish('stream-only', 100 + i);
@@ -104,9 +116,10 @@ async function measure() {
     const hits = receiver.requests.length;
     for (let i = 0; i < EVENTS; i++) await publish('subscribed', 100 + i);
     await waitFor(() => receiver.requests.length - hits >= EVENTS, 60_000, { message: 'every delivery arrives' });
-    // The queue message behind the last attempt is due FALLBACK_SECS after its publish.
-    const due = FALLBACK_SECS * 1000 + performance.now();
-    await waitFor(() => performance.now() > due && quiet(), FALLBACK_SECS * 1000 + 60_000, { message: 'the deliveries settle' });
+    // The queue message behind each attempt, due FALLBACK_SECS after its publish, applied, and the log written.
+    await waitFor(() => counted.messages - before.messages >= EVENTS && quiet(), FALLBACK_SECS * 1000 + 60_000, {
+      message: () => `${counted.messages - before.messages} of ${EVENTS} queue messages`,
+    });
     const delivery = per(before, EVENTS);
     write(`${JSON.stringify({ streamOnly, delivery })}\n`);
   } finally {
