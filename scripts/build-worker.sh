@@ -10,6 +10,8 @@ export WASM_OPT_BIN="$root/node_modules/.bin/wasm-opt"
 export ESBUILD_BIN="$root/node_modules/.bin/esbuild"
 cd "${1:-$root/crates/ringhook-worker}"
 worker-build --release "${@:2}"
+# The Worker calls its user objects' methods directly (JavaScript RPC), allowed on classes deriving from DurableObject.
+[ -n "${1:-}" ] || node "$root/scripts/object-rpc.mjs" "$root/crates/ringhook-worker/build/index.js"
 # The OpenAPI description is served from the static assets (the Worker reads it through its ASSETS binding), not
 # carried in the wasm.
 [ -n "${1:-}" ] || cp "$root/crates/ringhook/openapi.json" "$root/www/openapi.json"

@@ -321,3 +321,39 @@ describe('an object stored when whether an attempt was followed up had a table o
     );
   });
 });
+
+describe('a Worker of the previous version, asking the user\'s object through fetch while a new one is deployed', () => {
+  let w;
+  let receiver;
+  before(async () => {
+    w = await startWorker({});
+    receiver = await createReceiver(ok);
+  });
+  after(async () => {
+    await receiver?.close();
+    await w?.close();
+    await stopJwksServer();
+  });
+
+  /** Sends a command to `uid`'s object as the previous version did: POSTed as JSON to its fetch handler. */
+  async function sendAsBefore(uid, command) {
+    const namespace = await w.mf.getDurableObjectNamespace('USERS', 'ringhook');
+    const response = await namespace.get(namespace.idFromName(uid)).fetch('https://user-object/', {
+      method: 'POST',
+      body: typeof command === 'string' ? command : JSON.stringify({ uid, command }),
+    });
+    return { status: response.status, json: await response.json() };
+  }
+
+  it('is answered as before: the reply, a refusal, and a command it cannot read', async () => {
+    const h = pipelineClient(w, PUBLISHER);
+    const { subscription } = await h.subscribe('previous', `${receiver.url}/hook`);
+    const listed = await sendAsBefore('previous', { api: { op: 'List', body: '' } });
+    const refused = await sendAsBefore('previous', { api: { op: 'Subscribe', body: '{"webhook_url":"ftp://x","events":["*"]}' } });
+    const unread = await sendAsBefore('previous', 'not a command');
+    assert.deepEqual(
+      [listed.status, listed.json.subscriptions.map((s) => s.id), refused.status, refused.json.error.code, unread.status, unread.json.error],
+      [200, [subscription.id], 400, 'invalid_url', 500, { code: 'internal_error', message: 'internal error: try again later' }],
+    );
+  });
+});

@@ -21,6 +21,7 @@ use ringhook::service::stream;
 use ringhook::service::subscriptions::{find, Service};
 use ringhook::EventType;
 use serde::Deserialize;
+use wasm_bindgen::prelude::wasm_bindgen;
 use worker::worker_sys::WebSocketRequestResponsePair;
 use worker::{
     console_error, durable_object, DurableObject, Env, Request, Response, SqlStorage, State, WebSocket,
@@ -138,22 +139,12 @@ impl DurableObject for UserState {
         // Read as text and parsed here: workers-rs's `Request::json` parses in JavaScript and then walks the
         // resulting object from Rust, one call into the runtime per field, which cost a command carrying a hundred
         // attempts more than applying it.
-        let command = match request.text().await {
-            Ok(text) => serde_json::from_str::<object::Request>(&text).map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        let answer = match command {
-            Ok(request) => self.answer(request).await,
-            Err(e) => Err(ApiError::internal(format!("user object: unreadable command: {e}"))),
-        };
-        match answer {
-            Ok(reply) => http::json(reply.status, &reply.body, None),
-            Err(e) => {
-                if let Some(detail) = &e.internal {
-                    console_error!("user object: {} {}: {detail}", e.status, e.code);
-                }
-                http::error(&e, None)
-            }
+        match request.text().await {
+            Ok(text) => match self.command(&text).await {
+                Ok(reply) => http::json(reply.status, &reply.body, None),
+                Err(e) => http::error(&e, None),
+            },
+            Err(e) => http::error(&logged(unreadable(e.to_string())), None),
         }
     }
 
@@ -247,9 +238,42 @@ struct MetaRow {
     value: String,
 }
 
+/// Commands called as a method (JavaScript RPC) rather than through `fetch`: the Worker's way (see `users::call`),
+/// with no request and response to build and read on either side. `fetch` still takes them, from a Worker of the
+/// previous version while a new one is deployed.
+#[wasm_bindgen]
+impl UserState {
+    /// Applies a command ([`object::Request`] as JSON); its answer as [`object::answer_text`] writes it.
+    #[wasm_bindgen(js_name = command)]
+    pub async fn command_method(&self, text: String) -> String {
+        object::answer_text(&self.command(&text).await)
+    }
+}
+
+fn unreadable(e: String) -> ApiError {
+    ApiError::internal(format!("user object: unreadable command: {e}"))
+}
+
+/// A command's failure, its detail logged: the answer carries none.
+fn logged(e: ApiError) -> ApiError {
+    if let Some(detail) = &e.internal {
+        console_error!("user object: {} {}: {detail}", e.status, e.code);
+    }
+    e
+}
+
 impl UserState {
     fn sql(&self) -> SqlStorage {
         self.state.storage().sql()
+    }
+
+    /// Applies a command sent as JSON text; a failure is logged here, with its detail, and answered without it.
+    async fn command(&self, text: &str) -> Result<Reply, ApiError> {
+        let answer = match serde_json::from_str::<object::Request>(text) {
+            Ok(request) => self.answer(request).await,
+            Err(e) => Err(unreadable(e.to_string())),
+        };
+        answer.map_err(logged)
     }
 
     async fn answer(&self, request: object::Request) -> Result<Reply, ApiError> {

@@ -1,7 +1,6 @@
 //! Asking a user's object (see `user_object`): one object per user, addressed by the user id.
 
 use js_sys::{Promise, Reflect};
-use ringhook::model::api::ErrorResponse;
 use ringhook::service::http::{ApiError, Reply};
 use ringhook::service::object::{self, Command};
 use serde::de::DeserializeOwned;
@@ -24,16 +23,17 @@ pub fn stub(env: &Env, uid: &str) -> Result<Stub, ApiError> {
 
 #[wasm_bindgen]
 extern "C" {
-    /// The objects' namespace binding, called directly: workers-rs's `Response::text` reads an answer chunk by
-    /// chunk through a stream reader, which cost the publish route an eighth of its CPU time.
+    /// The objects' namespace binding, called directly: workers-rs's stubs offer `fetch` alone, not an object's own
+    /// methods.
     type Namespace;
     #[wasm_bindgen(method, catch, js_name = getByName)]
     fn get_by_name(this: &Namespace, name: &str) -> Result<ObjectStub, JsValue>;
 
     /// A stub of one user's object.
     type ObjectStub;
+    /// The object's `command` method, called through the stub (JavaScript RPC): see `UserState::command_method`.
     #[wasm_bindgen(method, catch)]
-    fn fetch(this: &ObjectStub, url: &str, init: &web_sys::RequestInit) -> Result<Promise, JsValue>;
+    fn command(this: &ObjectStub, text: &str) -> Result<Promise, JsValue>;
 }
 
 /// Sends `command` to `uid`'s object; its answer, or its refusal as the same error.
@@ -43,38 +43,16 @@ pub async fn call(env: &Env, uid: &str, command: Command) -> Result<Reply, ApiEr
         .map_err(|e| binding(&e))?
         .unchecked_into();
     let stub = namespace.get_by_name(uid).map_err(|e| binding(&e))?;
-    let body = serde_json::to_string(&object::Request {
+    let text = serde_json::to_string(&object::Request {
         uid: uid.to_owned(),
         command,
     })
     .map_err(|e| ApiError::internal(format!("a command to a user's object: {e}")))?;
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&JsValue::from_str(&body));
     let unanswered =
         |e: JsValue| ApiError::unavailable(format!("a user's object did not answer: {}", thrown_message(&e)));
-    let sent = stub.fetch("https://user-object/", &init).map_err(unanswered)?;
-    let response: web_sys::Response = JsFuture::from(sent).await.map_err(unanswered)?.unchecked_into();
-    let status = response.status();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .ok()
-        .flatten()
-        .and_then(|v| v.parse().ok());
-    let unread = |e: JsValue| ApiError::unavailable(format!("a user's object's answer: {}", thrown_message(&e)));
-    let text = JsFuture::from(response.text().map_err(unread)?).await.map_err(unread)?;
-    let body = text.as_string().unwrap_or_default();
-    if status < 400 {
-        return Ok(Reply { status, body });
-    }
-    // The object logged the detail of its own failures; its refusal reaches the caller as it was made.
-    let refusal: ErrorResponse = serde_json::from_str(&body)
-        .map_err(|e| ApiError::internal(format!("a user's object answered {status}: {e}")))?;
-    Err(ApiError {
-        retry_after,
-        ..ApiError::new(status, refusal.error.code, refusal.error.message)
-    })
+    let called = stub.command(&text).map_err(unanswered)?;
+    let answer = JsFuture::from(called).await.map_err(unanswered)?;
+    object::read_answer(&answer.as_string().unwrap_or_default())
 }
 
 /// Sends `command` to `uid`'s object and reads its answer as `T`.

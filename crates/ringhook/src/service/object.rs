@@ -5,9 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::delivery::{self, AttemptKey, AttemptState, DeliveryRecord, Done, FanOut, Report, RetryPolicy, Target};
-use crate::model::api::Subscription;
+use crate::model::api::{ErrorResponse, Subscription};
 use crate::model::store::{StoredSubscription, UserDocument};
 use crate::protocol::event::EventType;
+use crate::service::http::{ApiError, Reply};
 use crate::service::routes::SubscriptionOp;
 
 /// A request to a user's object. Every command names the user, so the object can move an old KV document in
@@ -147,6 +148,39 @@ pub struct StreamOpen {
 
 /// The header of a forwarded upgrade request that carries its [`StreamOpen`] as JSON.
 pub const STREAM_HEADER: &str = "x-ringhook-stream";
+
+/// What a user's object answers a command called as a method (the Worker's calls; see [`read_answer`]): its
+/// reply or its refusal, as one string: the status, the seconds to wait before trying again if the refusal says so,
+/// and the JSON body as it goes to the client, `"{status} {retry_after}\n{body}"`.
+pub fn answer_text(answer: &Result<Reply, ApiError>) -> String {
+    let (status, retry_after, body) = match answer {
+        Ok(reply) => (reply.status, None, reply.body.clone()),
+        Err(e) => (e.status, e.retry_after, e.body()),
+    };
+    let retry_after = retry_after.map(|s| s.to_string()).unwrap_or_default();
+    format!("{status} {retry_after}\n{body}")
+}
+
+/// The Worker's reading of [`answer_text`]: the object's reply, or its refusal as the same error (the object
+/// logged the detail of its own failures).
+pub fn read_answer(text: &str) -> Result<Reply, ApiError> {
+    let unreadable = || ApiError::internal(format!("a user's object's answer is not one: {:.80}", text));
+    let (head, body) = text.split_once('\n').ok_or_else(unreadable)?;
+    let (status, retry_after) = head.split_once(' ').ok_or_else(unreadable)?;
+    let status: u16 = status.parse().map_err(|_| unreadable())?;
+    if status < 400 {
+        return Ok(Reply {
+            status,
+            body: body.to_owned(),
+        });
+    }
+    let refusal: ErrorResponse = serde_json::from_str(body)
+        .map_err(|e| ApiError::internal(format!("a user's object answered {status}: {e}")))?;
+    Err(ApiError {
+        retry_after: retry_after.parse().ok(),
+        ..ApiError::new(status, refusal.error.code, refusal.error.message)
+    })
+}
 
 /// What became of one published event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -355,6 +389,42 @@ mod tests {
     use crate::delivery::{Attempt, Outcome};
     use crate::model::secret_box::Sealed;
     use crate::model::validate::EventSelector;
+
+    #[test]
+    fn a_reply_reads_as_it_was_answered() {
+        let reply = Reply {
+            status: 201,
+            body: "{\"success\":true,\"note\":\"two\\nlines\"}".into(),
+        };
+        assert_eq!(read_answer(&answer_text(&Ok(reply.clone()))), Ok(reply));
+    }
+
+    #[test]
+    fn a_refusal_reads_as_the_same_error_with_its_wait() {
+        let refused = ApiError {
+            retry_after: Some(7),
+            ..ApiError::new(429, "rate_limited", "too many tests: wait")
+        };
+        let read = read_answer(&answer_text(&Err(refused))).unwrap_err();
+        assert_eq!(
+            (read.status, read.code.as_ref(), read.message.as_str(), read.retry_after),
+            (429, "rate_limited", "too many tests: wait", Some(7))
+        );
+    }
+
+    #[test]
+    fn a_failure_reads_without_its_detail() {
+        let failed = ApiError::internal("the table is missing");
+        let read = read_answer(&answer_text(&Err(failed))).unwrap_err();
+        assert_eq!((read.status, read.internal, read.retry_after), (500, None, None));
+    }
+
+    #[test]
+    fn what_is_not_an_answer_is_an_internal_error() {
+        for text in ["", "201", "abc \n{}", "500 \nnot json"] {
+            assert_eq!(read_answer(text).unwrap_err().status, 500, "{text:?}");
+        }
+    }
 
     fn stored(id: &str) -> StoredSubscription {
         StoredSubscription {
