@@ -9,7 +9,8 @@
 // token again, as a signed-in app does.
 // Each level also measures JavaScript floors: a Worker of a few lines, the same calling a Durable Object, the same
 // calling a new Durable Object each request (a new user's first subscribe creates one), and the same in a publish's
-// shape (one call to the object, which queues a message).
+// shape (one call to the object, which queues a message); the first and the last also calling the object's method
+// (JavaScript RPC) instead of its fetch handler, as ringhook's Worker calls its objects.
 import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
@@ -63,8 +64,9 @@ export default {
     const { pathname, searchParams } = new URL(request.url);
     if (pathname === '/') return ok();
     const object = env.FLOOR.get(env.FLOOR.idFromName(searchParams.get('uid')));
-    const body = (pathname === '/publish' ? 'publish:' : '') + crypto.randomUUID();
-    await object.fetch('http://floor/', { method: 'POST', body }).then((r) => r.text());
+    const body = (pathname.startsWith('/publish') ? 'publish:' : '') + crypto.randomUUID();
+    if (pathname.endsWith('-rpc')) await object.write(body);
+    else await object.fetch('http://floor/', { method: 'POST', body }).then((r) => r.text());
     return ok();
   },
 };`,
@@ -133,8 +135,10 @@ for (const clients of LEVELS) {
   // Each client's object exists before its rows, as a user's does once it has subscribed.
   await Promise.all(Array.from({ length: clients }, (_, c) => fetch(`${plainUrl}object?uid=${clients}-${c}`).then((r) => r.arrayBuffer())));
   results.push(await phase('plain JavaScript Worker, one call to its object', clients, (c) => fetch(`${plainUrl}object?uid=${clients}-${c}`)));
+  results.push(await phase('plain JavaScript Worker, one method call to its object (RPC)', clients, (c) => fetch(`${plainUrl}object-rpc?uid=${clients}-${c}`)));
   results.push(await phase('plain JavaScript Worker, one call to a new object', clients, (c, i) => fetch(`${plainUrl}object?uid=new-${clients}-${c}-${i}`)));
   results.push(await phase('plain JavaScript Worker, object that queues', clients, (c) => fetch(`${plainUrl}publish?uid=${clients}-${c}`)));
+  results.push(await phase('plain JavaScript Worker, a method call to an object that queues (RPC)', clients, (c) => fetch(`${plainUrl}publish-rpc?uid=${clients}-${c}`)));
   results.push(await phase('healthz (baseline: no auth, no KV)', clients, () => fetch(`${url}healthz`)));
   results.push(await phase('subscribe', clients, (c, i) => fetch(`${url}api/v6/call/webhook/subscribe`, {
     method: 'POST', headers: auth(c, i), body: JSON.stringify({ webhook_url: 'http://127.0.0.1:9/hook', events: ['*'] }),
@@ -182,14 +186,14 @@ const inMemory = 1000 / pairs - 1000 / rate('list') - 1000 / rate('healthz');
 console.log(`\nCPU per request at ${top} clients (1 / requests per second, less healthz's): ${['subscribe', 'list', 'list, a Google-signed token', 'publish']
   .map((name) => `${name} ${cpu(name).toFixed(2)} ms`).join(', ')}; subscribe again ${cpu('subscribe again').toFixed(2)} ms, with its object in memory ${inMemory.toFixed(2)} ms (a list and a subscribe, less a list and healthz).`);
 const floor = (name) => (1000 / rate(name) - 1000 / rate('plain JavaScript Worker (')).toFixed(2);
-console.log(`The same for the JavaScript floors, less the plain Worker's: one call to a Durable Object ${floor('plain JavaScript Worker, one call to its')} ms; one call to a new object, which lays out its table (a new user's subscribe) ${floor('plain JavaScript Worker, one call to a new')} ms; one call to an object that queues a message (a publish's shape) ${floor('plain JavaScript Worker, object that')} ms.`);
+console.log(`The same for the JavaScript floors, less the plain Worker's: one call to a Durable Object ${floor('plain JavaScript Worker, one call to its')} ms; one call to a new object, which lays out its table (a new user's subscribe) ${floor('plain JavaScript Worker, one call to a new')} ms; one call to an object that queues a message (a publish's shape) ${floor('plain JavaScript Worker, object that')} ms; the first and the last as method calls (RPC, as ringhook calls its objects) ${floor('plain JavaScript Worker, one method call')} and ${floor('plain JavaScript Worker, a method call to an object that')} ms.`);
 // At one client, each route's p50 over the no-op route's, and each floor's over the plain Worker's.
 const one = (name) => results.find((r) => r.clients === 1 && r.name.startsWith(name)).p50_ms;
 const over = (name, base) => {
   const by = one(name) - one(base);
   return `${by >= 0 ? '+' : ''}${by.toFixed(2)} ms`;
 };
-console.log(`At 1 client, p50 over healthz's: ${['subscribe', 'subscribe again', 'subscribe again, its object in memory', 'list', 'list, a Google-signed token', 'publish'].map((name) => `${name} ${over(name, 'healthz')}`).join(', ')}; the floors over the plain Worker's: one call to an object ${over('plain JavaScript Worker, one call to its', 'plain JavaScript Worker (')}, to a new object ${over('plain JavaScript Worker, one call to a new', 'plain JavaScript Worker (')}, a publish's shape ${over('plain JavaScript Worker, object that', 'plain JavaScript Worker (')}.`);
+console.log(`At 1 client, p50 over healthz's: ${['subscribe', 'subscribe again', 'subscribe again, its object in memory', 'list', 'list, a Google-signed token', 'publish'].map((name) => `${name} ${over(name, 'healthz')}`).join(', ')}; the floors over the plain Worker's: one call to an object ${over('plain JavaScript Worker, one call to its', 'plain JavaScript Worker (')}, to a new object ${over('plain JavaScript Worker, one call to a new', 'plain JavaScript Worker (')}, a publish's shape ${over('plain JavaScript Worker, object that', 'plain JavaScript Worker (')}, the first and the last by RPC ${over('plain JavaScript Worker, one method call', 'plain JavaScript Worker (')} and ${over('plain JavaScript Worker, a method call to an object that', 'plain JavaScript Worker (')}.`);
 console.log(`\nWorker bundle: index_bg.wasm ${size.wasm_raw} B raw, ${size.wasm_gzip} B gzip -9; index.js ${size.js_gzip} B gzip -9; together ${((size.wasm_gzip + size.js_gzip) / 1024).toFixed(1)} KiB gzip.`);
 const at = process.argv.indexOf('--json');
 if (at > 0) writeFileSync(process.argv[at + 1], JSON.stringify({ results, size }, null, 2));
