@@ -1,7 +1,7 @@
 // The per-user Durable Object of the benchmarks' JavaScript floors, as source for a Miniflare script: each request
-// (to its fetch handler, or a call of its `write` method) writes one SQLite row (its body as the id), the least a call
-// to ringhook's user object does, and answers `{"ok":true}`. A body that starts with `publish:` also sends one message to the QUEUE binding before the answer,
-// as ringhook's object queues a publish's deliveries.
+// (to its fetch handler, or a call of its `write` method) writes one SQLite row (its body as the id), the least a
+// call to ringhook's user object does, and answers `{"ok":true}`. A body that starts with `publish:` also sends one
+// message to the QUEUE binding before the answer, as ringhook's object queues a publish's deliveries.
 export const FLOOR_OBJECT = `
 import { DurableObject } from 'cloudflare:workers';
 export class FloorObject extends DurableObject {

@@ -151,20 +151,22 @@ pub const STREAM_HEADER: &str = "x-ringhook-stream";
 
 /// What a user's object answers a command called as a method (the Worker's calls; see [`read_answer`]): its
 /// reply or its refusal, as one string: the status, the seconds to wait before trying again if the refusal says so,
-/// and the JSON body as it goes to the client, `"{status} {retry_after}\n{body}"`.
+/// and the JSON body, `"{status} {retry_after}\n{body}"`.
 pub fn answer_text(answer: &Result<Reply, ApiError>) -> String {
-    let (status, retry_after, body) = match answer {
-        Ok(reply) => (reply.status, None, reply.body.clone()),
-        Err(e) => (e.status, e.retry_after, e.body()),
-    };
-    let retry_after = retry_after.map(|s| s.to_string()).unwrap_or_default();
-    format!("{status} {retry_after}\n{body}")
+    match answer {
+        Ok(reply) => format!("{} \n{}", reply.status, reply.body),
+        Err(e) => {
+            let retry_after = e.retry_after.map(|s| s.to_string()).unwrap_or_default();
+            format!("{} {retry_after}\n{}", e.status, e.body())
+        }
+    }
 }
 
 /// The Worker's reading of [`answer_text`]: the object's reply, or its refusal as the same error (the object
 /// logged the detail of its own failures).
 pub fn read_answer(text: &str) -> Result<Reply, ApiError> {
-    let unreadable = || ApiError::internal(format!("a user's object's answer is not one: {:.80}", text));
+    // Not the text itself: a reply can hold a secret.
+    let unreadable = || ApiError::internal(format!("a user's object's answer is not one ({} bytes)", text.len()));
     let (head, body) = text.split_once('\n').ok_or_else(unreadable)?;
     let (status, retry_after) = head.split_once(' ').ok_or_else(unreadable)?;
     let status: u16 = status.parse().map_err(|_| unreadable())?;
@@ -424,6 +426,12 @@ mod tests {
         for text in ["", "201", "abc \n{}", "500 \nnot json"] {
             assert_eq!(read_answer(text).unwrap_err().status, 500, "{text:?}");
         }
+    }
+
+    #[test]
+    fn an_answer_that_is_not_one_is_not_logged() {
+        let failed = read_answer("{\"secret_key\":\"whsec_abc\"}").unwrap_err();
+        assert!(!failed.internal.unwrap_or_default().contains("whsec_abc"));
     }
 
     fn stored(id: &str) -> StoredSubscription {
