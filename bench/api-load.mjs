@@ -10,7 +10,9 @@
 // Each level also measures JavaScript floors: a Worker of a few lines, the same calling a Durable Object, the same
 // calling a new Durable Object each request (a new user's first subscribe creates one), and the same in a publish's
 // shape (one call to the object, which queues a message); the first and the last also calling the object's method
-// (JavaScript RPC) instead of its fetch handler, as ringhook's Worker calls its objects.
+// (JavaScript RPC) instead of its fetch handler, as ringhook's Worker calls its objects; and, by a method call, an
+// object that runs the statements ringhook's object runs for the publish row (a user with no subscription) and writes
+// the bodies to KV as its flush does (bench/floor-object.mjs).
 import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
@@ -18,7 +20,7 @@ import { pathToFileURL } from 'node:url';
 import { Miniflare } from 'miniflare';
 import { emulatorToken } from '../www/emulator-token.js';
 import { jwksBaseUrl, signedToken, stopJwksServer } from '../tests/worker/support.mjs';
-import { FLOOR_OBJECT } from './floor-object.mjs';
+import { FLOOR_OBJECT, PUBLISH_FLOOR_OBJECT } from './floor-object.mjs';
 
 const LEVELS = [1, 10, 50];
 const REQUESTS = 1000;
@@ -59,10 +61,17 @@ const plain = new Miniflare({
   script: `
 const ok = () => new Response('{"ok":true}', { headers: { 'content-type': 'application/json' } });
 ${FLOOR_OBJECT}
+${PUBLISH_FLOOR_OBJECT}
 export default {
   async fetch(request, env) {
     const { pathname, searchParams } = new URL(request.url);
     if (pathname === '/') return ok();
+    if (pathname === '/publish-statements') {
+      const event = await request.json();
+      const body = JSON.stringify({ event: event.event, callId: event.callId, status: event.status, data: event.data ?? {} });
+      const answer = await env.PUBLISH_FLOOR.getByName(event.uid).publish('evt_' + crypto.randomUUID(), event.event, body);
+      return new Response(\`{"success":true,"events":[\${answer}]}\`, { status: 202, headers: { 'content-type': 'application/json' } });
+    }
     const object = env.FLOOR.get(env.FLOOR.idFromName(searchParams.get('uid')));
     const body = (pathname.startsWith('/publish') ? 'publish:' : '') + crypto.randomUUID();
     if (pathname.endsWith('-rpc')) await object.write(body);
@@ -71,7 +80,8 @@ export default {
   },
 };`,
   compatibilityDate: '2025-09-01',
-  durableObjects: { FLOOR: { className: 'FloorObject', useSQLite: true } },
+  durableObjects: { FLOOR: { className: 'FloorObject', useSQLite: true }, PUBLISH_FLOOR: { className: 'PublishFloor', useSQLite: true } },
+  kvNamespaces: ['KV'],
   durableObjectsPersist: false,
   queueProducers: { QUEUE: 'floor-queue' },
 });
@@ -139,6 +149,11 @@ for (const clients of LEVELS) {
   results.push(await phase('plain JavaScript Worker, one call to a new object', clients, (c, i) => fetch(`${plainUrl}object?uid=new-${clients}-${c}-${i}`)));
   results.push(await phase('plain JavaScript Worker, object that queues', clients, (c) => fetch(`${plainUrl}publish?uid=${clients}-${c}`)));
   results.push(await phase('plain JavaScript Worker, a method call to an object that queues (RPC)', clients, (c) => fetch(`${plainUrl}publish-rpc?uid=${clients}-${c}`)));
+  results.push(await phase("plain JavaScript Worker, a publish's statements (RPC)", clients, (c) => fetch(`${plainUrl}publish-statements`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ event: 'call.initiated', callId: 'call_load', status: 'initiated', uid: `publish-${clients}-${c}` }),
+  })));
   results.push(await phase('healthz (baseline: no auth, no KV)', clients, () => fetch(`${url}healthz`)));
   results.push(await phase('subscribe', clients, (c, i) => fetch(`${url}api/v6/call/webhook/subscribe`, {
     method: 'POST', headers: auth(c, i), body: JSON.stringify({ webhook_url: 'http://127.0.0.1:9/hook', events: ['*'] }),
@@ -186,14 +201,14 @@ const inMemory = 1000 / pairs - 1000 / rate('list') - 1000 / rate('healthz');
 console.log(`\nCPU per request at ${top} clients (1 / requests per second, less healthz's): ${['subscribe', 'list', 'list, a Google-signed token', 'publish']
   .map((name) => `${name} ${cpu(name).toFixed(2)} ms`).join(', ')}; subscribe again ${cpu('subscribe again').toFixed(2)} ms, with its object in memory ${inMemory.toFixed(2)} ms (a list and a subscribe, less a list and healthz).`);
 const floor = (name) => (1000 / rate(name) - 1000 / rate('plain JavaScript Worker (')).toFixed(2);
-console.log(`The same for the JavaScript floors, less the plain Worker's: one call to a Durable Object ${floor('plain JavaScript Worker, one call to its')} ms; one call to a new object, which lays out its table (a new user's subscribe) ${floor('plain JavaScript Worker, one call to a new')} ms; one call to an object that queues a message (a publish's shape) ${floor('plain JavaScript Worker, object that')} ms; the first and the last as method calls (RPC, as ringhook calls its objects) ${floor('plain JavaScript Worker, one method call')} and ${floor('plain JavaScript Worker, a method call to an object that')} ms.`);
+console.log(`The same for the JavaScript floors, less the plain Worker's: one call to a Durable Object ${floor('plain JavaScript Worker, one call to its')} ms; one call to a new object, which lays out its table (a new user's subscribe) ${floor('plain JavaScript Worker, one call to a new')} ms; one call to an object that queues a message (a publish's shape) ${floor('plain JavaScript Worker, object that')} ms; the first and the last as method calls (RPC, as ringhook calls its objects) ${floor('plain JavaScript Worker, one method call')} and ${floor('plain JavaScript Worker, a method call to an object that')} ms; a method call to an object that runs a publish's statements for a user with no subscription and writes the bodies to KV ${floor("plain JavaScript Worker, a publish's statements")} ms.`);
 // At one client, each route's p50 over the no-op route's, and each floor's over the plain Worker's.
 const one = (name) => results.find((r) => r.clients === 1 && r.name.startsWith(name)).p50_ms;
 const over = (name, base) => {
   const by = one(name) - one(base);
   return `${by >= 0 ? '+' : ''}${by.toFixed(2)} ms`;
 };
-console.log(`At 1 client, p50 over healthz's: ${['subscribe', 'subscribe again', 'subscribe again, its object in memory', 'list', 'list, a Google-signed token', 'publish'].map((name) => `${name} ${over(name, 'healthz')}`).join(', ')}; the floors over the plain Worker's: one call to an object ${over('plain JavaScript Worker, one call to its', 'plain JavaScript Worker (')}, to a new object ${over('plain JavaScript Worker, one call to a new', 'plain JavaScript Worker (')}, a publish's shape ${over('plain JavaScript Worker, object that', 'plain JavaScript Worker (')}, the first and the last by RPC ${over('plain JavaScript Worker, one method call', 'plain JavaScript Worker (')} and ${over('plain JavaScript Worker, a method call to an object that', 'plain JavaScript Worker (')}.`);
+console.log(`At 1 client, p50 over healthz's: ${['subscribe', 'subscribe again', 'subscribe again, its object in memory', 'list', 'list, a Google-signed token', 'publish'].map((name) => `${name} ${over(name, 'healthz')}`).join(', ')}; the floors over the plain Worker's: one call to an object ${over('plain JavaScript Worker, one call to its', 'plain JavaScript Worker (')}, to a new object ${over('plain JavaScript Worker, one call to a new', 'plain JavaScript Worker (')}, a publish's shape ${over('plain JavaScript Worker, object that', 'plain JavaScript Worker (')}, the first and the last by RPC ${over('plain JavaScript Worker, one method call', 'plain JavaScript Worker (')} and ${over('plain JavaScript Worker, a method call to an object that', 'plain JavaScript Worker (')}, a publish's statements ${over("plain JavaScript Worker, a publish's statements", 'plain JavaScript Worker (')}.`);
 console.log(`\nWorker bundle: index_bg.wasm ${size.wasm_raw} B raw, ${size.wasm_gzip} B gzip -9; index.js ${size.js_gzip} B gzip -9; together ${((size.wasm_gzip + size.js_gzip) / 1024).toFixed(1)} KiB gzip.`);
 const at = process.argv.indexOf('--json');
 if (at > 0) writeFileSync(process.argv[at + 1], JSON.stringify({ results, size }, null, 2));

@@ -21,3 +21,50 @@ export class FloorObject extends DurableObject {
     return '{"ok":true}';
   }
 }`;
+
+// The floor of a publish for a user with no subscription, as source for a Miniflare script (with a KV namespace bound
+// as KV): called as a method (`publish(id, event, body)`), the object runs the statements ringhook's object runs for
+// such a publish (the id's state read; the body held, the id published, the live stream's row, its last cursor and
+// its trim) and answers; an alarm FLUSH_AFTER_MS later writes the bodies held to KV as one group, as ringhook's flush
+// does, and records where they went.
+export const PUBLISH_FLOOR_OBJECT = `
+const FLUSH_AFTER_MS = 3000; // ringhook's delivery::log::FLUSH_AFTER_MS
+export class PublishFloor extends DurableObject {
+  constructor(state, env) {
+    super(state, env);
+    this.sql = state.storage.sql;
+    this.sql.exec(\`CREATE TABLE IF NOT EXISTS published (event_id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS publishing (event_id TEXT PRIMARY KEY, admitted_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS stream (cursor INTEGER PRIMARY KEY, event TEXT NOT NULL, body TEXT NOT NULL, at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS bodies_held (seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, body TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS bodies_written (event_id TEXT PRIMARY KEY, body_key TEXT NOT NULL, expires_at INTEGER NOT NULL)\`);
+    this.last = 0;
+    this.due = false;
+  }
+  async publish(id, event, body) {
+    const now = Math.floor(Date.now() / 1000);
+    const [state] = this.sql.exec('SELECT EXISTS (SELECT 1 FROM published WHERE event_id = ? AND expires_at > ?) AS published, (SELECT admitted_at FROM publishing WHERE event_id = ?) AS admitted_at', id, now, id).toArray();
+    if (state.published) return JSON.stringify({ id, duplicate: true });
+    this.sql.exec('INSERT INTO bodies_held (event_id, body) SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM bodies_written WHERE event_id = ?) ON CONFLICT (event_id) DO NOTHING', id, body, id);
+    this.sql.exec('INSERT INTO published (event_id, expires_at) VALUES (?, ?) ON CONFLICT (event_id) DO UPDATE SET expires_at = excluded.expires_at WHERE expires_at <= ?', id, now + 604800, now);
+    const cursor = ++this.last;
+    this.sql.exec('INSERT INTO stream (cursor, event, body, at) VALUES (?, ?, ?, ?)', cursor, event, body, now);
+    this.sql.exec('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value', 'stream_last', String(cursor));
+    this.sql.exec('DELETE FROM stream WHERE cursor < ? OR at < ?', cursor - 1000, now - 3600);
+    if (!this.due) {
+      this.due = true;
+      await this.ctx.storage.setAlarm(Date.now() + FLUSH_AFTER_MS);
+    }
+    return JSON.stringify({ id, duplicate: false });
+  }
+  async alarm() {
+    this.due = false;
+    const held = this.sql.exec('SELECT seq, event_id, body FROM bodies_held ORDER BY seq LIMIT 500').toArray();
+    if (held.length === 0) return;
+    const key = 'bodies:' + held[0].event_id;
+    await this.env.KV.put(key, JSON.stringify(held.map((row) => [row.event_id, row.body])));
+    for (const row of held) this.sql.exec('INSERT INTO bodies_written (event_id, body_key, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', row.event_id, key, 0);
+    this.sql.exec('DELETE FROM bodies_held WHERE seq <= ?', held.at(-1).seq);
+  }
+}`;
