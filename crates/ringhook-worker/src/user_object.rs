@@ -808,13 +808,11 @@ impl SubscriptionStore for Rows<'_> {
         // Until the write is through, the cache no longer says what storage holds.
         let before = self.cache.borrow_mut().take();
         let store_error = |e: worker::Error| StoreError(e.to_string());
-        let mut kept = Vec::with_capacity(document.subscriptions.len());
         for (position, stored) in document.subscriptions.iter().enumerate() {
             let unchanged = before
                 .as_ref()
                 .and_then(|b| b.subscriptions.get(position))
                 .is_some_and(|old| old == stored);
-            kept.push(stored.public.id.as_str());
             if unchanged {
                 continue;
             }
@@ -828,13 +826,17 @@ impl SubscriptionStore for Rows<'_> {
                 )
                 .map_err(store_error)?;
         }
-        // Rows go only when a subscription did (a subscribe or an update leaves every earlier id in place).
-        let removed = before.as_ref().is_none_or(|b| {
-            b.subscriptions
-                .iter()
-                .any(|old| !kept.contains(&old.public.id.as_str()))
-        });
-        if removed {
+        // Rows go only when a subscription did: a subscribe or an update leaves every earlier id where it was, so
+        // the ids compare position by position (a change of order with none gone would delete nothing).
+        let ids_in_place = |b: &UserDocument| {
+            b.subscriptions.len() <= document.subscriptions.len()
+                && b.subscriptions
+                    .iter()
+                    .zip(&document.subscriptions)
+                    .all(|(old, new)| old.public.id == new.public.id)
+        };
+        if !before.as_deref().is_some_and(ids_in_place) {
+            let kept: Vec<&str> = document.subscriptions.iter().map(|s| s.public.id.as_str()).collect();
             let ids = serde_json::to_string(&kept).map_err(|e| StoreError(e.to_string()))?;
             self.sql
                 .exec(
