@@ -28,8 +28,9 @@ export class FloorObject extends DurableObject {
 // its trim) and answers; an alarm FLUSH_AFTER_MS later writes the bodies held to KV as one group, as ringhook's flush
 // does, and records where they went.
 export const PUBLISH_FLOOR_OBJECT = `
+import { DurableObject as PublishFloorBase } from 'cloudflare:workers';
 const FLUSH_AFTER_MS = 3000; // ringhook's delivery::log::FLUSH_AFTER_MS
-export class PublishFloor extends DurableObject {
+export class PublishFloor extends PublishFloorBase {
   constructor(state, env) {
     super(state, env);
     this.sql = state.storage.sql;
