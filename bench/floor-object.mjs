@@ -24,8 +24,8 @@ export class FloorObject extends DurableObject {
 
 // The floor of a publish for a user with no subscription, as source for a Miniflare script (with a KV namespace bound
 // as KV): called as a method (`publish(id, event, body)`), the object runs the statements ringhook's object runs for
-// such a publish (the id's state read; the body held, the id published, the live stream's row, its last cursor and
-// its trim) and answers; an alarm FLUSH_AFTER_MS later writes the bodies held to KV as one group, as ringhook's flush
+// such a publish (the id's state read; the body held, the id published, the live stream's row, and once every 64
+// cursors its trim) and answers; an alarm FLUSH_AFTER_MS later writes the bodies held to KV as one group, as ringhook's flush
 // does, and records where they went.
 export const PUBLISH_FLOOR_OBJECT = `
 import { DurableObject as PublishFloorBase } from 'cloudflare:workers';
@@ -36,7 +36,6 @@ export class PublishFloor extends PublishFloorBase {
     this.sql = state.storage.sql;
     this.sql.exec(\`CREATE TABLE IF NOT EXISTS published (event_id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS publishing (event_id TEXT PRIMARY KEY, admitted_at INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS stream (cursor INTEGER PRIMARY KEY, event TEXT NOT NULL, body TEXT NOT NULL, at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS bodies_held (seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, body TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS bodies_written (event_id TEXT PRIMARY KEY, body_key TEXT NOT NULL, expires_at INTEGER NOT NULL)\`);
@@ -51,8 +50,8 @@ export class PublishFloor extends PublishFloorBase {
     this.sql.exec('INSERT INTO published (event_id, expires_at) VALUES (?, ?) ON CONFLICT (event_id) DO UPDATE SET expires_at = excluded.expires_at WHERE expires_at <= ?', id, now + 604800, now);
     const cursor = ++this.last;
     this.sql.exec('INSERT INTO stream (cursor, event, body, at) VALUES (?, ?, ?, ?)', cursor, event, body, now);
-    this.sql.exec('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value', 'stream_last', String(cursor));
-    this.sql.exec('DELETE FROM stream WHERE cursor < ? OR at < ?', cursor - 1000, now - 3600);
+    // ringhook's stream::trims: the rows no longer kept go once every 64 cursors.
+    if (cursor % 64 === 0) this.sql.exec('DELETE FROM stream WHERE cursor < ? OR at < ?', cursor - 999, now - 86400);
     if (!this.due) {
       this.due = true;
       await this.ctx.storage.setAlarm(Date.now() + FLUSH_AFTER_MS);

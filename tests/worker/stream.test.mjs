@@ -1,13 +1,16 @@
 // The live event stream, end to end in workerd over real WebSockets: tickets, the refusals before a socket opens,
 // every event of the user in order as its exact webhook body, resuming from a cursor (or a gap), event filters,
-// client frames, closing a socket when its sign-in expires, and the limit of sockets per user (its default and
-// the STREAM_SOCKETS_PER_USER setting).
+// client frames, closing a socket when its sign-in expires, the limit of sockets per user (its default and
+// the STREAM_SOCKETS_PER_USER setting), and what is kept (the last 1,000 events) and its cursors across a restart.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import {
-  RFC3339_UTC, STATUS_OF, assertError, callEvent, client, jsonOrUndefined, nowSeconds, pipelineClient, sealSecret, signedToken,
-  startWorker, stopJwksServer, uniqueId,
+  RFC3339_UTC, STATUS_OF, assertError, callEvent, client, jsonOrUndefined, nowSeconds, objectSql, pipelineClient, sealSecret,
+  signedToken, startWorker, stopJwksServer, uniqueId,
 } from './support.mjs';
 import { ok, waitFor } from './receivers.mjs';
 
@@ -385,6 +388,93 @@ describe('the live event stream', () => {
       } finally {
         await Promise.all(sockets.map((s) => s.close()));
       }
+    });
+  });
+});
+
+describe('the live event stream keeps the last 1,000 events', () => {
+  let w;
+  let h;
+  let objectsDir;
+  const start = async () => {
+    w = await startWorker({ CALL_EVENTS_TOKEN: PUBLISHER }, { objectsDir });
+    h = pipelineClient(w, PUBLISHER);
+  };
+  /** Publishes `count` events to `uid`, 100 to a request, and resolves to their items in order. */
+  const publishMany = async (uid, count) => {
+    const items = Array.from({ length: count }, () => item(uid));
+    for (let i = 0; i < count; i += 100) await h.publish(items.slice(i, i + 100));
+    return items;
+  };
+  /** The frames a socket of `uid` resuming from `cursor` gets, up to and with its live frame. */
+  const resumed = async (uid, cursor) => {
+    const s = await openStream(w, { ticket: await ticket(w, uid), cursor: String(cursor) });
+    await s.waitForFrame((f) => f?.type === 'live', `${uid} from ${cursor}: the live frame`);
+    await s.close();
+    return s.frames;
+  };
+  let kept;
+  before(async () => {
+    objectsDir = mkdtempSync(path.join(tmpdir(), 'ringhook-stream-'));
+    await start();
+    // 1,030 events, then 20: the rows before the last 1,000 are deleted once every 64 cursors, at the 1,024th
+    // here, so the object stores 20 rows that are no longer kept.
+    kept = [...(await publishMany('keeper', 1_030)), ...(await publishMany('keeper', 20))].slice(50);
+    await publishMany('elder', 3);
+  });
+  after(async () => {
+    for (const s of openSockets) s.ws.terminate();
+    openSockets.clear();
+    await w?.close();
+    rmSync(objectsDir, { recursive: true, force: true });
+  });
+
+  it('resuming from the 50th of 1,050 events replays the 1,000 after it, then live', async () => {
+    assert.deepEqual(await resumed('keeper', 50), [
+      ...kept.map((i, k) => eventFrame(51 + k, i)),
+      { type: 'live', cursor: 1_050 },
+    ]);
+  });
+
+  it('resuming from the 49th → gap, then live, though its next event is still stored', async () => {
+    assert.deepEqual(await resumed('keeper', 49), [{ type: 'gap', cursor: 1_050 }, { type: 'live', cursor: 1_050 }]);
+  });
+
+  describe('after a restart', () => {
+    let stored;
+    before(async () => {
+      await w.close();
+      [[stored]] = await objectSql(objectsDir, 'keeper', ['SELECT COUNT(*) AS n, MIN(cursor) AS first, MAX(cursor) AS last FROM stream']);
+      // As an object of an earlier version may be: its events all expired, its last cursor only in `meta`.
+      await objectSql(objectsDir, 'elder', [
+        'DELETE FROM stream',
+        "INSERT INTO meta (name, value) VALUES ('stream_last', '5000') ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+      ]);
+      await start();
+    });
+
+    it('the object stored fewer than 64 rows besides the kept ones', () => {
+      assert.deepEqual(stored, { n: 1_020, first: 31, last: 1_050 });
+    });
+
+    /** Publishes one more event to `uid` while a socket of theirs listens: resolves to its item and the frames. */
+    const next = async (uid) => {
+      const s = await listen(w, uid);
+      const published = item(uid);
+      await h.publish(published);
+      await s.waitForFrame((f) => f?.type === 'event', `${uid}: the next event`);
+      await s.close();
+      return { published, events: s.events() };
+    };
+
+    it("the next event's cursor follows the stored rows'", async () => {
+      const { published, events } = await next('keeper');
+      assert.deepEqual(events, [eventFrame(1_051, published)]);
+    });
+
+    it("with no row stored, the next event's cursor follows the last one kept in meta", async () => {
+      const { published, events } = await next('elder');
+      assert.deepEqual(events, [eventFrame(5_001, published)]);
     });
   });
 });

@@ -21,7 +21,9 @@ CREATE INDEX IF NOT EXISTS stream_by_time ON stream (at);
 CREATE TABLE IF NOT EXISTS tickets (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
 ";
 
-/// The last cursor ever given, in `meta` (kept events may all have expired).
+/// Where objects laid out by earlier versions kept the last cursor given, in `meta`: their kept events may all
+/// have expired since. The stream's rows now keep it themselves (the newest row is never deleted: see
+/// [`append`]), so the last cursor is the larger of the two.
 const LAST_CURSOR: &str = "stream_last";
 
 #[derive(Deserialize)]
@@ -45,25 +47,26 @@ struct KeptRow {
 fn last_cursor(sql: &SqlStorage) -> Result<u64, ApiError> {
     let rows: Vec<Number> = sql::select(
         sql,
-        "SELECT CAST(value AS INTEGER) AS n FROM meta WHERE name = ?",
+        "SELECT COALESCE(MAX(n), 0) AS n FROM (SELECT CAST(value AS INTEGER) AS n FROM meta WHERE name = ? \
+         UNION ALL SELECT MAX(cursor) FROM stream)",
         vec![LAST_CURSOR.into()],
     )?;
     Ok(rows.first().map_or(0, |r| r.n.max(0) as u64))
 }
 
-fn kept(sql: &SqlStorage) -> Result<Kept, ApiError> {
+/// The events kept at `now`: rows no longer kept may still be stored (see [`stream::trims`]), and are passed over.
+fn kept(sql: &SqlStorage, now: i64) -> Result<Kept, ApiError> {
+    let last = last_cursor(sql)?;
+    let (keep_cursor, keep_at) = stream::keep_from(last, now);
     let rows: Vec<Range> = sql::select(
         sql,
-        "SELECT MIN(cursor) AS first, MAX(cursor) AS last FROM stream",
-        None,
+        "SELECT MIN(cursor) AS first, MAX(cursor) AS last FROM stream WHERE cursor >= ? AND at >= ?",
+        vec![(keep_cursor as i64).into(), keep_at.into()],
     )?;
     let range = rows
         .first()
         .and_then(|r| Some((r.first?.max(0) as u64, r.last?.max(0) as u64)));
-    Ok(Kept {
-        range,
-        last: last_cursor(sql)?,
-    })
+    Ok(Kept { range, last })
 }
 
 /// Records a ticket's nonce (and forgets expired ones).
@@ -88,10 +91,11 @@ fn use_ticket(sql: &SqlStorage, nonce: &str, now: i64) -> Result<bool, ApiError>
     Ok(rows.first().is_some_and(|r| r.n > now))
 }
 
-/// Appends committed events to the stream (cursors one apart), forgets what is no longer kept, and sends each
-/// event to the sockets that want it. Sockets whose sign-in has expired are closed instead. `last` is the last
-/// cursor as this object last wrote it, if known (it is the only writer): read from storage otherwise, and
-/// forgotten unless every write goes through.
+/// Appends committed events to the stream (cursors one apart), deletes the rows no longer kept when
+/// [`stream::trims`] says so, and sends each event to the sockets that want it. Sockets whose sign-in has expired
+/// are closed instead. `last` is the last cursor as this object last wrote it, if known (it is the only writer):
+/// read from storage otherwise, and forgotten unless every write goes through. The newest row, which records the
+/// last cursor, is always kept: it was added at `now`.
 pub fn append(
     state: &State,
     sql: &SqlStorage,
@@ -102,10 +106,11 @@ pub fn append(
     if events.is_empty() {
         return Ok(());
     }
-    let mut cursor = match last.take() {
+    let before = match last.take() {
         Some(cursor) => cursor,
         None => last_cursor(sql)?,
     };
+    let mut cursor = before;
     let mut frames = Vec::with_capacity(events.len());
     for committed in events {
         cursor += 1;
@@ -121,17 +126,14 @@ pub fn append(
         )?;
         frames.push((committed.event, stream::event_frame(cursor, &committed.body)));
     }
-    sql::exec(
-        sql,
-        "INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        vec![LAST_CURSOR.into(), cursor.to_string().into()],
-    )?;
-    let (keep_cursor, keep_at) = stream::keep_from(cursor, now);
-    sql::exec(
-        sql,
-        "DELETE FROM stream WHERE cursor < ? OR at < ?",
-        vec![(keep_cursor as i64).into(), keep_at.into()],
-    )?;
+    if stream::trims(before, cursor) {
+        let (keep_cursor, keep_at) = stream::keep_from(cursor, now);
+        sql::exec(
+            sql,
+            "DELETE FROM stream WHERE cursor < ? OR at < ?",
+            vec![(keep_cursor as i64).into(), keep_at.into()],
+        )?;
+    }
     last.set(Some(cursor));
 
     for socket in state.get_websockets() {
@@ -177,15 +179,22 @@ fn close_expired(socket: &WebSocket) {
 }
 
 /// Sends what a socket resuming after `cursor` gets: the kept events it wants, in order, or `gap`; then `live`.
-fn replay(sql: &SqlStorage, socket: &WebSocket, wanted: &SocketState, cursor: Option<u64>) -> Result<(), ApiError> {
-    let kept = kept(sql)?;
+fn replay(
+    sql: &SqlStorage,
+    socket: &WebSocket,
+    wanted: &SocketState,
+    cursor: Option<u64>,
+    now: i64,
+) -> Result<(), ApiError> {
+    let kept = kept(sql, now)?;
     match stream::resume(cursor, kept) {
         Resume::Gap => send(socket, &stream::gap_frame(kept.last)),
         Resume::After(after) if after < kept.last => {
+            let (_, keep_at) = stream::keep_from(kept.last, now);
             let rows: Vec<KeptRow> = sql::select(
                 sql,
-                "SELECT cursor, event, body FROM stream WHERE cursor > ? ORDER BY cursor",
-                vec![(after as i64).into()],
+                "SELECT cursor, event, body FROM stream WHERE cursor > ? AND at >= ? ORDER BY cursor",
+                vec![(after as i64).into(), keep_at.into()],
             )?;
             for row in rows {
                 let wants = row.event.parse().is_ok_and(|event| wanted.wants(event));
@@ -227,7 +236,7 @@ pub async fn open(
     pair.server
         .serialize_attachment(&wanted)
         .map_err(|e| ApiError::internal(format!("a socket's attachment: {e}")))?;
-    replay(sql, &pair.server, &wanted, open.cursor)?;
+    replay(sql, &pair.server, &wanted, open.cursor, now)?;
     schedule_expiry(state, open.token_expires_at).await;
     Response::from_websocket(pair.client).map_err(|e| ApiError::internal(format!("the upgrade answer: {e}")))
 }
@@ -271,7 +280,7 @@ pub async fn expire(state: &State, now: i64) {
 
 /// A frame from a client: `resume` replays; anything else is answered with an error frame, and the socket
 /// (and every other) stays open.
-pub fn message(sql: &SqlStorage, socket: &WebSocket, text: Option<&str>) {
+pub fn message(sql: &SqlStorage, socket: &WebSocket, text: Option<&str>, now: i64) {
     let Some(text) = text else {
         send(socket, &stream::error_frame("invalid_frame", "frames are text"));
         return;
@@ -281,7 +290,7 @@ pub fn message(sql: &SqlStorage, socket: &WebSocket, text: Option<&str>) {
             let Some(wanted) = socket_state(socket) else {
                 return;
             };
-            if let Err(e) = replay(sql, socket, &wanted, Some(cursor)) {
+            if let Err(e) = replay(sql, socket, &wanted, Some(cursor), now) {
                 console_error!("stream: replaying: {}", e.internal.as_deref().unwrap_or_default());
                 send(socket, &stream::error_frame("internal", "the replay failed: reconnect"));
             }

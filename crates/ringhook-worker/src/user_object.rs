@@ -153,7 +153,7 @@ impl DurableObject for UserState {
             WebSocketIncomingMessage::String(text) => Some(text.as_str()),
             WebSocketIncomingMessage::Binary(_) => None,
         };
-        live::message(&self.sql(), &ws, text);
+        live::message(&self.sql(), &ws, text, now_seconds());
         Ok(())
     }
 

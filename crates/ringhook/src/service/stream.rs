@@ -279,10 +279,20 @@ pub fn resume(cursor: Option<u64>, kept: Kept) -> Resume {
     }
 }
 
-/// The oldest cursor and time to keep after an event with cursor `newest` was added at `now`: rows older
-/// than either are deleted.
+/// The oldest cursor and time kept at `now` when the newest cursor given is `newest`: a replay sends nothing
+/// older than either, and [`trims`] says when the rows older than either are deleted.
 pub fn keep_from(newest: u64, now: i64) -> (u64, i64) {
     (newest.saturating_sub(KEEP_EVENTS as u64 - 1), now - KEEP_SECS)
+}
+
+/// The rows no longer kept are deleted once every this many cursors, not with every event: until then a
+/// replay passes over them (see [`keep_from`]), and there are fewer than this many of them past the kept ones.
+pub const TRIM_EVERY: u64 = 64;
+
+/// Whether appending the events after cursor `before` up to cursor `after` deletes the rows no longer kept:
+/// when the cursors pass a multiple of [`TRIM_EVERY`].
+pub fn trims(before: u64, after: u64) -> bool {
+    before / TRIM_EVERY != after / TRIM_EVERY
 }
 
 /// A frame with one event: the webhook body, exactly, inside.
@@ -463,6 +473,21 @@ mod tests {
         assert_eq!(keep_from(1, 100_000), (0, 100_000 - 86_400));
         assert_eq!(keep_from(1_000, 0).0, 1);
         assert_eq!(keep_from(1_500, 0).0, 501);
+    }
+
+    #[test]
+    fn the_rows_no_longer_kept_are_deleted_once_every_64_cursors() {
+        assert!(!trims(0, 1));
+        assert!(!trims(0, 63));
+        assert!(trims(63, 64));
+        assert!(!trims(64, 65));
+        assert!(!trims(64, 127));
+        assert!(trims(100, 130));
+        // Several events appended at once that pass a multiple.
+        assert!(trims(60, 70));
+        assert!(trims(0, 200));
+        // Nothing appended.
+        assert!(!trims(64, 64));
     }
 
     #[test]
