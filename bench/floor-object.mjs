@@ -25,8 +25,8 @@ export class FloorObject extends DurableObject {
 // The floor of a publish for a user with no subscription, as source for a Miniflare script (with a KV namespace bound
 // as KV): called as a method (`publish(id, event, body)`), the object runs the statements ringhook's object runs for
 // such a publish (the id's state read; the body held, the id published, the live stream's row, and once every 64
-// cursors its trim) and answers; an alarm FLUSH_AFTER_MS later writes the bodies held to KV as one group, as ringhook's flush
-// does, and records where they went.
+// cursors its trim) and answers; an alarm FLUSH_AFTER_MS later writes the bodies held to KV as one group, as
+// ringhook's flush does, and records where they went.
 export const PUBLISH_FLOOR_OBJECT = `
 import { DurableObject as PublishFloorBase } from 'cloudflare:workers';
 const FLUSH_AFTER_MS = 3000; // ringhook's delivery::log::FLUSH_AFTER_MS

@@ -286,7 +286,8 @@ pub fn keep_from(newest: u64, now: i64) -> (u64, i64) {
 }
 
 /// The rows no longer kept are deleted once every this many cursors, not with every event: until then a
-/// replay passes over them (see [`keep_from`]), and there are fewer than this many of them past the kept ones.
+/// replay passes over them (see [`keep_from`]): fewer than this many beyond the last [`KEEP_EVENTS`], and those
+/// that grew older than [`KEEP_SECS`] meanwhile.
 pub const TRIM_EVERY: u64 = 64;
 
 /// Whether appending the events after cursor `before` up to cursor `after` deletes the rows no longer kept:
