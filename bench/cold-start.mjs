@@ -10,6 +10,8 @@
 // hello's, and never instantiates it (the runtime compiles a Worker's wasm modules as it loads them); one that has
 // ringhook's wasm in its bundle and never imports it (the runtime compiles it all the same, so splitting the wasm into
 // modules loaded later would save nothing); and one that instantiates it with no-op imports, without its start.
+// Two more import ringhook's wasm with function bodies emptied (each made a single `unreachable`), the largest
+// first, until half of its code's bytes, then all of them, are gone: what compiling costs per byte of code.
 // Run after `make worker` and `bench/hello-worker/build.sh`: `node bench/cold-start.mjs`.
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -55,6 +57,72 @@ ${EMPTY.replace('() =>', '() => instance &&')}`,
     { type: 'CompiledWasm', path: 'index_bg.wasm', contents: readFileSync(new URL('index_bg.wasm', build)) },
   ],
 });
+/** Reads an unsigned LEB128 number at `at`: [value, the offset after it]. */
+function leb(bytes, at) {
+  let value = 0;
+  let shift = 0;
+  for (;;) {
+    const byte = bytes[at++];
+    value += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+    if (byte < 0x80) return [value, at];
+  }
+}
+const encodeLeb = (value) => {
+  const out = [];
+  do {
+    const byte = value % 128;
+    value = Math.floor(value / 128);
+    out.push(value > 0 ? byte | 0x80 : byte);
+  } while (value > 0);
+  return Buffer.from(out);
+};
+
+/** `wasm` with its largest function bodies emptied until `fraction` of its code's bytes are gone (valid: each body
+ * becomes no locals and `unreachable`, which fits any signature). */
+function emptied(wasm, fraction) {
+  const parts = [wasm.subarray(0, 8)];
+  for (let at = 8; at < wasm.length;) {
+    const id = wasm[at];
+    const [size, start] = leb(wasm, at + 1);
+    let section = wasm.subarray(start, start + size);
+    if (id === 10) {
+      let [count, offset] = leb(section, 0);
+      const bodies = [];
+      for (let i = 0; i < count; i++) {
+        const [length, from] = leb(section, offset);
+        bodies.push(section.subarray(from, from + length));
+        offset = from + length;
+      }
+      const total = bodies.reduce((sum, body) => sum + body.length, 0);
+      const gone = new Set();
+      let removed = 0;
+      for (const i of bodies.map((_, i) => i).sort((a, b) => bodies[b].length - bodies[a].length)) {
+        if (removed >= fraction * total) break;
+        gone.add(i);
+        removed += bodies[i].length;
+      }
+      const empty = Buffer.from([0x00, 0x00, 0x0b]);
+      section = Buffer.concat([encodeLeb(count), ...bodies.flatMap((body, i) => {
+        const kept = gone.has(i) ? empty : body;
+        return [encodeLeb(kept.length), kept];
+      })]);
+    }
+    parts.push(Buffer.from([id]), encodeLeb(section.length), section);
+    at = start + size;
+  }
+  return Buffer.concat(parts);
+}
+/** An empty JavaScript Worker importing ringhook's wasm with `fraction` of its code's bytes emptied, not instantiated. */
+const importingEmptied = (fraction) => {
+  const wasm = emptied(readFileSync(new URL('index_bg.wasm', ringhookBuild)), fraction);
+  return () => ({
+    modules: [
+      { type: 'ESModule', path: 'index.js', contents: `import wasm from './index_bg.wasm';\n${EMPTY.replace('() =>', '() => wasm &&')}` },
+      { type: 'CompiledWasm', path: 'index_bg.wasm', contents: wasm },
+    ],
+  });
+};
 const compiled = (build) => ({
   modules: true,
   scriptPath: new URL('index.js', build).pathname,
@@ -86,6 +154,8 @@ const WORKERS = [
   ["empty JavaScript Worker importing ringhook's wasm, not instantiated", importing(ringhookBuild), null],
   ["empty JavaScript Worker with ringhook's wasm in its bundle, not imported", bundling(ringhookBuild), null],
   ["empty JavaScript Worker instantiating ringhook's wasm, no-op imports", instantiating(ringhookBuild), null],
+  ["empty JavaScript Worker importing ringhook's wasm, half its code's bytes emptied", importingEmptied(0.5), null],
+  ["empty JavaScript Worker importing ringhook's wasm, every function body emptied", importingEmptied(1), null],
 ];
 
 // RINGHOOK_BASELINE_BUILD=<a build directory of ringhook>: a row more, that build, measured in the same rounds.
@@ -147,3 +217,6 @@ console.log(`\nCompiling ringhook's wasm, imported and not instantiated, answers
 const bundled = firstOf(named("empty JavaScript Worker with ringhook's")) - firstOf(0);
 const instantiated = firstOf(named('empty JavaScript Worker instantiating')) - importingRinghook;
 console.log(`Over the empty Worker, ringhook's wasm answers ${over(importingRinghook - firstOf(0), 0)} later imported, ${over(bundled, 0)} in the bundle and never imported; instantiating it with no-op imports moves the first answer by ${over(instantiated, 0)}.`);
+const halfGone = importingRinghook - firstOf(named("empty JavaScript Worker importing ringhook's wasm, half"));
+const allGone = importingRinghook - firstOf(named("empty JavaScript Worker importing ringhook's wasm, every"));
+console.log(`Imported whole, ringhook's wasm answers ${over(halfGone, 0)} later than with half of its code's bytes emptied (the largest function bodies first), and ${over(allGone, 0)} later than with every function body emptied.`);
